@@ -1,0 +1,128 @@
+/*
+ * config — the immutable configuration snapshot.
+ *
+ * A snapshot is loaded from proxy.toml, validated as a whole (every problem
+ * is reported, not just the first), and then never changed: workers hold a
+ * reference and swap to a new snapshot on SIGHUP. Loading is split in two:
+ * config_toml.cpp walks the TOML document (toml++ is C++), everything else —
+ * the key schema, defaults, cross-field checks, the struct — is C here.
+ *
+ * Return conventions: constructors return a pointer or NULL; actions return
+ * bool.
+ */
+#ifndef SY_CONFIG_H
+#define SY_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/scram.h"
+
+enum config_client_tls {
+	CONFIG_CLIENT_TLS_DISABLE = 0, /* SSLRequest answered 'N' */
+	CONFIG_CLIENT_TLS_ALLOW,       /* TLS if the client asks and a cert is set */
+	CONFIG_CLIENT_TLS_REQUIRE,     /* plaintext startup refused with 28000 */
+};
+
+enum config_sslmode {
+	CONFIG_SSLMODE_DISABLE = 0, /* never TLS upstream */
+	CONFIG_SSLMODE_PREFER,      /* TLS if the server offers it, no verification */
+	CONFIG_SSLMODE_REQUIRE,     /* TLS or fail; verify only if sslrootcert is set (libpq) */
+	CONFIG_SSLMODE_VERIFY_CA,   /* TLS, chain checked against sslrootcert */
+	CONFIG_SSLMODE_VERIFY_FULL, /* verify-ca plus host name check */
+};
+
+enum config_auth_method {
+	CONFIG_AUTH_SCRAM = 0, /* SCRAM-SHA-256 for every user */
+	CONFIG_AUTH_MD5,       /* md5 for users with a plaintext password, else SCRAM (as Postgres' "md5") */
+};
+
+enum config_log_level {
+	CONFIG_LOG_ERROR = 0, /* failures only */
+	CONFIG_LOG_WARN,      /* plus refusals and recoverable trouble */
+	CONFIG_LOG_INFO,      /* plus connection lifecycle */
+	CONFIG_LOG_DEBUG,     /* plus protocol detail (never secrets) */
+};
+
+/* One entry of [[users]]: who may connect to switchyard. */
+struct config_user {
+	char *name;
+	char *password;                 /* plaintext, or NULL when a verifier was given */
+	struct scram_verifier verifier; /* always valid: parsed, or derived from the plaintext */
+};
+
+struct config {
+	_Atomic int refs;
+	char *path; /* file this snapshot was loaded from */
+
+	struct {
+		char *listen_host;
+		uint16_t listen_port;
+		int workers;          /* resolved: 0 in the file means one per CPU */
+		int max_client_conn;
+		char *tls_cert;       /* "" when unset */
+		char *tls_key;
+		enum config_client_tls client_tls;
+		enum config_auth_method auth_method;
+		enum config_log_level log_level;
+		int shutdown_timeout_ms; /* SIGTERM grace period for sessions to finish */
+		int pool_timeout_ms;     /* how long a client waits for an upstream slot */
+		int max_message_bytes;   /* largest client message buffered for inspection */
+	} proxy;
+
+	struct config_user *users;
+	size_t nusers;
+
+	struct {
+		char *host;
+		uint16_t port;
+		char *database;
+		char *user;
+		char *password;
+		enum config_sslmode sslmode;
+		char *sslrootcert; /* "" when unset */
+		int pool_size;
+		int connect_timeout_ms;
+	} supabase;
+
+	struct {
+		char *schema;  /* schema clients use for legacy tables */
+		char **tables; /* lower-case names as written in the file */
+		size_t ntables;
+	} legacy;
+};
+
+/*
+ * Problems found while loading: each is one line, already formatted as
+ * "file:line:column: message" (or "file: message" when no position applies).
+ */
+struct config_errors {
+	char **lines;
+	size_t n;
+};
+
+void config_errors_add(struct config_errors *errs, const char *file, int line, int col,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void config_errors_clear(struct config_errors *errs);
+
+/*
+ * Loads and validates <path>. Returns a snapshot with one reference owned by
+ * the caller, or NULL with every problem appended to <errs>.
+ */
+struct config *config_load(const char *path, struct config_errors *errs)
+	__attribute__((warn_unused_result));
+
+/* Reference counting; safe from any thread. config_unref(NULL) is a no-op. */
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* Finds a user by exact name; borrowed for the snapshot's lifetime. */
+const struct config_user *config_find_user(const struct config *cfg, const char *name);
+
+const char *config_sslmode_name(enum config_sslmode mode);
+const char *config_client_tls_name(enum config_client_tls mode);
+const char *config_log_level_name(enum config_log_level level);
+
+#endif

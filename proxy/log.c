@@ -1,0 +1,102 @@
+/*
+ * log — logfmt lines on stderr, one write(2) each.
+ */
+#include "proxy/log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Atomic int log_level = CONFIG_LOG_INFO;
+
+static const char *const level_names[] = {
+	[CONFIG_LOG_ERROR] = "error",
+	[CONFIG_LOG_WARN] = "warn",
+	[CONFIG_LOG_INFO] = "info",
+	[CONFIG_LOG_DEBUG] = "debug",
+};
+
+void log_set_level(enum config_log_level level)
+{
+	atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
+}
+
+bool log_enabled(enum config_log_level level)
+{
+	return (int)level <= atomic_load_explicit(&log_level, memory_order_relaxed);
+}
+
+const char *log_quote(char *buf, size_t size, const char *value)
+{
+	bool plain = value[0] != '\0';
+	for (const char *p = value; *p && plain; p++)
+		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
+			plain = false;
+	if (plain) {
+		snprintf(buf, size, "%s", value);
+		return buf;
+	}
+	size_t o = 0;
+	if (size < 3) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)value; *p && o + 5 < size; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*p;
+		} else if (*p == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else if (*p < ' ' || *p == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+void log_event(enum config_log_level level, int worker, int64_t session, const char *msg,
+	       const char *kv_fmt, ...)
+{
+	char line[2048];
+	char quoted[512];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	if (!log_enabled(level))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s", ts.tv_nsec / 1000000,
+			      level_names[level]);
+	if (worker >= 0)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " worker=%d", worker);
+	if (session >= 0 && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " session=%lld", (long long)session);
+	if (n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " msg=%s",
+				      log_quote(quoted, sizeof(quoted), msg));
+	if (kv_fmt != NULL && kv_fmt[0] != '\0' && n + 1 < sizeof(line)) {
+		va_list ap;
+		line[n++] = ' ';
+		va_start(ap, kv_fmt);
+		n += (size_t)vsnprintf(line + n, sizeof(line) - n, kv_fmt, ap);
+		va_end(ap);
+	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2; /* truncated: keep the line a line */
+	line[n++] = '\n';
+	ssize_t wr = write(STDERR_FILENO, line, n);
+	(void)wr; /* nowhere to report a failing stderr */
+}

@@ -1,0 +1,285 @@
+/*
+ * main — command line, startup, signals, reload and shutdown.
+ *
+ * The main thread owns no client: it loads the configuration, starts the
+ * workers, and then only waits for signals. SIGHUP loads the file again and,
+ * if it is valid, publishes the new snapshot; SIGTERM/SIGINT start a graceful
+ * drain (a second one exits at once).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "proxy/log.h"
+#include "proxy/proxy.h"
+#include "proxy/tls.h"
+#include "proxy/worker.h"
+
+struct cli {
+	const char *config_path;
+	bool check;
+	int verbosity; /* -v adds one, -q subtracts one, relative to log_level */
+};
+
+static struct proxy the_proxy;
+static struct cli cli;
+static struct event *exit_ev;
+static _Atomic int workers_running;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: switchyard -c proxy.toml [--check] [-v|-q] [--version]\n"
+		   "  -c, --config FILE  configuration file (default: proxy.toml)\n"
+		   "      --check        validate the configuration and exit 0 (valid) or 1\n"
+		   "  -v, --verbose      more log output (repeatable)\n"
+		   "  -q, --quiet        less log output (repeatable)\n"
+		   "      --version      print the version and exit\n");
+}
+
+static bool parse_args(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	c->config_path = "proxy.toml";
+	while ((ch = getopt_long(argc, argv, "c:vqh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'C': c->check = true; break;
+		case 'v': c->verbosity++; break;
+		case 'q': c->verbosity--; break;
+		case 'V': printf("switchyard %s\n", SY_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return false;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return false;
+	}
+	return true;
+}
+
+static void apply_log_level(const struct config *cfg)
+{
+	int level = (int)cfg->proxy.log_level + cli.verbosity;
+
+	if (level < CONFIG_LOG_ERROR)
+		level = CONFIG_LOG_ERROR;
+	if (level > CONFIG_LOG_DEBUG)
+		level = CONFIG_LOG_DEBUG;
+	log_set_level((enum config_log_level)level);
+}
+
+/* Loads and validates; on failure prints every problem and returns NULL. */
+static struct config *load_config(bool reloading)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load(cli.config_path, &errs);
+
+	if (cfg == NULL) {
+		for (size_t i = 0; i < errs.n; i++) {
+			if (reloading) {
+				char q[600];
+				log_error(-1, -1, "config problem", "problem=%s",
+					  log_quote(q, sizeof(q), errs.lines[i]));
+			} else {
+				fprintf(stderr, "%s\n", errs.lines[i]);
+			}
+		}
+	}
+	config_errors_clear(&errs);
+	return cfg;
+}
+
+static bool build_tls(const struct config *cfg, SSL_CTX **client, SSL_CTX **upstream)
+{
+	char err[512];
+
+	if (!tls_client_ctx_new(cfg, client, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		return false;
+	}
+	if (!tls_upstream_ctx_new(cfg, upstream, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		SSL_CTX_free(*client);
+		return false;
+	}
+	return true;
+}
+
+static void reload(void)
+{
+	struct proxy *p = &the_proxy;
+	SSL_CTX *ctls, *utls;
+	struct config *cfg = load_config(true);
+
+	if (cfg == NULL) {
+		log_error(-1, -1, "reload rejected: keeping the running configuration", "file=%s",
+			  cli.config_path);
+		return;
+	}
+	if (!build_tls(cfg, &ctls, &utls)) {
+		log_error(-1, -1, "reload rejected: TLS files unusable", "file=%s", cli.config_path);
+		config_unref(cfg);
+		return;
+	}
+	if (strcmp(cfg->proxy.listen_host, p->cfg->proxy.listen_host) != 0 ||
+	    cfg->proxy.listen_port != p->cfg->proxy.listen_port ||
+	    cfg->proxy.workers != p->cfg->proxy.workers)
+		log_warn(-1, -1, "listen and workers changes take effect only after a restart", NULL);
+	pthread_mutex_lock(&p->snap_lock);
+	struct config *old = p->cfg;
+	SSL_CTX *old_c = p->client_tls, *old_u = p->upstream_tls;
+	p->cfg = cfg;
+	p->client_tls = ctls;
+	p->upstream_tls = utls;
+	pthread_mutex_unlock(&p->snap_lock);
+	config_unref(old);
+	SSL_CTX_free(old_c);
+	SSL_CTX_free(old_u);
+	apply_log_level(cfg);
+	proxy_wake_all(p, PROXY_WAKE_RELOAD, NULL);
+	log_info(-1, -1, "configuration reloaded", "users=%zu pool_size=%d log_level=%s",
+		 cfg->nusers, cfg->supabase.pool_size, config_log_level_name(cfg->proxy.log_level));
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload();
+		return;
+	}
+	if (atomic_exchange(&the_proxy.shutting_down, true)) {
+		log_warn(-1, -1, "second shutdown signal: exiting now", NULL);
+		exit(0);
+	}
+	log_info(-1, -1, "shutdown requested: draining", "grace_ms=%d",
+		 the_proxy.cfg->proxy.shutdown_timeout_ms);
+	proxy_wake_all(&the_proxy, PROXY_WAKE_SHUTDOWN, NULL);
+	(void)base;
+}
+
+static void exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (atomic_load(&workers_running) == 0)
+		event_base_loopexit(arg, NULL);
+}
+
+/* Called by a worker thread when its loop ends. */
+void proxy_worker_exited(void)
+{
+	atomic_fetch_sub(&workers_running, 1);
+	event_active(exit_ev, EV_READ, 0);
+}
+
+static bool proxy_init(struct proxy *p, struct config *cfg)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->snap_lock, NULL);
+	p->cfg = cfg;
+	atomic_store(&p->next_session_id, 1);
+	if (!build_tls(cfg, &p->client_tls, &p->upstream_tls))
+		return false;
+	return cancel_registry_init(&p->cancels) && refusals_init(&p->refusals);
+}
+
+static int run(struct config *cfg)
+{
+	struct proxy *p = &the_proxy;
+	struct event_base *base;
+
+	if (!proxy_init(p, cfg))
+		return 1;
+	p->nworkers = cfg->proxy.workers;
+	p->workers = calloc((size_t)p->nworkers, sizeof(struct worker));
+	base = event_base_new();
+	if (p->workers == NULL || base == NULL)
+		return 1;
+	exit_ev = event_new(base, -1, 0, exit_cb, base);
+	struct event *sig_hup = evsignal_new(base, SIGHUP, signal_cb, base);
+	struct event *sig_term = evsignal_new(base, SIGTERM, signal_cb, base);
+	struct event *sig_int = evsignal_new(base, SIGINT, signal_cb, base);
+	evsignal_add(sig_hup, NULL);
+	evsignal_add(sig_term, NULL);
+	evsignal_add(sig_int, NULL);
+	for (int i = 0; i < p->nworkers; i++) {
+		if (!worker_init(&p->workers[i], p, i)) {
+			log_error(i, -1, "worker failed to start", NULL);
+			return 1;
+		}
+	}
+	atomic_store(&workers_running, p->nworkers);
+	for (int i = 0; i < p->nworkers; i++)
+		if (!worker_start(&p->workers[i]))
+			return 1;
+	log_info(-1, -1, "switchyard started",
+		 "version=%s listen=%s:%u workers=%d upstream=%s:%u sslmode=%s pool_size=%d",
+		 SY_VERSION, cfg->proxy.listen_host, (unsigned)cfg->proxy.listen_port, p->nworkers,
+		 cfg->supabase.host, (unsigned)cfg->supabase.port,
+		 config_sslmode_name(cfg->supabase.sslmode), cfg->supabase.pool_size);
+	event_base_dispatch(base);
+	for (int i = 0; i < p->nworkers; i++)
+		worker_join(&p->workers[i]);
+	for (int i = 0; i < p->nworkers; i++)
+		worker_destroy(&p->workers[i]);
+	event_free(sig_hup);
+	event_free(sig_term);
+	event_free(sig_int);
+	event_free(exit_ev);
+	event_base_free(base);
+	free(p->workers);
+	cancel_registry_destroy(&p->cancels);
+	refusals_destroy(&p->refusals);
+	SSL_CTX_free(p->client_tls);
+	SSL_CTX_free(p->upstream_tls);
+	config_unref(p->cfg);
+	log_info(-1, -1, "switchyard stopped", NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (!parse_args(argc, argv, &cli))
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0) {
+		fprintf(stderr, "switchyard: libevent threading support unavailable\n");
+		return 1;
+	}
+	struct config *cfg = load_config(false);
+	if (cfg == NULL)
+		return 1;
+	if (cli.check) {
+		SSL_CTX *c = NULL, *u = NULL;
+		bool ok = build_tls(cfg, &c, &u);
+		SSL_CTX_free(c);
+		SSL_CTX_free(u);
+		config_unref(cfg);
+		if (ok)
+			printf("%s: configuration is valid\n", cli.config_path);
+		return ok ? 0 : 1;
+	}
+	apply_log_level(cfg);
+	return run(cfg);
+}

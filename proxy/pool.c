@@ -1,0 +1,241 @@
+/*
+ * pool — who gets an upstream connection, and when.
+ *
+ * The cap is global (pool_size across workers) but connections are local to
+ * a worker, so the two meet through atomics: pool_total counts every live or
+ * opening connection; a worker reserves a slot with a compare-and-swap before
+ * opening one. Waiting clients are per worker (FIFO). When a worker has
+ * waiters and no slot, it asks the other workers to close an idle connection
+ * (PROXY_WAKE_TRIM); whenever a connection closes, workers with waiters are
+ * woken (PROXY_WAKE_POOL) to try again. None of this runs per message.
+ */
+#include "proxy/pool.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+void pool_init(struct pool *pool)
+{
+	TAILQ_INIT(&pool->idle);
+	TAILQ_INIT(&pool->others);
+	TAILQ_INIT(&pool->waiters);
+	pool->nidle = 0;
+	pool->nwaiting = 0;
+}
+
+/* Takes a slot under the global cap; false when pool_size is reached. */
+static bool reserve_slot(struct worker *w)
+{
+	int cap = w->cfg->supabase.pool_size;
+	int cur = atomic_load(&w->proxy->pool_total);
+
+	while (cur < cap)
+		if (atomic_compare_exchange_weak(&w->proxy->pool_total, &cur, cur + 1))
+			return true;
+	return false;
+}
+
+static void take_idle(struct worker *w, struct server *srv)
+{
+	TAILQ_REMOVE(&w->pool.idle, srv, link);
+	w->pool.nidle--;
+	TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
+}
+
+static struct server *find_idle(struct worker *w, const char *key)
+{
+	struct server *srv;
+
+	TAILQ_FOREACH(srv, &w->pool.idle, link)
+		if (strcmp(srv->key, key) == 0)
+			return srv;
+	return NULL;
+}
+
+static void link_idle(struct worker *w, struct session *s, struct server *srv)
+{
+	take_idle(w, srv);
+	session_server_ready(s, srv);
+}
+
+/* Opens a new connection for <s> in a slot already reserved. */
+static void open_for(struct worker *w, struct session *s)
+{
+	if (server_connect(w, s) == NULL) {
+		atomic_fetch_sub(&w->proxy->pool_total, 1);
+		session_server_failed(s, "53200", "out of memory opening an upstream connection",
+				      NULL);
+	}
+}
+
+static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	char detail[200];
+
+	(void)fd;
+	(void)what;
+	pool_forget_waiter(s->w, s);
+	snprintf(detail, sizeof(detail),
+		 "All %d upstream connections (pool_size) stayed busy for pool_timeout_ms = %d.",
+		 s->w->cfg->supabase.pool_size, s->w->cfg->proxy.pool_timeout_ms);
+	log_warn(s->w->id, s->id, "pool wait timed out", "user=%s", s->log_user);
+	session_server_failed(s, "53300", "no upstream connection available", detail);
+}
+
+static void enqueue(struct worker *w, struct session *s)
+{
+	struct timeval tv = { w->cfg->proxy.pool_timeout_ms / 1000,
+			      (w->cfg->proxy.pool_timeout_ms % 1000) * 1000 };
+
+	if (s->timer == NULL)
+		s->timer = evtimer_new(w->base, wait_timeout_cb, s);
+	if (s->timer == NULL) {
+		session_server_failed(s, "53200", "out of memory", NULL);
+		return;
+	}
+	evtimer_add(s->timer, &tv);
+	TAILQ_INSERT_TAIL(&w->pool.waiters, s, wait_link);
+	s->waiting = true;
+	w->pool.nwaiting++;
+	atomic_fetch_add(&w->proxy->pool_waiters, 1);
+	log_debug(w->id, s->id, "waiting for an upstream slot", "pool_total=%d",
+		  atomic_load(&w->proxy->pool_total));
+	/* Someone else may be sitting on idle connections we cannot use. */
+	proxy_wake_all(w->proxy, PROXY_WAKE_TRIM, w);
+}
+
+void pool_acquire(struct worker *w, struct session *s)
+{
+	struct server *srv = find_idle(w, s->pool_key);
+
+	if (srv != NULL) {
+		link_idle(w, s, srv);
+		return;
+	}
+	if (reserve_slot(w)) {
+		open_for(w, s);
+		return;
+	}
+	/* At the cap: an idle connection with other startup parameters can make room. */
+	srv = TAILQ_LAST(&w->pool.idle, server_list);
+	if (srv != NULL) {
+		server_close(srv, "making room for a client with other startup parameters");
+		if (reserve_slot(w)) {
+			open_for(w, s);
+			return;
+		}
+	}
+	enqueue(w, s);
+}
+
+void pool_forget_waiter(struct worker *w, struct session *s)
+{
+	if (!s->waiting)
+		return;
+	TAILQ_REMOVE(&w->pool.waiters, s, wait_link);
+	s->waiting = false;
+	w->pool.nwaiting--;
+	atomic_fetch_sub(&w->proxy->pool_waiters, 1);
+	if (s->timer)
+		evtimer_del(s->timer);
+}
+
+/* Serves the oldest local waiter if a slot or a matching idle server exists. */
+static bool serve_one_waiter(struct worker *w)
+{
+	struct session *s = TAILQ_FIRST(&w->pool.waiters);
+
+	if (s == NULL)
+		return false;
+	struct server *srv = find_idle(w, s->pool_key);
+	if (srv != NULL) {
+		pool_forget_waiter(w, s);
+		link_idle(w, s, srv);
+		return true;
+	}
+	if (reserve_slot(w)) {
+		pool_forget_waiter(w, s);
+		open_for(w, s);
+		return true;
+	}
+	return false;
+}
+
+static void serve_waiters(struct worker *w)
+{
+	while (serve_one_waiter(w))
+		;
+}
+
+void pool_server_idle(struct worker *w, struct server *srv)
+{
+	/* Over the cap after a reload that shrank pool_size: retire it. */
+	if (atomic_load(&w->proxy->pool_total) > w->cfg->supabase.pool_size || w->draining) {
+		server_close(srv, "pool shrank or shutting down");
+		return;
+	}
+	/*
+	 * Nobody here waits but a client on another worker does: a connection
+	 * cannot change event loops, so hand over its slot instead.
+	 */
+	if (w->pool.nwaiting == 0 && atomic_load(&w->proxy->pool_waiters) > 0) {
+		server_close(srv, "slot handed to another worker's client");
+		return;
+	}
+	TAILQ_REMOVE(&w->pool.others, srv, link);
+	TAILQ_INSERT_HEAD(&w->pool.idle, srv, link);
+	w->pool.nidle++;
+	server_set_state(srv, SERVER_ST_IDLE);
+	if (w->pool.nwaiting == 0 || serve_one_waiter(w))
+		return;
+	/* The first waiter needs other startup parameters: trade this one for a new slot. */
+	server_close(srv, "making room for a waiting client");
+}
+
+void pool_release(struct worker *w, struct server *srv, bool clean)
+{
+	(void)w;
+	/* Reuse needs a known protocol position outside any transaction. */
+	if (!clean || srv->state != SERVER_ST_ACTIVE || srv->txn_status != 'I') {
+		server_close(srv, "session ended mid-protocol or in a transaction");
+		return;
+	}
+	server_reset(srv);
+}
+
+void pool_server_gone(struct worker *w, struct server *srv)
+{
+	(void)srv;
+	atomic_fetch_sub(&w->proxy->pool_total, 1);
+	if (w->pool.nwaiting > 0)
+		serve_waiters(w);
+	if (atomic_load(&w->proxy->pool_waiters) > w->pool.nwaiting)
+		proxy_wake_all(w->proxy, PROXY_WAKE_POOL, w);
+}
+
+void pool_on_wake(struct worker *w, unsigned flags)
+{
+	if ((flags & PROXY_WAKE_TRIM) && w->pool.nwaiting == 0) {
+		struct server *srv = TAILQ_LAST(&w->pool.idle, server_list);
+		if (srv != NULL)
+			server_close(srv, "idle connection given up for another worker's client");
+	}
+	if (w->pool.nwaiting > 0)
+		serve_waiters(w);
+}
+
+void pool_close_idle(struct worker *w)
+{
+	struct server *srv;
+
+	while ((srv = TAILQ_FIRST(&w->pool.idle)) != NULL)
+		server_close(srv, "closing idle connections");
+}

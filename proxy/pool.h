@@ -1,0 +1,70 @@
+/*
+ * pool — session pooling of upstream connections.
+ *
+ * Each worker keeps its own idle upstream connections (a connection belongs
+ * to the event_base that created it). [supabase] pool_size caps connections
+ * across all workers through one atomic counter in struct proxy. When the cap
+ * is reached, a client waits (pool_timeout_ms) in its worker's FIFO; other
+ * workers are asked to give up an idle connection, and every connection that
+ * closes wakes the workers that have waiters.
+ *
+ * An idle connection is reused only by a client whose startup parameters
+ * (application_name, options, client_encoding, …) are exactly those it was
+ * opened with: Postgres makes startup parameters the session defaults that
+ * DISCARD ALL returns to, so reusing across different ones would leak one
+ * client's settings into another's session.
+ */
+#ifndef SY_POOL_H
+#define SY_POOL_H
+
+#include <stdbool.h>
+#include "proxy/list.h"
+
+struct worker;
+struct session;
+struct server;
+
+TAILQ_HEAD(server_list, server);
+TAILQ_HEAD(session_waitq, session);
+
+struct pool {
+	struct server_list idle;     /* SERVER_ST_IDLE, most recently used first */
+	struct server_list others;   /* every other live server of this worker */
+	struct session_waitq waiters; /* sessions waiting for a slot, oldest first */
+	int nidle;
+	int nwaiting;
+};
+
+void pool_init(struct pool *pool);
+
+/*
+ * Finds an upstream for <s>: an idle one with the same startup parameters, a
+ * new connection if the cap allows, or a place in the wait queue. Completes
+ * later (or before returning) through session_server_ready() or
+ * session_server_failed().
+ */
+void pool_acquire(struct worker *w, struct session *s);
+
+/* Removes <s> from the wait queue (it is closing or timed out). */
+void pool_forget_waiter(struct worker *w, struct session *s);
+
+/*
+ * The session is done with <srv>: it is reset (DISCARD ALL) and kept when
+ * <clean> (the session saw every reply it asked for, no COPY in progress) and
+ * the server is outside a transaction; otherwise it is closed.
+ */
+void pool_release(struct worker *w, struct server *srv, bool clean);
+
+/* A server finished its reset or its first startup and has no session. */
+void pool_server_idle(struct worker *w, struct server *srv);
+
+/* Accounting when a server of this worker is freed. */
+void pool_server_gone(struct worker *w, struct server *srv);
+
+/* Reacts to PROXY_WAKE_POOL / PROXY_WAKE_TRIM. */
+void pool_on_wake(struct worker *w, unsigned flags);
+
+/* Closes every idle server (shutdown, or a config change that obsoletes them). */
+void pool_close_idle(struct worker *w);
+
+#endif

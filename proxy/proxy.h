@@ -1,0 +1,58 @@
+/*
+ * proxy — the one context struct every worker is handed: what the workers
+ * share. Everything here is either immutable after start, atomic, or guarded
+ * by a lock that is never taken on the per-message path (reload, pool
+ * pressure, cancel registration).
+ */
+#ifndef SY_PROXY_H
+#define SY_PROXY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "proxy/cancel.h"
+#include "proxy/config.h"
+#include "proxy/refusals.h"
+
+struct worker;
+
+/* Bits of worker->wake_flags: why another thread woke this worker. */
+enum proxy_wake {
+	PROXY_WAKE_RELOAD = 1u << 0,   /* a new config snapshot is published */
+	PROXY_WAKE_SHUTDOWN = 1u << 1, /* stop accepting, drain sessions */
+	PROXY_WAKE_POOL = 1u << 2,     /* an upstream slot may have been freed */
+	PROXY_WAKE_TRIM = 1u << 3,     /* someone waits for a slot: close an idle upstream */
+};
+
+struct proxy {
+	struct worker *workers;
+	int nworkers;
+
+	/* The newest snapshot; workers copy it (with refs) when woken with RELOAD. */
+	pthread_mutex_t snap_lock;
+	struct config *cfg;
+	SSL_CTX *client_tls;   /* NULL when clients cannot use TLS */
+	SSL_CTX *upstream_tls; /* NULL when sslmode = disable */
+
+	_Atomic int64_t next_session_id;
+	_Atomic int clients;       /* client connections, for max_client_conn */
+	_Atomic int pool_total;    /* upstream connections open or opening, all workers */
+	_Atomic int pool_waiters;  /* sessions waiting for an upstream slot, all workers */
+	_Atomic bool shutting_down;
+
+	struct cancel_registry cancels;
+	struct refusals refusals;
+};
+
+/* Wakes worker <w> from any thread with the given enum proxy_wake bits. */
+void proxy_wake_worker(struct worker *w, unsigned flags);
+/* Wakes every worker except <except> (may be NULL). */
+void proxy_wake_all(struct proxy *p, unsigned flags, const struct worker *except);
+/* A worker thread's loop ended (main waits for all of them). */
+void proxy_worker_exited(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * relay — moving Postgres messages between a linked client and upstream.
+ *
+ * Client to upstream: every message is framed; Query and Parse are routed
+ * (router/) before they are forwarded, refused statements are answered with
+ * an ErrorResponse and never sent; everything else streams through. Upstream
+ * to client: messages stream through, while ReadyForQuery, ParameterStatus,
+ * CopyInResponse and ErrorResponse are looked at to keep the session's
+ * protocol state (transaction status, outstanding syncs, COPY).
+ */
+#ifndef SY_RELAY_H
+#define SY_RELAY_H
+
+struct session;
+
+/* Client bytes arrived (or were already buffered when the link formed). */
+void relay_client_read(struct session *s);
+/* Upstream bytes arrived. */
+void relay_server_read(struct session *s);
+/* The client's output drained: resume reading the upstream if paused. */
+void relay_client_drained(struct session *s);
+/* The upstream's output drained: resume reading the client if paused. */
+void relay_server_drained(struct session *s);
+/* Frees pending refusal substitutions. */
+void relay_forget_refusals(struct session *s);
+
+#endif

@@ -1,0 +1,832 @@
+/*
+ * server — upstream connections: from a host name to an authenticated,
+ * ready Postgres session, and back to the pool after each client.
+ *
+ * Real Supabase hosts shape this code: the direct host resolves to IPv6 only
+ * and the pooler hosts take "postgres.<ref>" users behind TLS with SNI. So the
+ * name is resolved with evdns (never blocking the loop), every address is
+ * tried in order, the host name goes out as SNI as libpq sends it, and one
+ * deadline (connect_timeout_ms) bounds resolve + connect + TLS + auth.
+ */
+#include "proxy/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "protocol/md5auth.h"
+#include "protocol/pgmsg.h"
+#include "protocol/scram.h"
+#include "proxy/log.h"
+#include "proxy/relay.h"
+#include "proxy/session.h"
+#include "proxy/tls.h"
+#include "proxy/worker.h"
+
+/* Startup-phase messages from the server are small; bigger ones are hostile. */
+#define STARTUP_MAX_BODY 65536
+#define CANCEL_TIMEOUT_MS 5000
+
+static _Atomic uint64_t next_server_id = 1;
+
+static void startup_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void try_next_address(struct server *srv);
+
+static const char *const state_names[] = {
+	[SERVER_ST_RESOLVING] = "resolving",
+	[SERVER_ST_CONNECTING] = "connecting",
+	[SERVER_ST_SSL_REQUEST] = "ssl_request",
+	[SERVER_ST_TLS] = "tls",
+	[SERVER_ST_AUTH] = "auth",
+	[SERVER_ST_STARTUP] = "startup",
+	[SERVER_ST_ACTIVE] = "active",
+	[SERVER_ST_RESET] = "reset",
+	[SERVER_ST_IDLE] = "idle",
+	[SERVER_ST_CLOSED] = "closed",
+};
+
+const char *server_state_name(enum server_state st)
+{
+	return state_names[st];
+}
+
+static const struct config *cfg_of(const struct server *srv)
+{
+	return srv->w->cfg;
+}
+
+/* ---- failure and closing ---- */
+
+/*
+ * Gives up on connecting: the requesting session (if still there) gets 08006
+ * naming the upstream, the connection is closed.
+ */
+static void server_fail(struct server *srv, const char *detail, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void server_fail(struct server *srv, const char *detail, const char *fmt, ...)
+{
+	char reason[200];
+	char msg[400];
+	va_list ap;
+	const struct config *cfg = cfg_of(srv);
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "could not connect to upstream \"%s:%u\": %s", cfg->supabase.host,
+		 (unsigned)cfg->supabase.port, reason);
+	snprintf(srv->error, sizeof(srv->error), "%s", reason);
+	log_warn(srv->w->id, srv->session ? srv->session->id : -1, "upstream connection failed",
+		 "upstream=%s:%u reason=\"%s\"", cfg->supabase.host, (unsigned)cfg->supabase.port,
+		 reason);
+	struct session *s = srv->session;
+	srv->session = NULL;
+	server_close(srv, reason);
+	if (s != NULL)
+		session_server_failed(s, "08006", msg, detail);
+}
+
+static void drop_bev(struct server *srv)
+{
+	if (srv->bev == NULL)
+		return;
+	SSL *ssl = bufferevent_openssl_get_ssl(srv->bev);
+	bufferevent_free(srv->bev);
+	if (ssl)
+		SSL_free(ssl);
+	srv->bev = NULL;
+	if (srv->fd >= 0)
+		close(srv->fd);
+	srv->fd = -1;
+}
+
+void server_close(struct server *srv, const char *reason)
+{
+	struct worker *w = srv->w;
+
+	if (srv->state == SERVER_ST_CLOSED)
+		return;
+	log_debug(w->id, -1, "upstream closed", "server=%llu state=%s reason=\"%s\"",
+		  (unsigned long long)srv->id, server_state_name(srv->state), reason);
+	if (srv->state == SERVER_ST_IDLE) {
+		TAILQ_REMOVE(&w->pool.idle, srv, link);
+		w->pool.nidle--;
+		TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
+	}
+	if (srv->timer)
+		evtimer_del(srv->timer);
+	drop_bev(srv);
+	srv->state = SERVER_ST_CLOSED;
+	srv->session = NULL;
+	pool_server_gone(w, srv);
+	event_active(w->reaper_ev, EV_READ, 0);
+}
+
+void server_free(struct server *srv)
+{
+	/* An evdns request still out holds <srv> as its argument: free when it answers. */
+	if (srv == NULL || srv->dns_req != NULL)
+		return;
+	TAILQ_REMOVE(&srv->w->pool.others, srv, link);
+	if (srv->timer)
+		event_free(srv->timer);
+	if (srv->addrs)
+		evutil_freeaddrinfo(srv->addrs);
+	scram_client_free(srv->scram);
+	for (size_t i = 0; i < srv->nparams; i++) {
+		free(srv->param_names[i]);
+		free(srv->param_values[i]);
+	}
+	free(srv->param_names);
+	free(srv->param_values);
+	for (size_t i = 0; i < srv->nreported; i++) {
+		free(srv->reported[i].name);
+		free(srv->reported[i].value);
+	}
+	free(srv->reported);
+	free(srv->key);
+	free(srv);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	server_fail(srv, NULL, "timeout after %d ms (connect_timeout_ms) while %s",
+		    cfg_of(srv)->supabase.connect_timeout_ms, server_state_name(srv->state));
+}
+
+/* ---- parameters ---- */
+
+void server_note_param(struct server *srv, const char *name, const char *value)
+{
+	for (size_t i = 0; i < srv->nreported; i++) {
+		if (strcmp(srv->reported[i].name, name) == 0) {
+			char *v = strdup(value);
+			if (v != NULL) {
+				free(srv->reported[i].value);
+				srv->reported[i].value = v;
+			}
+			return;
+		}
+	}
+	struct server_param *p = realloc(srv->reported, (srv->nreported + 1) * sizeof(*p));
+	if (p == NULL)
+		return;
+	srv->reported = p;
+	p[srv->nreported].name = strdup(name);
+	p[srv->nreported].value = strdup(value);
+	if (p[srv->nreported].name == NULL || p[srv->nreported].value == NULL) {
+		free(p[srv->nreported].name);
+		free(p[srv->nreported].value);
+		return;
+	}
+	srv->nreported++;
+}
+
+static bool copy_session_params(struct server *srv, const struct session *s)
+{
+	srv->key = strdup(s->pool_key);
+	srv->param_names = calloc(s->nparams + 1, sizeof(char *));
+	srv->param_values = calloc(s->nparams + 1, sizeof(char *));
+	if (!srv->key || !srv->param_names || !srv->param_values)
+		return false;
+	for (size_t i = 0; i < s->nparams; i++) {
+		srv->param_names[i] = strdup(s->param_names[i]);
+		srv->param_values[i] = strdup(s->param_values[i]);
+		srv->nparams++;
+		if (!srv->param_names[i] || !srv->param_values[i])
+			return false;
+	}
+	return true;
+}
+
+/* ---- startup and authentication ---- */
+
+static bool send_built(struct server *srv)
+{
+	struct pgmsg_writer *out = &srv->w->out;
+
+	return !out->failed && bufferevent_write(srv->bev, out->buf, out->len) == 0;
+}
+
+static void send_startup(struct server *srv)
+{
+	const struct config *cfg = cfg_of(srv);
+	const char *names[PGMSG_STARTUP_MAX_PARAMS + 2];
+	const char *values[PGMSG_STARTUP_MAX_PARAMS + 2];
+	size_t n = 0;
+
+	names[n] = "user";
+	values[n++] = cfg->supabase.user;
+	names[n] = "database";
+	values[n++] = cfg->supabase.database;
+	for (size_t i = 0; i < srv->nparams && n < PGMSG_STARTUP_MAX_PARAMS + 2; i++) {
+		names[n] = srv->param_names[i];
+		values[n++] = srv->param_values[i];
+	}
+	struct pgmsg_writer *out = worker_writer(srv->w);
+	pgmsg_write_startup(out, names, values, n);
+	srv->state = SERVER_ST_AUTH;
+	bufferevent_setcb(srv->bev, startup_read_cb, NULL, conn_event_cb, srv);
+	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+	if (!send_built(srv))
+		server_fail(srv, NULL, "out of memory");
+}
+
+static bool handle_sasl(struct server *srv, int32_t code, const uint8_t *data, size_t len)
+{
+	struct pgmsg_writer *out = worker_writer(srv->w);
+	char *msg = NULL;
+
+	switch (code) {
+	case PGMSG_AUTH_SASL:
+		if (!pgmsg_sasl_offers(data, len, "SCRAM-SHA-256")) {
+			server_fail(srv, NULL, "server offers no SASL mechanism switchyard supports");
+			return false;
+		}
+		srv->scram = scram_client_new(cfg_of(srv)->supabase.password);
+		msg = srv->scram ? scram_client_first(srv->scram) : NULL;
+		if (msg == NULL)
+			break;
+		pgmsg_write_sasl_initial(out, "SCRAM-SHA-256", msg);
+		free(msg);
+		return send_built(srv);
+	case PGMSG_AUTH_SASL_CONTINUE:
+		if (srv->scram == NULL ||
+		    !scram_client_handle_first(srv->scram, (const char *)data, len, &msg)) {
+			server_fail(srv, NULL, "invalid SCRAM message from server");
+			return false;
+		}
+		pgmsg_write_sasl_response(out, msg);
+		free(msg);
+		return send_built(srv);
+	case PGMSG_AUTH_SASL_FINAL:
+		if (srv->scram == NULL ||
+		    !scram_client_verify_final(srv->scram, (const char *)data, len)) {
+			server_fail(srv, NULL, "server's SCRAM signature is invalid");
+			return false;
+		}
+		return true;
+	default:
+		break;
+	}
+	server_fail(srv, NULL, "out of memory");
+	return false;
+}
+
+/* Answers one Authentication request. False if the server was failed. */
+static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
+{
+	int32_t code;
+	const uint8_t *data;
+	size_t dlen;
+	const struct config *cfg = cfg_of(srv);
+	struct pgmsg_writer *out;
+
+	if (!pgmsg_parse_auth(body, len, &code, &data, &dlen)) {
+		server_fail(srv, NULL, "malformed authentication request");
+		return false;
+	}
+	switch (code) {
+	case PGMSG_AUTH_OK:
+		srv->state = SERVER_ST_STARTUP;
+		return true;
+	case PGMSG_AUTH_CLEARTEXT:
+		out = worker_writer(srv->w);
+		pgmsg_write_password(out, cfg->supabase.password);
+		return send_built(srv);
+	case PGMSG_AUTH_MD5: {
+		char resp[MD5AUTH_RESPONSE_LEN + 1];
+		if (dlen != 4) {
+			server_fail(srv, NULL, "malformed md5 request");
+			return false;
+		}
+		md5auth_response(cfg->supabase.user, cfg->supabase.password, data, resp);
+		out = worker_writer(srv->w);
+		pgmsg_write_password(out, resp);
+		return send_built(srv);
+	}
+	case PGMSG_AUTH_SASL:
+	case PGMSG_AUTH_SASL_CONTINUE:
+	case PGMSG_AUTH_SASL_FINAL:
+		return handle_sasl(srv, code, data, dlen);
+	default:
+		server_fail(srv, NULL, "server asks for authentication method %d, which switchyard does not support",
+			    code);
+		return false;
+	}
+}
+
+static void server_error_fail(struct server *srv, const uint8_t *body, size_t len)
+{
+	struct pgmsg_error e;
+	char detail[300];
+
+	if (!pgmsg_parse_error(body, len, &e)) {
+		server_fail(srv, NULL, "malformed error from server");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "Upstream said: %s (SQLSTATE %s)", e.message, e.sqlstate);
+	server_fail(srv, detail, "%s", e.message);
+}
+
+static void became_ready(struct server *srv)
+{
+	evtimer_del(srv->timer);
+	scram_client_free(srv->scram);
+	srv->scram = NULL;
+	srv->txn_status = 'I';
+	log_debug(srv->w->id, srv->session ? srv->session->id : -1, "upstream ready",
+		  "server=%llu pid=%d", (unsigned long long)srv->id, srv->cancel.pid);
+	if (srv->session != NULL)
+		session_server_ready(srv->session, srv);
+	else
+		pool_server_idle(srv->w, srv);
+}
+
+/* Handles one startup-phase message. False if the server was failed or is ready. */
+static bool handle_startup_msg(struct server *srv, uint8_t type, const uint8_t *body, size_t len)
+{
+	const char *name, *value;
+
+	switch (type) {
+	case 'R':
+		if (srv->state != SERVER_ST_AUTH) {
+			server_fail(srv, NULL, "unexpected authentication request");
+			return false;
+		}
+		return handle_auth(srv, body, len);
+	case 'E':
+		server_error_fail(srv, body, len);
+		return false;
+	case 'S':
+		if (pgmsg_parse_param_status(body, len, &name, &value))
+			server_note_param(srv, name, value);
+		return true;
+	case 'K':
+		if (!pgmsg_parse_backend_key(body, len, &srv->cancel.pid, &srv->cancel.key)) {
+			server_fail(srv, NULL, "malformed BackendKeyData");
+			return false;
+		}
+		return true;
+	case 'N':
+	case 'v': /* NegotiateProtocolVersion: we ask for 3.0 only, nothing to adjust */
+		return true;
+	case 'Z':
+		if (srv->state != SERVER_ST_STARTUP) {
+			server_fail(srv, NULL, "ReadyForQuery before authentication");
+			return false;
+		}
+		became_ready(srv);
+		return false;
+	default:
+		server_fail(srv, NULL, "unexpected message '%c' during startup", type);
+		return false;
+	}
+}
+
+static void startup_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		uint8_t head[PGMSG_HEADER_LEN];
+		uint8_t type;
+		uint32_t blen;
+		if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
+			return;
+		ssize_t total = pgmsg_frame(head, sizeof(head), STARTUP_MAX_BODY, &type, &blen);
+		if (total < 0) {
+			server_fail(srv, NULL, "invalid message from server during startup");
+			return;
+		}
+		if (evbuffer_get_length(in) < (size_t)total)
+			return;
+		const uint8_t *msg = evbuffer_pullup(in, total);
+		bool more = msg && handle_startup_msg(srv, type, msg + PGMSG_HEADER_LEN, blen);
+		if (srv->state == SERVER_ST_CLOSED)
+			return;
+		evbuffer_drain(in, (size_t)total);
+		if (!more)
+			return;
+	}
+}
+
+/* ---- TLS ---- */
+
+static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		send_startup(srv);
+		return;
+	}
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	char ebuf[256];
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	if (vr != X509_V_OK)
+		server_fail(srv, NULL, "TLS certificate verification failed: %s",
+			    X509_verify_cert_error_string(vr));
+	else if (e != 0)
+		server_fail(srv, NULL, "TLS handshake failed: %s",
+			    ERR_error_string(e, ebuf));
+	else
+		server_fail(srv, NULL, "connection closed during TLS handshake");
+}
+
+static void start_tls(struct server *srv)
+{
+	const struct config *cfg = cfg_of(srv);
+	SSL *ssl = tls_upstream_ssl_new(srv->w->upstream_tls, cfg->supabase.host,
+					cfg->supabase.sslmode);
+
+	if (ssl == NULL) {
+		server_fail(srv, NULL, "cannot create TLS state");
+		return;
+	}
+	bufferevent_free(srv->bev);
+	srv->bev = bufferevent_openssl_socket_new(srv->w->base, srv->fd, ssl,
+						  BUFFEREVENT_SSL_CONNECTING, 0);
+	if (srv->bev == NULL) {
+		SSL_free(ssl);
+		server_fail(srv, NULL, "cannot create TLS bufferevent");
+		return;
+	}
+	srv->state = SERVER_ST_TLS;
+	bufferevent_setcb(srv->bev, NULL, NULL, tls_event_cb, srv);
+	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+}
+
+static void ssl_response_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char c;
+
+	if (evbuffer_remove(in, &c, 1) != 1)
+		return;
+	if (c == 'S') {
+		/* Plaintext after 'S' would be spliced into the TLS stream (CVE-2021-23222). */
+		if (evbuffer_get_length(in) > 0) {
+			server_fail(srv, NULL, "received unencrypted data after SSL response");
+			return;
+		}
+		start_tls(srv);
+	} else if (c == 'N' && cfg_of(srv)->supabase.sslmode == CONFIG_SSLMODE_PREFER) {
+		send_startup(srv);
+	} else if (c == 'N') {
+		server_fail(srv, NULL, "server does not support SSL, but sslmode = \"%s\" requires it",
+			    config_sslmode_name(cfg_of(srv)->supabase.sslmode));
+	} else {
+		server_fail(srv, NULL, "invalid response to SSL negotiation: '%c'", c);
+	}
+}
+
+/* ---- connecting ---- */
+
+static void connected(struct server *srv)
+{
+	memcpy(&srv->cancel.addr, srv->cur_addr->ai_addr, srv->cur_addr->ai_addrlen);
+	srv->cancel.addrlen = (socklen_t)srv->cur_addr->ai_addrlen;
+	if (srv->w->upstream_tls == NULL) {
+		send_startup(srv);
+		return;
+	}
+	struct pgmsg_writer *out = worker_writer(srv->w);
+	pgmsg_write_ssl_request(out);
+	srv->state = SERVER_ST_SSL_REQUEST;
+	bufferevent_setcb(srv->bev, ssl_response_cb, NULL, conn_event_cb, srv);
+	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+	if (!send_built(srv))
+		server_fail(srv, NULL, "out of memory");
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		connected(srv);
+		return;
+	}
+	int err = EVUTIL_SOCKET_ERROR();
+	if (srv->state == SERVER_ST_CONNECTING) {
+		snprintf(srv->error, sizeof(srv->error), "%s", evutil_socket_error_to_string(err));
+		drop_bev(srv);
+		srv->cur_addr = srv->cur_addr->ai_next;
+		try_next_address(srv);
+		return;
+	}
+	server_fail(srv, NULL, "%s while %s",
+		    (what & BEV_EVENT_EOF) ? "server closed the connection" : "socket error",
+		    server_state_name(srv->state));
+}
+
+/* Tries addresses from cur_addr on; fails once none is left. */
+static void try_next_address(struct server *srv)
+{
+	int one = 1;
+
+	for (; srv->cur_addr != NULL; srv->cur_addr = srv->cur_addr->ai_next) {
+		struct evutil_addrinfo *ai = srv->cur_addr;
+		srv->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (srv->fd < 0) {
+			snprintf(srv->error, sizeof(srv->error), "socket: %s", strerror(errno));
+			continue;
+		}
+		setsockopt(srv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		srv->bev = bufferevent_socket_new(srv->w->base, srv->fd, 0);
+		if (srv->bev == NULL) {
+			close(srv->fd);
+			srv->fd = -1;
+			continue;
+		}
+		srv->state = SERVER_ST_CONNECTING;
+		bufferevent_setcb(srv->bev, NULL, NULL, conn_event_cb, srv);
+		if (bufferevent_socket_connect(srv->bev, ai->ai_addr, (int)ai->ai_addrlen) == 0)
+			return;
+		snprintf(srv->error, sizeof(srv->error), "%s", strerror(errno));
+		drop_bev(srv);
+	}
+	server_fail(srv, NULL, "%s", srv->error[0] ? srv->error : "no address to connect to");
+}
+
+static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct server *srv = arg;
+
+	srv->dns_req = NULL;
+	if (srv->state == SERVER_ST_CLOSED) {
+		/* Closed while resolving: the reaper could not free it until now. */
+		if (res)
+			evutil_freeaddrinfo(res);
+		event_active(srv->w->reaper_ev, EV_READ, 0);
+		return;
+	}
+	if (result != 0) {
+		server_fail(srv, NULL, "could not resolve host name: %s", evutil_gai_strerror(result));
+		return;
+	}
+	srv->addrs = res;
+	srv->cur_addr = res;
+	try_next_address(srv);
+}
+
+struct server *server_connect(struct worker *w, struct session *s)
+{
+	const struct config *cfg = w->cfg;
+	struct server *srv = calloc(1, sizeof(*srv));
+	char port[8];
+
+	if (srv == NULL)
+		return NULL;
+	srv->id = atomic_fetch_add(&next_server_id, 1);
+	srv->w = w;
+	srv->fd = -1;
+	srv->state = SERVER_ST_RESOLVING;
+	srv->txn_status = 'I';
+	srv->session = s;
+	TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
+	srv->timer = evtimer_new(w->base, deadline_cb, srv);
+	if (srv->timer == NULL || !copy_session_params(srv, s)) {
+		srv->session = NULL;
+		server_close(srv, "out of memory");
+		return NULL;
+	}
+	struct timeval tv = { cfg->supabase.connect_timeout_ms / 1000,
+			      (cfg->supabase.connect_timeout_ms % 1000) * 1000 };
+	evtimer_add(srv->timer, &tv);
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+					 .ai_protocol = IPPROTO_TCP,
+					 .ai_flags = EVUTIL_AI_ADDRCONFIG };
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
+	/* The callback may run before this returns (literal addresses). */
+	struct evdns_getaddrinfo_request *req =
+		evdns_getaddrinfo(w->dns, cfg->supabase.host, port, &hints, dns_cb, srv);
+	if (req != NULL && srv->state == SERVER_ST_RESOLVING)
+		srv->dns_req = req;
+	return srv;
+}
+
+/* ---- after the session ---- */
+
+static void reset_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		uint8_t head[PGMSG_HEADER_LEN];
+		uint8_t type;
+		uint32_t blen;
+		char status;
+		if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
+			return;
+		ssize_t total = pgmsg_frame(head, sizeof(head), STARTUP_MAX_BODY, &type, &blen);
+		if (total < 0 || type == 'E') {
+			server_close(srv, "reset failed");
+			return;
+		}
+		if (evbuffer_get_length(in) < (size_t)total)
+			return;
+		const uint8_t *msg = evbuffer_pullup(in, total);
+		const char *name, *value;
+		if (type == 'S' && pgmsg_parse_param_status(msg + 5, blen, &name, &value))
+			server_note_param(srv, name, value);
+		bool ready = type == 'Z' && pgmsg_parse_ready(msg + 5, blen, &status);
+		evbuffer_drain(in, (size_t)total);
+		if (ready) {
+			if (status != 'I') {
+				server_close(srv, "still in a transaction after reset");
+				return;
+			}
+			srv->txn_status = 'I';
+			pool_server_idle(srv->w, srv);
+			return;
+		}
+	}
+}
+
+static void idle_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)bev;
+	/* An idle server speaks only to say it is going away (e.g. terminated by an admin). */
+	server_close(srv, "upstream sent data while idle");
+}
+
+static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)bev;
+	(void)what;
+	server_close(srv, "upstream connection lost");
+}
+
+static void active_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)bev;
+	relay_server_read(srv->session);
+}
+
+static void active_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)bev;
+	relay_server_drained(srv->session);
+}
+
+static void active_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct session *s = srv->session;
+	const struct config *cfg = cfg_of(srv);
+	char msg[300];
+
+	(void)bev;
+	/* Whatever the server said before going away (a FATAL, say) is relayed first. */
+	if (s != NULL && evbuffer_get_length(bufferevent_get_input(srv->bev)) > 0)
+		relay_server_read(s);
+	s = srv->session;
+	snprintf(msg, sizeof(msg), "lost connection to upstream \"%s:%u\"%s", cfg->supabase.host,
+		 (unsigned)cfg->supabase.port, (what & BEV_EVENT_EOF) ? "" : " (socket error)");
+	if (s != NULL) {
+		session_detach_server(s, false);
+		session_fatal(s, "08006", msg, NULL);
+	} else {
+		server_close(srv, "upstream connection lost");
+	}
+}
+
+void server_set_state(struct server *srv, enum server_state st)
+{
+	srv->state = st;
+	switch (st) {
+	case SERVER_ST_ACTIVE:
+		bufferevent_setcb(srv->bev, active_read_cb, active_write_cb, active_event_cb, srv);
+		bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+		break;
+	case SERVER_ST_RESET:
+		bufferevent_setcb(srv->bev, reset_read_cb, NULL, idle_event_cb, srv);
+		bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+		break;
+	case SERVER_ST_IDLE:
+		bufferevent_setcb(srv->bev, idle_read_cb, NULL, idle_event_cb, srv);
+		bufferevent_enable(srv->bev, EV_READ);
+		break;
+	default:
+		break;
+	}
+}
+
+void server_reset(struct server *srv)
+{
+	struct pgmsg_writer *out = worker_writer(srv->w);
+
+	/* The watermark set for relaying must not keep the reset's reply from being read. */
+	bufferevent_setwatermark(srv->bev, EV_WRITE, 0, 0);
+	server_set_state(srv, SERVER_ST_RESET);
+	pgmsg_write_query(out, "DISCARD ALL");
+	if (!send_built(srv))
+		server_close(srv, "out of memory");
+}
+
+/* ---- cancel forwarding ---- */
+
+struct cancel_conn {
+	struct bufferevent *bev;
+	struct event *timer;
+	int fd;
+};
+
+static void cancel_conn_free(struct cancel_conn *c)
+{
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	close(c->fd);
+	free(c);
+}
+
+static void cancel_done_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	cancel_conn_free(arg);
+}
+
+static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	cancel_conn_free(arg);
+}
+
+static void cancel_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cancel_conn_free(arg);
+}
+
+void server_send_cancel(struct worker *w, const struct cancel_target *target)
+{
+	struct cancel_conn *c = calloc(1, sizeof(*c));
+	struct pgmsg_writer *out = worker_writer(w);
+	struct timeval tv = { CANCEL_TIMEOUT_MS / 1000, 0 };
+
+	if (c == NULL)
+		return;
+	c->fd = socket(target->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		free(c);
+		return;
+	}
+	c->bev = bufferevent_socket_new(w->base, c->fd, 0);
+	c->timer = evtimer_new(w->base, cancel_timeout_cb, c);
+	if (c->bev == NULL || c->timer == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->timer)
+			event_free(c->timer);
+		close(c->fd);
+		free(c);
+		return;
+	}
+	/* Postgres reads a CancelRequest before any TLS or hba check: plaintext works. */
+	pgmsg_write_cancel(out, target->pid, target->key);
+	bufferevent_setcb(c->bev, NULL, cancel_done_cb, cancel_event_cb, c);
+	bufferevent_write(c->bev, out->buf, out->len);
+	evtimer_add(c->timer, &tv);
+	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&target->addr,
+				       (int)target->addrlen) != 0)
+		cancel_conn_free(c);
+}

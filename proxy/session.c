@@ -1,0 +1,615 @@
+/*
+ * session — a client connection from accept to close.
+ *
+ * This file owns the lifecycle and the startup phase: the first packet
+ * (SSLRequest, GSSENCRequest, CancelRequest, StartupMessage), the switch to
+ * TLS, handing over to authentication (session_auth.c), taking an upstream
+ * from the pool and, once linked, handing the bytes to relay.c. A session is
+ * closed in exactly one place (session_close) and freed by the worker's
+ * reaper after the callback that closed it has returned.
+ */
+#include "proxy/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "protocol/scram.h"
+#include "proxy/log.h"
+#include "proxy/relay.h"
+#include "proxy/server.h"
+#include "proxy/session_auth.h"
+#include "proxy/worker.h"
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static const char *const state_names[] = {
+	[SESSION_ST_STARTUP] = "startup",
+	[SESSION_ST_TLS] = "tls",
+	[SESSION_ST_AUTH] = "auth",
+	[SESSION_ST_WAIT_SERVER] = "wait_server",
+	[SESSION_ST_ACTIVE] = "active",
+	[SESSION_ST_CLOSED] = "closed",
+};
+
+const char *session_state_name(enum session_state st)
+{
+	return state_names[st];
+}
+
+/* Legal moves: forward through the phases, TLS back to STARTUP, anything to CLOSED. */
+bool session_set_state(struct session *s, enum session_state st)
+{
+	bool ok;
+
+	switch (st) {
+	case SESSION_ST_STARTUP: ok = s->state == SESSION_ST_TLS; break;
+	case SESSION_ST_TLS: ok = s->state == SESSION_ST_STARTUP; break;
+	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
+	case SESSION_ST_WAIT_SERVER: ok = s->state == SESSION_ST_AUTH; break;
+	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
+	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
+	default: ok = false; break;
+	}
+	if (!ok) {
+		log_error(s->w->id, s->id, "bad session state change", "from=%s to=%s",
+			  session_state_name(s->state), session_state_name(st));
+		return false;
+	}
+	s->state = st;
+	return true;
+}
+
+static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, len, "unix");
+	}
+}
+
+struct session *session_new(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	(void)addrlen;
+	if (s == NULL) {
+		close(fd);
+		return NULL;
+	}
+	s->w = w;
+	s->fd = fd;
+	s->id = atomic_fetch_add(&w->proxy->next_session_id, 1);
+	s->state = SESSION_ST_STARTUP;
+	s->txn_status = 'I';
+	s->refusals_tail = &s->refusals;
+	format_addr(addr, s->addr, sizeof(s->addr));
+	/* The fd is closed by session_free, not by the bufferevent: TLS replaces it. */
+	s->bev = bufferevent_socket_new(w->base, fd, 0);
+	if (s->bev == NULL) {
+		close(fd);
+		free(s);
+		return NULL;
+	}
+	atomic_fetch_add(&w->proxy->clients, 1);
+	TAILQ_INSERT_TAIL(&w->sessions, s, link);
+	bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug(w->id, s->id, "client connected", "addr=%s", s->addr);
+	return s;
+}
+
+bool session_send_built(struct session *s)
+{
+	struct pgmsg_writer *out = &s->w->out;
+
+	if (out->failed)
+		return false;
+	return bufferevent_write(s->bev, out->buf, out->len) == 0;
+}
+
+/*
+ * Unlinks the upstream and hands it to the pool. It can be reused only if the
+ * session left it between requests: every reply received, no extended-query
+ * segment open, no COPY, nothing half relayed.
+ */
+void session_detach_server(struct session *s, bool reusable)
+{
+	struct server *srv = s->server;
+
+	if (srv == NULL)
+		return;
+	if (s->cancel_registered) {
+		cancel_unregister(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret);
+		s->cancel_registered = false;
+	}
+	bool clean = reusable && s->segments_sent == s->segments_done && !s->in_segment && !s->copy_in && s->c2s_pass == 0 &&
+		     s->s2c_pass == 0 && s->refusals == NULL;
+	s->server = NULL;
+	srv->session = NULL;
+	pool_release(s->w, srv, clean);
+}
+
+void session_close(struct session *s, const char *reason)
+{
+	struct worker *w = s->w;
+
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	char q_reason[200];
+	log_info(w->id, s->id, "client disconnected", "reason=%s user=%s state=%s",
+		 log_quote(q_reason, sizeof(q_reason), reason), s->log_user[0] ? s->log_user : "-",
+		 session_state_name(s->state));
+	if (s->waiting)
+		pool_forget_waiter(w, s);
+	if (s->timer)
+		evtimer_del(s->timer);
+	session_detach_server(s, true);
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	(void)session_set_state(s, SESSION_ST_CLOSED);
+	atomic_fetch_sub(&w->proxy->clients, 1);
+	TAILQ_REMOVE(&w->sessions, s, link);
+	TAILQ_INSERT_TAIL(&w->doomed, s, link);
+	event_active(w->reaper_ev, EV_READ, 0);
+}
+
+static void free_params(struct session *s)
+{
+	for (size_t i = 0; i < s->nparams; i++) {
+		free(s->param_names[i]);
+		free(s->param_values[i]);
+	}
+	free(s->param_names);
+	free(s->param_values);
+}
+
+void session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	SSL *ssl = s->tls ? bufferevent_openssl_get_ssl(s->bev) : NULL;
+	bufferevent_free(s->bev);
+	if (ssl)
+		SSL_free(ssl);
+	close(s->fd);
+	if (s->timer)
+		event_free(s->timer);
+	scram_server_free(s->scram);
+	relay_forget_refusals(s);
+	free_params(s);
+	free(s->user);
+	free(s->database);
+	free(s->app_name);
+	free(s->pool_key);
+	free(s);
+}
+
+void session_fatal(struct session *s, const char *sqlstate, const char *message,
+		   const char *detail)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	log_info(s->w->id, s->id, "fatal error sent to client", "sqlstate=%s state=%s", sqlstate,
+		 session_state_name(s->state));
+	pgmsg_write_error(out, true, sqlstate, message, detail, NULL);
+	if (!session_send_built(s)) {
+		session_close(s, message);
+		return;
+	}
+	/* Stop reading; the write callback closes once the error is flushed. */
+	bufferevent_disable(s->bev, EV_READ);
+	s->closing = true;
+	if (s->waiting)
+		pool_forget_waiter(s->w, s);
+	/* Give the upstream back now: nothing more will be relayed. */
+	session_detach_server(s, true);
+	snprintf(s->close_reason, sizeof(s->close_reason), "%s", message);
+}
+
+/* ---- startup phase ---- */
+
+static bool send_byte(struct session *s, char c)
+{
+	/* Written directly: a TLS switch may follow and must not race a buffered byte. */
+	return send(s->fd, &c, 1, MSG_NOSIGNAL) == 1;
+}
+
+static void start_tls(struct session *s)
+{
+	SSL *ssl = SSL_new(s->w->client_tls);
+
+	if (ssl == NULL) {
+		session_close(s, "cannot create TLS state");
+		return;
+	}
+	if (!send_byte(s, 'S')) {
+		SSL_free(ssl);
+		session_close(s, "write failed");
+		return;
+	}
+	bufferevent_free(s->bev);
+	s->bev = bufferevent_openssl_socket_new(s->w->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						0);
+	if (s->bev == NULL) {
+		SSL_free(ssl);
+		/* Nothing to close through: free the session without a bufferevent. */
+		s->bev = bufferevent_socket_new(s->w->base, s->fd, 0);
+		if (s->bev == NULL)
+			abort(); /* cannot keep the one-way-out invariant without a bufferevent */
+		session_close(s, "cannot create TLS bufferevent");
+		return;
+	}
+	s->tls = true;
+	(void)session_set_state(s, SESSION_ST_TLS);
+	bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void handle_ssl_request(struct session *s, struct evbuffer *in)
+{
+	if (s->tls) {
+		session_fatal(s, "08P01", "SSLRequest received on an encrypted connection", NULL);
+		return;
+	}
+	/* Bytes after the SSLRequest would be read as if encrypted: refuse (CVE-2021-23214). */
+	if (evbuffer_get_length(in) > 0) {
+		session_fatal(s, "08P01", "received unencrypted data after SSL request", NULL);
+		return;
+	}
+	if (s->w->client_tls != NULL) {
+		start_tls(s);
+		return;
+	}
+	if (!send_byte(s, 'N'))
+		session_close(s, "write failed");
+}
+
+static void handle_cancel(struct session *s, const uint8_t *pkt, size_t len)
+{
+	int32_t pid, key;
+	struct cancel_target target;
+
+	if (!pgmsg_parse_cancel(pkt, len, &pid, &key)) {
+		session_close(s, "malformed CancelRequest");
+		return;
+	}
+	if (cancel_lookup(&s->w->proxy->cancels, pid, key, &target)) {
+		log_info(s->w->id, s->id, "cancel request forwarded", "pid=%d", pid);
+		server_send_cancel(s->w, &target);
+	} else {
+		log_info(s->w->id, s->id, "cancel request for unknown key ignored", "pid=%d", pid);
+	}
+	/* As Postgres: no reply, the connection just ends. */
+	session_close(s, "cancel request");
+}
+
+static bool copy_param(struct session *s, const char *name, const char *value)
+{
+	size_t n = s->nparams;
+	char **names = realloc(s->param_names, (n + 1) * sizeof(char *));
+	if (names == NULL)
+		return false;
+	s->param_names = names;
+	char **values = realloc(s->param_values, (n + 1) * sizeof(char *));
+	if (values == NULL)
+		return false;
+	s->param_values = values;
+	names[n] = strdup(name);
+	values[n] = strdup(value);
+	s->nparams++;
+	return names[n] != NULL && values[n] != NULL;
+}
+
+static int cmp_param_index(const void *a, const void *b, void *arg)
+{
+	char **names = arg;
+
+	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+/* Builds "name=value\n" sorted by name: the pool's reuse key. */
+static bool build_pool_key(struct session *s)
+{
+	size_t order[PGMSG_STARTUP_MAX_PARAMS];
+	size_t len = 1;
+
+	for (size_t i = 0; i < s->nparams; i++) {
+		order[i] = i;
+		len += strlen(s->param_names[i]) + strlen(s->param_values[i]) + 2;
+	}
+	qsort_r(order, s->nparams, sizeof(order[0]), cmp_param_index, s->param_names);
+	s->pool_key = malloc(len);
+	if (s->pool_key == NULL)
+		return false;
+	size_t o = 0;
+	for (size_t i = 0; i < s->nparams; i++)
+		o += (size_t)snprintf(s->pool_key + o, len - o, "%s=%s\n",
+				      s->param_names[order[i]], s->param_values[order[i]]);
+	s->pool_key[o] = '\0';
+	return true;
+}
+
+/* Answers unsupported minor versions / _pq_ options like Postgres does. */
+static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st)
+{
+	const char *unknown[PGMSG_STARTUP_MAX_PARAMS];
+	size_t nunknown = 0;
+
+	for (size_t i = 0; i < st->nparams; i++)
+		if (strncmp(st->names[i], "_pq_.", 5) == 0)
+			unknown[nunknown++] = st->names[i];
+	if ((st->protocol & 0xffff) == 0 && nunknown == 0)
+		return true;
+	struct pgmsg_writer *out = worker_writer(s->w);
+	pgmsg_begin(out, 'v');
+	pgmsg_put_int32(out, PGMSG_PROTOCOL_3_0);
+	pgmsg_put_int32(out, (int32_t)nunknown);
+	for (size_t i = 0; i < nunknown; i++)
+		pgmsg_put_string(out, unknown[i]);
+	pgmsg_end(out);
+	return session_send_built(s);
+}
+
+static bool take_startup_params(struct session *s, const struct pgmsg_startup *st)
+{
+	for (size_t i = 0; i < st->nparams; i++) {
+		const char *name = st->names[i];
+		if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
+		    strncmp(name, "_pq_.", 5) == 0)
+			continue;
+		if (!copy_param(s, name, st->values[i]))
+			return false;
+	}
+	const char *db = pgmsg_startup_get(st, "database");
+	const char *app = pgmsg_startup_get(st, "application_name");
+	s->user = strdup(pgmsg_startup_get(st, "user"));
+	/* Postgres defaults the database to the user name. */
+	s->database = strdup(db && db[0] ? db : s->user ? s->user : "");
+	s->app_name = strdup(app ? app : "");
+	if (!s->user || !s->database || !s->app_name)
+		return false;
+	log_quote(s->log_user, sizeof(s->log_user), s->user);
+	log_quote(s->log_app, sizeof(s->log_app), s->app_name[0] ? s->app_name : "-");
+	return build_pool_key(s);
+}
+
+static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
+{
+	struct pgmsg_startup st;
+	const struct config *cfg = s->w->cfg;
+
+	if (!pgmsg_parse_startup(pkt, len, &st)) {
+		session_fatal(s, "08P01", "invalid startup packet layout", NULL);
+		return;
+	}
+	if (st.protocol >> 16 != 3) {
+		char msg[128];
+		snprintf(msg, sizeof(msg),
+			 "unsupported frontend protocol %u.%u: server supports 3.0 to 3.0",
+			 st.protocol >> 16, st.protocol & 0xffff);
+		session_fatal(s, "0A000", msg, NULL);
+		return;
+	}
+	const char *user = pgmsg_startup_get(&st, "user");
+	if (user == NULL || user[0] == '\0') {
+		session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet", NULL);
+		return;
+	}
+	if (pgmsg_startup_get(&st, "replication") != NULL &&
+	    strcmp(pgmsg_startup_get(&st, "replication"), "false") != 0) {
+		session_fatal(s, "0A000", "replication connections are not supported by switchyard",
+			      NULL);
+		return;
+	}
+	if (s->w->draining) {
+		session_fatal(s, "57P03", "the database system is shutting down", NULL);
+		return;
+	}
+	if (atomic_load(&s->w->proxy->clients) > cfg->proxy.max_client_conn) {
+		session_fatal(s, "53300", "sorry, too many clients already",
+			      "switchyard's max_client_conn is reached.");
+		return;
+	}
+	if (!s->tls && cfg->proxy.client_tls == CONFIG_CLIENT_TLS_REQUIRE) {
+		session_fatal(s, "28000", "switchyard requires an encrypted connection",
+			      "client_tls = \"require\": connect with sslmode=require or stronger.");
+		return;
+	}
+	if (!negotiate_protocol(s, &st) || !take_startup_params(s, &st)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	log_debug(s->w->id, s->id, "startup", "user=%s tls=%d", s->log_user, s->tls);
+	(void)session_set_state(s, SESSION_ST_AUTH);
+	session_auth_start(s);
+}
+
+/* Reads the one untyped packet of the startup phase. */
+static void read_startup_packet(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	uint8_t head[8];
+	uint32_t code;
+
+	if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
+		return;
+	uint32_t need = (uint32_t)head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
+	if (need < 8 || need > PGMSG_STARTUP_MAX) {
+		session_fatal(s, "08P01", "invalid length of startup packet", NULL);
+		return;
+	}
+	if (evbuffer_get_length(in) < need)
+		return;
+	const uint8_t *pkt = evbuffer_pullup(in, need);
+	ssize_t n = pgmsg_startup_frame(pkt, need, &code);
+	if (n <= 0 || pkt == NULL) {
+		session_fatal(s, "08P01", "invalid startup packet", NULL);
+		return;
+	}
+	switch (code) {
+	case PGMSG_SSL_REQUEST_CODE:
+		evbuffer_drain(in, need);
+		handle_ssl_request(s, in);
+		return;
+	case PGMSG_GSSENC_REQUEST_CODE:
+		evbuffer_drain(in, need);
+		if (!send_byte(s, 'N'))
+			session_close(s, "write failed");
+		return;
+	case PGMSG_CANCEL_REQUEST_CODE:
+		handle_cancel(s, pkt, need);
+		return;
+	default:
+		handle_startup(s, pkt, need);
+		evbuffer_drain(in, need);
+		return;
+	}
+}
+
+/* ---- linking with an upstream ---- */
+
+static bool send_welcome(struct session *s, struct server *srv)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+
+	for (size_t i = 0; i < srv->nreported; i++)
+		pgmsg_write_param_status(out, srv->reported[i].name, srv->reported[i].value);
+	pgmsg_write_backend_key(out, srv->cancel.pid, s->cancel_secret);
+	pgmsg_write_ready(out, 'I');
+	return session_send_built(s);
+}
+
+void session_server_ready(struct session *s, struct server *srv)
+{
+	if (s->timer)
+		evtimer_del(s->timer);
+	s->server = srv;
+	srv->session = s;
+	server_set_state(srv, SERVER_ST_ACTIVE);
+	(void)session_set_state(s, SESSION_ST_ACTIVE);
+	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
+		session_fatal(s, "58000", "could not generate a cancel key", NULL);
+		return;
+	}
+	if (cancel_register(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret, &srv->cancel))
+		s->cancel_registered = true;
+	s->txn_status = 'I';
+	if (!send_welcome(s, srv)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
+		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
+	bufferevent_enable(s->bev, EV_READ);
+	/* Some drivers pipeline their first query behind the startup packet. */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		relay_client_read(s);
+}
+
+void session_server_failed(struct session *s, const char *sqlstate, const char *message,
+			   const char *detail)
+{
+	session_fatal(s, sqlstate, message, detail);
+}
+
+bool session_drain_if_idle(struct session *s)
+{
+	switch (s->state) {
+	case SESSION_ST_ACTIVE:
+		if (s->txn_status != 'I' || s->segments_sent != s->segments_done || s->in_segment)
+			return false;
+		break;
+	case SESSION_ST_CLOSED:
+		return true;
+	default:
+		break;
+	}
+	session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
+		      "The session was idle; reconnect to another instance.");
+	return true;
+}
+
+/* ---- bufferevent callbacks ---- */
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->closing)
+		return;
+	switch (s->state) {
+	case SESSION_ST_STARTUP:
+		read_startup_packet(s);
+		break;
+	case SESSION_ST_AUTH:
+		session_auth_read(s);
+		break;
+	case SESSION_ST_ACTIVE:
+		relay_client_read(s);
+		break;
+	case SESSION_ST_WAIT_SERVER:
+		/* Early pipelined bytes stay buffered until the upstream is ready. */
+		bufferevent_disable(s->bev, EV_READ);
+		break;
+	default:
+		break;
+	}
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->closing) {
+		session_close(s, s->close_reason);
+		return;
+	}
+	if (s->state == SESSION_ST_ACTIVE)
+		relay_client_drained(s);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake finished: the startup packet comes next. */
+		if (s->state == SESSION_ST_TLS)
+			(void)session_set_state(s, SESSION_ST_STARTUP);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		session_close(s, "client closed the connection");
+	else if (what & BEV_EVENT_ERROR)
+		session_close(s, s->tls ? "client TLS or socket error" : "client socket error");
+}

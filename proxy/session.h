@@ -1,0 +1,135 @@
+/*
+ * session — one client connection: startup (SSLRequest, GSSENCRequest,
+ * CancelRequest, StartupMessage), authentication against [[users]], waiting
+ * for an upstream, then relaying (relay.c) until the client leaves.
+ *
+ * Lifecycle: session_new() on accept; session_close() is the one way out —
+ * it moves the session to its worker's doomed list, and the memory is freed
+ * after the current callback returns, never inside it.
+ */
+#ifndef SY_SESSION_H
+#define SY_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "proxy/list.h"
+#include <sys/socket.h>
+
+struct worker;
+struct server;
+struct bufferevent;
+struct event;
+struct scram_server;
+
+enum session_state {
+	SESSION_ST_STARTUP = 0, /* waiting for the first packet (or the one after SSLRequest) */
+	SESSION_ST_TLS,         /* TLS handshake after SSLRequest */
+	SESSION_ST_AUTH,        /* password / SASL exchange with the client */
+	SESSION_ST_WAIT_SERVER, /* authenticated; the pool is finding an upstream */
+	SESSION_ST_ACTIVE,      /* linked to an upstream, relaying */
+	SESSION_ST_CLOSED,      /* on the doomed list; freed after the current callback */
+};
+
+/* A refusal whose ErrorResponse replaces the upstream's answer to an injected failure. */
+struct session_refusal {
+	struct session_refusal *next;
+	uint64_t segment; /* the Sync/Query segment it belongs to */
+	uint8_t *msg;     /* a complete ErrorResponse, owned */
+	size_t len;
+};
+
+struct session {
+	int64_t id;
+	struct worker *w;
+	enum session_state state;
+	TAILQ_ENTRY(session) link;      /* worker sessions or doomed */
+	TAILQ_ENTRY(session) wait_link; /* pool waiters while WAIT_SERVER */
+	bool waiting;
+
+	struct bufferevent *bev;
+	int fd;
+	bool tls;
+	bool closing;             /* a FATAL is being flushed; close when written */
+	char close_reason[128];   /* why, for the log line of that close */
+	char addr[64];
+
+	/* From the StartupMessage (owned copies). */
+	char *user;
+	char *database;
+	char *app_name;
+	char **param_names;  /* passed to the upstream: everything but user/database */
+	char **param_values;
+	size_t nparams;
+	char *pool_key;      /* sorted "name=value\n" list, see pool.h */
+	char log_user[96];   /* user and application_name quoted for logfmt, */
+	char log_app[96];    /* so a client cannot forge log fields */
+
+	/* Authentication. */
+	struct scram_server *scram;
+	uint8_t md5_salt[4];
+	bool user_known;     /* false: mock exchange, always fails like Postgres */
+	int auth_step;
+
+	struct server *server;
+	struct event *timer; /* pool wait deadline */
+	int32_t cancel_secret;
+	bool cancel_registered;
+
+	/* Relay state (relay.c). */
+	size_t c2s_pass;        /* bytes of the current client message still to stream */
+	bool c2s_drop;          /* ...and they are dropped (skipping to Sync), not forwarded */
+	size_t s2c_pass;        /* bytes of the current server message still to stream */
+	bool c2s_paused;        /* client reads off while the upstream's output drains */
+	bool s2c_paused;
+	char txn_status;        /* last ReadyForQuery status relayed: 'I', 'T' or 'E' */
+	/*
+	 * Segments: each Query, Sync or FunctionCall the upstream will answer
+	 * with one ReadyForQuery. sent - done = replies still due.
+	 */
+	uint64_t segments_sent;
+	uint64_t segments_done;
+	bool in_segment;        /* extended-protocol messages forwarded since the last Sync */
+	bool skip_to_sync;      /* after a refused Parse: drop messages until Sync */
+	bool local_segment;     /* the skipped segment was answered locally: Sync answered here */
+	bool copy_in;           /* upstream is in COPY FROM STDIN: it ignores Sync/Flush */
+	bool copy_done_sent;    /* client sent CopyDone/CopyFail since the last Execute/Query */
+	bool last_exec_extended;/* the last command started by Execute, not Query */
+	uint32_t syncs_after_exec; /* Syncs forwarded since the last Execute, before CopyDone */
+	struct session_refusal *refusals; /* FIFO of pending substitutions */
+	struct session_refusal **refusals_tail;
+};
+
+/* Takes ownership of <fd>. Returns NULL (fd closed) on failure. */
+struct session *session_new(struct worker *w, int fd, const struct sockaddr *addr,
+			    int addrlen) __attribute__((warn_unused_result));
+
+/* The one way out: logs <reason>, releases the upstream, frees later. */
+void session_close(struct session *s, const char *reason);
+/* Sends a FATAL ErrorResponse, then closes once it is flushed. */
+void session_fatal(struct session *s, const char *sqlstate, const char *message,
+		   const char *detail);
+/* Frees a closed session (called by the worker's reaper). */
+void session_free(struct session *s);
+
+/* Called by the pool/server when an upstream is ready for <s> or cannot be had. */
+void session_server_ready(struct session *s, struct server *srv);
+void session_server_failed(struct session *s, const char *sqlstate, const char *message,
+			   const char *detail);
+
+/*
+ * Unlinks the session's upstream and gives it to the pool, which reuses it
+ * only if <reusable> and the session left it at a clean protocol boundary.
+ */
+void session_detach_server(struct session *s, bool reusable);
+
+/* Sends bytes built in the worker's writer to the client; false if the writer failed. */
+bool session_send_built(struct session *s) __attribute__((warn_unused_result));
+
+/* Drain: close now if idle between transactions; true if it was closed. */
+bool session_drain_if_idle(struct session *s);
+
+bool session_set_state(struct session *s, enum session_state st);
+const char *session_state_name(enum session_state st);
+
+#endif

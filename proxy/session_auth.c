@@ -1,0 +1,200 @@
+/*
+ * session_auth — the authentication exchange with a client.
+ *
+ * Messages in this phase are small; anything over AUTH_MAX_BODY is a protocol
+ * violation, refused before it is buffered. After a successful exchange the
+ * database name is checked (after, as Postgres does, so an unauthenticated
+ * client learns nothing) and the pool is asked for an upstream.
+ */
+#include "proxy/session_auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/rand.h>
+
+#include "protocol/md5auth.h"
+#include "protocol/scram.h"
+#include "proxy/log.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+#define AUTH_MAX_BODY 16384
+#define SCRAM_MECH "SCRAM-SHA-256"
+
+enum auth_step {
+	AUTH_STEP_SASL_FIRST = 0, /* waiting for SASLInitialResponse */
+	AUTH_STEP_SASL_FINAL,     /* waiting for the client-final-message */
+	AUTH_STEP_MD5,            /* waiting for the md5 PasswordMessage */
+};
+
+static void auth_failed(struct session *s)
+{
+	char msg[160];
+
+	log_warn(s->w->id, s->id, "authentication failed", "user=%s addr=%s known=%d", s->log_user,
+		 s->addr, s->user_known);
+	snprintf(msg, sizeof(msg), "password authentication failed for user \"%.80s\"", s->user);
+	session_fatal(s, "28P01", msg, NULL);
+}
+
+static void auth_succeeded(struct session *s)
+{
+	const struct config *cfg = s->w->cfg;
+
+	if (strcmp(s->database, cfg->supabase.database) != 0) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "database \"%.100s\" does not exist", s->database);
+		session_fatal(s, "3D000", msg, "switchyard serves only the database named in [supabase] database.");
+		return;
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	pgmsg_write_auth(out, PGMSG_AUTH_OK, NULL, 0);
+	if (!session_send_built(s)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	scram_server_free(s->scram);
+	s->scram = NULL;
+	(void)session_set_state(s, SESSION_ST_WAIT_SERVER);
+	pool_acquire(s->w, s);
+}
+
+static bool use_md5(const struct session *s, const struct config_user *u)
+{
+	if (s->w->cfg->proxy.auth_method != CONFIG_AUTH_MD5)
+		return false;
+	/* Postgres' "md5" method falls back to SCRAM for users stored as SCRAM. */
+	return u == NULL || u->password != NULL;
+}
+
+void session_auth_start(struct session *s)
+{
+	const struct config_user *u = config_find_user(s->w->cfg, s->user);
+	struct pgmsg_writer *out = worker_writer(s->w);
+
+	s->user_known = u != NULL;
+	if (use_md5(s, u)) {
+		if (RAND_bytes(s->md5_salt, sizeof(s->md5_salt)) != 1) {
+			session_fatal(s, "58000", "could not generate an authentication salt", NULL);
+			return;
+		}
+		s->auth_step = AUTH_STEP_MD5;
+		pgmsg_write_auth(out, PGMSG_AUTH_MD5, s->md5_salt, sizeof(s->md5_salt));
+	} else {
+		s->scram = scram_server_new(u ? &u->verifier : &s->w->mock_verifier);
+		if (s->scram == NULL) {
+			session_close(s, "out of memory");
+			return;
+		}
+		s->auth_step = AUTH_STEP_SASL_FIRST;
+		static const char mechs[] = SCRAM_MECH "\0"; /* list ends with an empty name */
+		pgmsg_write_auth(out, PGMSG_AUTH_SASL, mechs, sizeof(mechs));
+	}
+	if (!session_send_built(s))
+		session_close(s, "out of memory");
+}
+
+static void sasl_first(struct session *s, const uint8_t *body, size_t len)
+{
+	const char *mech;
+	const uint8_t *data;
+	size_t dlen;
+	char *reply = NULL;
+
+	if (!pgmsg_parse_sasl_initial(body, len, &mech, &data, &dlen)) {
+		session_fatal(s, "08P01", "malformed SASLInitialResponse message", NULL);
+		return;
+	}
+	if (strcmp(mech, SCRAM_MECH) != 0) {
+		session_fatal(s, "28000", "client selected an invalid SASL authentication mechanism",
+			      NULL);
+		return;
+	}
+	if (!scram_server_handle_first(s->scram, (const char *)data, dlen, &reply)) {
+		session_fatal(s, "08P01", "malformed SCRAM message", NULL);
+		return;
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	pgmsg_write_auth(out, PGMSG_AUTH_SASL_CONTINUE, reply, strlen(reply));
+	free(reply);
+	s->auth_step = AUTH_STEP_SASL_FINAL;
+	if (!session_send_built(s))
+		session_close(s, "out of memory");
+}
+
+static void sasl_final(struct session *s, const uint8_t *body, size_t len)
+{
+	char *reply = NULL;
+
+	/* A wrong proof and a malformed message both fail as a wrong password. */
+	if (!scram_server_handle_final(s->scram, (const char *)body, len, &reply) ||
+	    !s->user_known) {
+		free(reply);
+		auth_failed(s);
+		return;
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	pgmsg_write_auth(out, PGMSG_AUTH_SASL_FINAL, reply, strlen(reply));
+	free(reply);
+	if (!session_send_built(s)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	auth_succeeded(s);
+}
+
+static void md5_password(struct session *s, const uint8_t *body, size_t len)
+{
+	const char *response;
+	const struct config_user *u = config_find_user(s->w->cfg, s->user);
+
+	if (!pgmsg_parse_password(body, len, &response)) {
+		session_fatal(s, "08P01", "malformed password message", NULL);
+		return;
+	}
+	if (u == NULL || u->password == NULL ||
+	    !md5auth_check(s->user, u->password, s->md5_salt, response)) {
+		auth_failed(s);
+		return;
+	}
+	auth_succeeded(s);
+}
+
+void session_auth_read(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	uint8_t head[PGMSG_HEADER_LEN];
+	uint8_t type;
+	uint32_t blen;
+
+	if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
+		return;
+	ssize_t total = pgmsg_frame(head, sizeof(head), AUTH_MAX_BODY, &type, &blen);
+	if (total < 0 || type != 'p') {
+		session_fatal(s, "08P01", "expected password response", NULL);
+		return;
+	}
+	if (evbuffer_get_length(in) < (size_t)total)
+		return;
+	/*
+	 * Taken out of the input before it is handled: success may link an idle
+	 * upstream at once and start relaying whatever the client sent next.
+	 */
+	uint8_t *body = worker_scratch(s->w, blen ? blen : 1);
+	if (body == NULL) {
+		session_close(s, "out of memory");
+		return;
+	}
+	evbuffer_drain(in, PGMSG_HEADER_LEN);
+	evbuffer_remove(in, body, blen);
+	switch (s->auth_step) {
+	case AUTH_STEP_SASL_FIRST: sasl_first(s, body, blen); break;
+	case AUTH_STEP_SASL_FINAL: sasl_final(s, body, blen); break;
+	case AUTH_STEP_MD5: md5_password(s, body, blen); break;
+	default: break;
+	}
+}

@@ -1,0 +1,342 @@
+/*
+ * worker — an event-loop thread and what it owns.
+ *
+ * Each worker binds its own listener on the same address with SO_REUSEPORT,
+ * so the kernel spreads new connections across workers and no accept lock
+ * exists. Other threads reach a worker only through wake_flags + wake_ev
+ * (event_active is thread-safe once evthread_use_pthreads() ran).
+ */
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "router/router.h"
+
+void proxy_wake_worker(struct worker *w, unsigned flags)
+{
+	atomic_fetch_or(&w->wake_flags, flags);
+	event_active(w->wake_ev, EV_READ, 0);
+}
+
+void proxy_wake_all(struct proxy *p, unsigned flags, const struct worker *except)
+{
+	for (int i = 0; i < p->nworkers; i++)
+		if (&p->workers[i] != except)
+			proxy_wake_worker(&p->workers[i], flags);
+}
+
+struct pgmsg_writer *worker_writer(struct worker *w)
+{
+	pgmsg_writer_reset(&w->out);
+	return &w->out;
+}
+
+uint8_t *worker_scratch(struct worker *w, size_t n)
+{
+	if (n > w->scratch_cap) {
+		size_t cap = w->scratch_cap ? w->scratch_cap : 4096;
+		while (cap < n)
+			cap *= 2;
+		uint8_t *p = realloc(w->scratch, cap);
+		if (p == NULL)
+			return NULL;
+		w->scratch = p;
+		w->scratch_cap = cap;
+	}
+	return w->scratch;
+}
+
+/* ---- configuration snapshot ---- */
+
+static struct router *router_for(const struct config *cfg)
+{
+	struct router_legacy legacy = {
+		.schema = cfg->legacy.schema,
+		.tables = (const char *const *)cfg->legacy.tables,
+		.ntables = cfg->legacy.ntables,
+		.mysql_configured = false,
+	};
+	/* Bounded so that huge generated statements cannot grow a worker without limit. */
+	return router_new(&legacy, 4096, 16u << 20);
+}
+
+/* Takes the newest snapshot from struct proxy; keeps the old one if anything fails. */
+static void adopt_snapshot(struct worker *w)
+{
+	struct proxy *p = w->proxy;
+
+	pthread_mutex_lock(&p->snap_lock);
+	struct config *cfg = config_ref(p->cfg);
+	SSL_CTX *ctls = p->client_tls;
+	SSL_CTX *utls = p->upstream_tls;
+	if (ctls)
+		SSL_CTX_up_ref(ctls);
+	if (utls)
+		SSL_CTX_up_ref(utls);
+	pthread_mutex_unlock(&p->snap_lock);
+
+	struct router *router = router_for(cfg);
+	if (router == NULL) {
+		log_error(w->id, -1, "reload failed: out of memory building the router", NULL);
+		config_unref(cfg);
+		SSL_CTX_free(ctls);
+		SSL_CTX_free(utls);
+		return;
+	}
+	router_free(w->router);
+	w->router = router;
+	SSL_CTX_free(w->client_tls);
+	SSL_CTX_free(w->upstream_tls);
+	w->client_tls = ctls;
+	w->upstream_tls = utls;
+	struct config *old = w->cfg;
+	w->cfg = cfg;
+	/* Idle upstreams were opened with the old [supabase] settings: retire them. */
+	if (old != NULL && (strcmp(old->supabase.host, cfg->supabase.host) != 0 ||
+			    old->supabase.port != cfg->supabase.port ||
+			    strcmp(old->supabase.user, cfg->supabase.user) != 0 ||
+			    strcmp(old->supabase.password, cfg->supabase.password) != 0 ||
+			    strcmp(old->supabase.database, cfg->supabase.database) != 0 ||
+			    old->supabase.sslmode != cfg->supabase.sslmode))
+		pool_close_idle(w);
+	config_unref(old);
+}
+
+/* ---- shutdown ---- */
+
+static void maybe_exit(struct worker *w)
+{
+	if (w->draining && TAILQ_EMPTY(&w->sessions) && TAILQ_EMPTY(&w->pool.others))
+		event_base_loopexit(w->base, NULL);
+}
+
+static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct session *s, *tmp;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp)
+		session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
+			      "The shutdown grace period (shutdown_timeout_ms) has passed.");
+}
+
+static void start_drain(struct worker *w)
+{
+	struct session *s, *tmp;
+
+	if (w->draining)
+		return;
+	w->draining = true;
+	if (w->listener) {
+		evconnlistener_free(w->listener);
+		w->listener = NULL;
+	}
+	log_info(w->id, -1, "draining", "sessions=%d", w->proxy->clients);
+	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp)
+		(void)session_drain_if_idle(s);
+	pool_close_idle(w);
+	struct timeval tv = { w->cfg->proxy.shutdown_timeout_ms / 1000,
+			      (w->cfg->proxy.shutdown_timeout_ms % 1000) * 1000 };
+	evtimer_add(w->drain_ev, &tv);
+}
+
+/* ---- event callbacks ---- */
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	unsigned flags = atomic_exchange(&w->wake_flags, 0);
+
+	(void)fd;
+	(void)what;
+	if (flags & PROXY_WAKE_RELOAD)
+		adopt_snapshot(w);
+	if (flags & PROXY_WAKE_SHUTDOWN)
+		start_drain(w);
+	if (flags & (PROXY_WAKE_POOL | PROXY_WAKE_TRIM))
+		pool_on_wake(w, flags);
+	maybe_exit(w);
+}
+
+static void reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct session *s;
+
+	(void)fd;
+	(void)what;
+	while ((s = TAILQ_FIRST(&w->doomed)) != NULL) {
+		TAILQ_REMOVE(&w->doomed, s, link);
+		session_free(s);
+	}
+	struct server *srv, *tmp;
+	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, tmp)
+		if (srv->state == SERVER_ST_CLOSED)
+			server_free(srv);
+	maybe_exit(w);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+		      int addrlen, void *arg)
+{
+	struct worker *w = arg;
+	int one = 1;
+
+	(void)l;
+	/* Every message is a request or a reply someone waits for: never delay it. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (session_new(w, fd, addr, addrlen) == NULL)
+		log_error(w->id, -1, "cannot create session", "errno=%d", errno);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	/* EMFILE and friends: keep the listener, the next accept may succeed. */
+	log_error(w->id, -1, "accept failed", "error=\"%s\"", evutil_socket_error_to_string(err));
+}
+
+/* ---- setup ---- */
+
+static struct evconnlistener *bind_listener(struct worker *w)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char port[8];
+	const char *host = w->cfg->proxy.listen_host;
+
+	snprintf(port, sizeof(port), "%u", (unsigned)w->cfg->proxy.listen_port);
+	if (strcmp(host, "*") == 0)
+		host = NULL;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		log_error(w->id, -1, "cannot resolve listen address", "listen=%s error=\"%s\"",
+			  w->cfg->proxy.listen_host, gai_strerror(rc));
+		return NULL;
+	}
+	struct evconnlistener *l = evconnlistener_new_bind(
+		w->base, accept_cb, w,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,
+		1024, res->ai_addr, (int)res->ai_addrlen);
+	if (l == NULL)
+		log_error(w->id, -1, "cannot listen", "listen=%s:%u error=\"%s\"",
+			  w->cfg->proxy.listen_host, (unsigned)w->cfg->proxy.listen_port,
+			  strerror(errno));
+	else
+		evconnlistener_set_error_cb(l, accept_error_cb);
+	freeaddrinfo(res);
+	return l;
+}
+
+bool worker_init(struct worker *w, struct proxy *p, int id)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->proxy = p;
+	TAILQ_INIT(&w->sessions);
+	TAILQ_INIT(&w->doomed);
+	pool_init(&w->pool);
+	pgmsg_writer_init(&w->out);
+	w->base = event_base_new();
+	if (w->base == NULL)
+		return false;
+	w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+						  EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (w->dns == NULL) {
+		/* No resolv.conf (minimal containers): literal addresses and hosts still work. */
+		w->dns = evdns_base_new(w->base, 0);
+		if (w->dns == NULL)
+			return false;
+		evdns_base_load_hosts(w->dns, NULL);
+	}
+	w->wake_ev = event_new(w->base, -1, 0, wake_cb, w);
+	w->reaper_ev = event_new(w->base, -1, 0, reaper_cb, w);
+	w->drain_ev = evtimer_new(w->base, drain_deadline_cb, w);
+	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL)
+		return false;
+	if (!scram_verifier_from_password("switchyard-mock", 16, &w->mock_verifier))
+		return false;
+	adopt_snapshot(w);
+	if (w->router == NULL)
+		return false;
+	w->listener = bind_listener(w);
+	return w->listener != NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	log_debug(w->id, -1, "worker started", NULL);
+	event_base_dispatch(w->base);
+	log_debug(w->id, -1, "worker stopped", NULL);
+	proxy_worker_exited();
+	return NULL;
+}
+
+bool worker_start(struct worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0;
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void worker_destroy(struct worker *w)
+{
+	struct session *s;
+	struct server *srv;
+
+	if (w->listener)
+		evconnlistener_free(w->listener);
+	while ((s = TAILQ_FIRST(&w->sessions)) != NULL)
+		session_close(s, "worker destroyed");
+	while ((s = TAILQ_FIRST(&w->doomed)) != NULL) {
+		TAILQ_REMOVE(&w->doomed, s, link);
+		session_free(s);
+	}
+	pool_close_idle(w);
+	while ((srv = TAILQ_FIRST(&w->pool.others)) != NULL) {
+		if (srv->state != SERVER_ST_CLOSED)
+			server_close(srv, "worker destroyed");
+		server_free(srv);
+	}
+	router_free(w->router);
+	SSL_CTX_free(w->client_tls);
+	SSL_CTX_free(w->upstream_tls);
+	config_unref(w->cfg);
+	pgmsg_writer_free(&w->out);
+	free(w->scratch);
+	if (w->wake_ev)
+		event_free(w->wake_ev);
+	if (w->reaper_ev)
+		event_free(w->reaper_ev);
+	if (w->drain_ev)
+		event_free(w->drain_ev);
+	if (w->dns)
+		evdns_base_free(w->dns, 0);
+	if (w->base)
+		event_base_free(w->base);
+}

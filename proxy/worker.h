@@ -1,0 +1,79 @@
+/*
+ * worker — one event-loop thread: its event_base, its SO_REUSEPORT listener,
+ * its sessions, its upstream pool and its router. Nothing here is shared with
+ * other workers except through struct proxy; the per-message path takes no
+ * lock.
+ */
+#ifndef SY_WORKER_H
+#define SY_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "proxy/list.h"
+
+#include <openssl/ssl.h>
+
+#include "proxy/pool.h"
+#include "proxy/proxy.h"
+#include "protocol/pgmsg.h"
+#include "protocol/scram.h"
+
+struct event_base;
+struct evdns_base;
+struct evconnlistener;
+struct event;
+struct router;
+struct session;
+
+TAILQ_HEAD(session_list, session);
+
+struct worker {
+	int id;
+	struct proxy *proxy;
+	pthread_t thread;
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct evconnlistener *listener;
+
+	/* Cross-thread wake-ups (enum proxy_wake bits). */
+	struct event *wake_ev;
+	_Atomic unsigned wake_flags;
+
+	/* This worker's view of the configuration; refs held, swapped on reload. */
+	struct config *cfg;
+	SSL_CTX *client_tls;
+	SSL_CTX *upstream_tls;
+	struct router *router;
+
+	struct session_list sessions;  /* every live session */
+	struct session_list doomed;    /* closed; freed after the current callback */
+	struct event *reaper_ev;       /* frees <doomed> */
+	struct event *drain_ev;        /* shutdown grace deadline */
+	bool draining;
+
+	struct pool pool;
+
+	/* Scratch space for messages switchyard builds itself. */
+	struct pgmsg_writer out;
+	/* Scratch space for message bodies that straddle evbuffer chains. */
+	uint8_t *scratch;
+	size_t scratch_cap;
+	/* Verifier used to run a mock SCRAM exchange for unknown users. */
+	struct scram_verifier mock_verifier;
+};
+
+/* Creates worker <id> (listener bound, not yet running). NULL on failure, logged. */
+bool worker_init(struct worker *w, struct proxy *p, int id) __attribute__((warn_unused_result));
+/* Starts the thread. */
+bool worker_start(struct worker *w) __attribute__((warn_unused_result));
+void worker_join(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* The message builder scratch: reset and ready. Valid until the next call. */
+struct pgmsg_writer *worker_writer(struct worker *w);
+/* <n> bytes of scratch memory, valid until the next call; NULL on OOM. */
+uint8_t *worker_scratch(struct worker *w, size_t n);
+
+#endif
