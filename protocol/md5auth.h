@@ -12,7 +12,10 @@
 
 #define MD5AUTH_RESPONSE_LEN 35 /* "md5" + 32 hex digits */
 
-/* Writes the NUL-terminated response for <user>/<password>/<salt> into out[36]. */
+/*
+ * Writes the NUL-terminated response for <user>/<password>/<salt> into out[36];
+ * the empty string if libcrypto fails (out of memory), which nothing accepts.
+ */
 void md5auth_response(const char *user, const char *password, const uint8_t salt[4],
 		      char out[MD5AUTH_RESPONSE_LEN + 1]);
 

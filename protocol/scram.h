@@ -69,7 +69,11 @@ bool scram_is_verifier(const char *text);
 
 struct scram_server;
 
-/* Borrows <v> only during the call (it is copied). Returns NULL on OOM. */
+/*
+ * Borrows <v> only during the call (it is copied). Returns NULL on OOM, or
+ * for a verifier no parse or derivation produces (salt_len 0 or above
+ * SCRAM_MAX_SALT_LEN, iterations < 1).
+ */
 struct scram_server *scram_server_new(const struct scram_verifier *v)
 	__attribute__((warn_unused_result));
 void scram_server_free(struct scram_server *s);

@@ -951,12 +951,18 @@ static void check_duplicate_users(struct load *ld)
 	}
 }
 
+/* NULL only after running out of memory while applying defaults; treated as unset. */
+static bool is_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
 /* O_NONBLOCK so that a FIFO given by mistake cannot hang the load. */
 static void check_readable(struct load *ld, const char *what, const char *path, struct pos at)
 {
 	char q[CONFIG_QUOTE_MAX + 16], err[128];
 	struct stat st;
-	if (!path || !path[0])
+	if (!is_set(path))
 		return;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -978,7 +984,7 @@ static struct pos pos_of(const struct load *ld, enum config_section_id sec, cons
 static void check_tls(struct load *ld)
 {
 	const struct config *cfg = ld->cfg;
-	bool cert = cfg->proxy.tls_cert[0] != '\0', key = cfg->proxy.tls_key[0] != '\0';
+	bool cert = is_set(cfg->proxy.tls_cert), key = is_set(cfg->proxy.tls_key);
 	enum config_sslmode mode = cfg->supabase.sslmode;
 
 	if (cert && !key)
@@ -994,11 +1000,11 @@ static void check_tls(struct load *ld)
 	check_readable(ld, "proxy.tls_key", cfg->proxy.tls_key, pos_of(ld, SEC_PROXY, "tls_key"));
 
 	if ((mode == CONFIG_SSLMODE_VERIFY_CA || mode == CONFIG_SSLMODE_VERIFY_FULL) &&
-	    cfg->supabase.sslrootcert[0] == '\0')
+	    !is_set(cfg->supabase.sslrootcert))
 		load_error(ld, pos_of(ld, SEC_SUPABASE, "sslmode"),
 			   "supabase.sslmode = \"%s\" needs supabase.sslrootcert",
 			   config_sslmode_name(mode));
-	/* Like libpq, any mode but disable verifies against a root certificate that is set. */
+	/* Whenever TLS may be used upstream, a root certificate that is set must be readable. */
 	if (mode != CONFIG_SSLMODE_DISABLE)
 		check_readable(ld, "supabase.sslrootcert", cfg->supabase.sslrootcert,
 			       pos_of(ld, SEC_SUPABASE, "sslrootcert"));

@@ -21,14 +21,15 @@
  */
 #include "proxy/relay.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/refusals.h"
 #include "proxy/server.h"
@@ -46,19 +47,21 @@
 #define REFUSAL_MARKER "switchyard_refused_statement"
 #define REFUSAL_STMT_NAME "switchyard_refused_statement"
 
-/* A cursor over an evbuffer: the scan position and the run ready to forward. */
+/* A cursor over an input evbuffer: the scan position and the run ready to forward. */
 struct scan {
 	struct evbuffer *in;
-	struct evbuffer *out;
+	struct conn *out;
 	struct evbuffer_ptr pos; /* start of the next message */
 	size_t off;              /* == pos.pos, kept to avoid calls */
 	size_t avail;
+	bool failed;             /* out of memory moving bytes */
 };
 
-static void scan_start(struct scan *sc, struct evbuffer *in, struct evbuffer *out)
+static void scan_start(struct scan *sc, struct evbuffer *in, struct conn *out)
 {
 	sc->in = in;
 	sc->out = out;
+	sc->failed = false;
 	sc->avail = evbuffer_get_length(in);
 	sc->off = 0;
 	evbuffer_ptr_set(in, &sc->pos, 0, EVBUFFER_PTR_SET);
@@ -67,8 +70,9 @@ static void scan_start(struct scan *sc, struct evbuffer *in, struct evbuffer *ou
 /* Hands the run (everything before pos) to the output, and restarts at 0. */
 static void scan_flush(struct scan *sc)
 {
-	if (sc->off > 0)
-		evbuffer_remove_buffer(sc->in, sc->out, sc->off);
+	/* Only an allocation failure can refuse; the bytes then stay and the scan stops. */
+	if (sc->off > 0 && !conn_write_from(sc->out, sc->in, sc->off))
+		sc->failed = true;
 	sc->avail = evbuffer_get_length(sc->in);
 	sc->off = 0;
 	evbuffer_ptr_set(sc->in, &sc->pos, 0, EVBUFFER_PTR_SET);
@@ -150,14 +154,14 @@ static enum step scan_pass(struct scan *sc, size_t total, size_t *pass)
 }
 
 /* Continues a message whose head went through in an earlier read. */
-static bool continue_pass(struct evbuffer *in, struct evbuffer *out, size_t *pass, bool drop)
+static bool continue_pass(struct evbuffer *in, struct conn *out, size_t *pass, bool drop)
 {
 	size_t n = min_size(evbuffer_get_length(in), *pass);
 
 	if (drop)
 		evbuffer_drain(in, n);
-	else
-		evbuffer_remove_buffer(in, out, n);
+	else if (!conn_write_from(out, in, n))
+		return false;
 	*pass -= n;
 	return *pass == 0;
 }
@@ -166,7 +170,7 @@ static bool send_to_server(struct session *s)
 {
 	struct pgmsg_writer *out = &s->w->out;
 
-	return !out->failed && bufferevent_write(s->server->bev, out->buf, out->len) == 0;
+	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
 }
 
 /* ---- refusals ---- */
@@ -434,14 +438,25 @@ static enum step client_message(struct session *s, struct scan *sc)
 	}
 }
 
-/* Pauses client reads while the upstream's output is over the high-water mark. */
-static void apply_backpressure(struct bufferevent *from, struct bufferevent *to, bool *paused)
+/* Stops reading <from> while <to> holds more than the high-water mark unsent. */
+static void apply_backpressure(struct conn *from, struct conn *to, bool *paused)
 {
-	if (evbuffer_get_length(bufferevent_get_output(to)) <= RELAY_HIGH_WATER)
+	if (conn_out_pending(to) <= RELAY_HIGH_WATER)
 		return;
-	bufferevent_disable(from, EV_READ);
-	bufferevent_setwatermark(to, EV_WRITE, RELAY_LOW_WATER, 0);
+	conn_read_enable(from, false);
+	conn_notify_drain(to, RELAY_LOW_WATER);
 	*paused = true;
+}
+
+/* <to> drained below the low-water mark: read <from> again. */
+static bool release_backpressure(struct conn *from, struct conn *to, bool *paused)
+{
+	if (!*paused || conn_out_pending(to) > RELAY_LOW_WATER)
+		return false;
+	*paused = false;
+	conn_notify_drain(to, SIZE_MAX);
+	conn_read_enable(from, true);
+	return true;
 }
 
 void relay_client_read(struct session *s)
@@ -451,8 +466,8 @@ void relay_client_read(struct session *s)
 
 	if (s->state != SESSION_ST_ACTIVE || s->closing || s->c2s_paused)
 		return;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct evbuffer *out = bufferevent_get_output(s->server->bev);
+	struct evbuffer *in = s->conn->in;
+	struct conn *out = s->server->conn;
 	if (s->c2s_pass > 0 && !continue_pass(in, out, &s->c2s_pass, s->c2s_drop))
 		goto done;
 	s->c2s_drop = false;
@@ -462,20 +477,20 @@ void relay_client_read(struct session *s)
 	if (st == STEP_STOP)
 		return;
 	scan_flush(&sc);
+	if (sc.failed) {
+		session_close(s, "out of memory");
+		return;
+	}
 done:
-	apply_backpressure(s->bev, s->server->bev, &s->c2s_paused);
+	apply_backpressure(s->conn, s->server->conn, &s->c2s_paused);
 }
 
 void relay_server_drained(struct session *s)
 {
-	if (s == NULL || !s->c2s_paused || s->server == NULL)
+	if (s == NULL || s->server == NULL)
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(s->server->bev)) > RELAY_LOW_WATER)
-		return;
-	s->c2s_paused = false;
-	bufferevent_setwatermark(s->server->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->bev, EV_READ);
-	relay_client_read(s);
+	if (release_backpressure(s->conn, s->server->conn, &s->c2s_paused))
+		relay_client_read(s);
 }
 
 /* ---- upstream to client ---- */
@@ -539,9 +554,9 @@ static enum step handle_server_error(struct session *s, struct scan *sc, size_t 
 	s->refusals = r->next;
 	if (s->refusals == NULL)
 		s->refusals_tail = &s->refusals;
-	int rc = bufferevent_write(s->bev, r->msg, r->len);
+	bool ok = conn_write(s->conn, r->msg, r->len);
 	free(r);
-	if (rc != 0) {
+	if (!ok) {
 		session_close(s, "out of memory");
 		return STEP_STOP;
 	}
@@ -613,8 +628,8 @@ void relay_server_read(struct session *s)
 
 	if (s == NULL || s->closing || s->s2c_paused || s->server == NULL)
 		return;
-	struct evbuffer *in = bufferevent_get_input(s->server->bev);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *in = s->server->conn->in;
+	struct conn *out = s->conn;
 	if (s->s2c_pass > 0 && !continue_pass(in, out, &s->s2c_pass, false))
 		goto done;
 	scan_start(&sc, in, out);
@@ -623,20 +638,20 @@ void relay_server_read(struct session *s)
 	if (st == STEP_STOP)
 		return;
 	scan_flush(&sc);
+	if (sc.failed) {
+		session_close(s, "out of memory");
+		return;
+	}
 	if (s->w->draining && session_drain_if_idle(s))
 		return;
 done:
-	apply_backpressure(s->server->bev, s->bev, &s->s2c_paused);
+	apply_backpressure(s->server->conn, s->conn, &s->s2c_paused);
 }
 
 void relay_client_drained(struct session *s)
 {
-	if (!s->s2c_paused || s->server == NULL)
+	if (s->server == NULL)
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > RELAY_LOW_WATER)
-		return;
-	s->s2c_paused = false;
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->server->bev, EV_READ);
-	relay_server_read(s);
+	if (release_backpressure(s->server->conn, s->conn, &s->s2c_paused))
+		relay_server_read(s);
 }

@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -32,6 +30,7 @@
 #include "protocol/md5auth.h"
 #include "protocol/pgmsg.h"
 #include "protocol/scram.h"
+#include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/session.h"
@@ -44,8 +43,8 @@
 
 static _Atomic uint64_t next_server_id = 1;
 
-static void startup_read_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void startup_read_cb(struct conn *c, void *arg);
+static void connect_event_cb(struct conn *c, unsigned events, void *arg);
 static void try_next_address(struct server *srv);
 
 static const char *const state_names[] = {
@@ -103,20 +102,6 @@ static void server_fail(struct server *srv, const char *detail, const char *fmt,
 		session_server_failed(s, "08006", msg, detail);
 }
 
-static void drop_bev(struct server *srv)
-{
-	if (srv->bev == NULL)
-		return;
-	SSL *ssl = bufferevent_openssl_get_ssl(srv->bev);
-	bufferevent_free(srv->bev);
-	if (ssl)
-		SSL_free(ssl);
-	srv->bev = NULL;
-	if (srv->fd >= 0)
-		close(srv->fd);
-	srv->fd = -1;
-}
-
 void server_close(struct server *srv, const char *reason)
 {
 	struct worker *w = srv->w;
@@ -132,7 +117,8 @@ void server_close(struct server *srv, const char *reason)
 	}
 	if (srv->timer)
 		evtimer_del(srv->timer);
-	drop_bev(srv);
+	conn_set_callbacks(srv->conn, NULL, NULL, NULL, NULL);
+	conn_close(srv->conn);
 	srv->state = SERVER_ST_CLOSED;
 	srv->session = NULL;
 	pool_server_gone(w, srv);
@@ -145,6 +131,7 @@ void server_free(struct server *srv)
 	if (srv == NULL || srv->dns_req != NULL)
 		return;
 	TAILQ_REMOVE(&srv->w->pool.others, srv, link);
+	conn_free(srv->conn);
 	if (srv->timer)
 		event_free(srv->timer);
 	if (srv->addrs)
@@ -226,7 +213,7 @@ static bool send_built(struct server *srv)
 {
 	struct pgmsg_writer *out = &srv->w->out;
 
-	return !out->failed && bufferevent_write(srv->bev, out->buf, out->len) == 0;
+	return !out->failed && conn_write(srv->conn, out->buf, out->len);
 }
 
 static void send_startup(struct server *srv)
@@ -247,8 +234,8 @@ static void send_startup(struct server *srv)
 	struct pgmsg_writer *out = worker_writer(srv->w);
 	pgmsg_write_startup(out, names, values, n);
 	srv->state = SERVER_ST_AUTH;
-	bufferevent_setcb(srv->bev, startup_read_cb, NULL, conn_event_cb, srv);
-	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+	conn_set_callbacks(srv->conn, startup_read_cb, NULL, connect_event_cb, srv);
+	conn_read_enable(srv->conn, true);
 	if (!send_built(srv))
 		server_fail(srv, NULL, "out of memory");
 }
@@ -405,10 +392,10 @@ static bool handle_startup_msg(struct server *srv, uint8_t type, const uint8_t *
 	}
 }
 
-static void startup_read_cb(struct bufferevent *bev, void *arg)
+static void startup_read_cb(struct conn *c, void *arg)
 {
 	struct server *srv = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->in;
 
 	for (;;) {
 		uint8_t head[PGMSG_HEADER_LEN];
@@ -435,28 +422,6 @@ static void startup_read_cb(struct bufferevent *bev, void *arg)
 
 /* ---- TLS ---- */
 
-static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct server *srv = arg;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		send_startup(srv);
-		return;
-	}
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-	char ebuf[256];
-	unsigned long e = bufferevent_get_openssl_error(bev);
-	if (vr != X509_V_OK)
-		server_fail(srv, NULL, "TLS certificate verification failed: %s",
-			    X509_verify_cert_error_string(vr));
-	else if (e != 0)
-		server_fail(srv, NULL, "TLS handshake failed: %s",
-			    ERR_error_string(e, ebuf));
-	else
-		server_fail(srv, NULL, "connection closed during TLS handshake");
-}
-
 static void start_tls(struct server *srv)
 {
 	const struct config *cfg = cfg_of(srv);
@@ -467,41 +432,33 @@ static void start_tls(struct server *srv)
 		server_fail(srv, NULL, "cannot create TLS state");
 		return;
 	}
-	bufferevent_free(srv->bev);
-	srv->bev = bufferevent_openssl_socket_new(srv->w->base, srv->fd, ssl,
-						  BUFFEREVENT_SSL_CONNECTING, 0);
-	if (srv->bev == NULL) {
-		SSL_free(ssl);
-		server_fail(srv, NULL, "cannot create TLS bufferevent");
-		return;
-	}
 	srv->state = SERVER_ST_TLS;
-	bufferevent_setcb(srv->bev, NULL, NULL, tls_event_cb, srv);
-	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+	conn_set_callbacks(srv->conn, NULL, NULL, connect_event_cb, srv);
+	if (!conn_start_tls(srv->conn, ssl, false))
+		server_fail(srv, NULL, "cannot start TLS");
 }
 
-static void ssl_response_cb(struct bufferevent *bev, void *arg)
+static void ssl_response_cb(struct conn *c, void *arg)
 {
 	struct server *srv = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char c;
+	char r;
 
-	if (evbuffer_remove(in, &c, 1) != 1)
+	if (evbuffer_remove(c->in, &r, 1) != 1)
 		return;
-	if (c == 'S') {
+	if (r == 'S') {
 		/* Plaintext after 'S' would be spliced into the TLS stream (CVE-2021-23222). */
-		if (evbuffer_get_length(in) > 0) {
+		if (evbuffer_get_length(c->in) > 0) {
 			server_fail(srv, NULL, "received unencrypted data after SSL response");
 			return;
 		}
 		start_tls(srv);
-	} else if (c == 'N' && cfg_of(srv)->supabase.sslmode == CONFIG_SSLMODE_PREFER) {
+	} else if (r == 'N' && cfg_of(srv)->supabase.sslmode == CONFIG_SSLMODE_PREFER) {
 		send_startup(srv);
-	} else if (c == 'N') {
+	} else if (r == 'N') {
 		server_fail(srv, NULL, "server does not support SSL, but sslmode = \"%s\" requires it",
 			    config_sslmode_name(cfg_of(srv)->supabase.sslmode));
 	} else {
-		server_fail(srv, NULL, "invalid response to SSL negotiation: '%c'", c);
+		server_fail(srv, NULL, "invalid response to SSL negotiation: '%c'", r);
 	}
 }
 
@@ -511,6 +468,8 @@ static void connected(struct server *srv)
 {
 	memcpy(&srv->cancel.addr, srv->cur_addr->ai_addr, srv->cur_addr->ai_addrlen);
 	srv->cancel.addrlen = (socklen_t)srv->cur_addr->ai_addrlen;
+	int one = 1;
+	setsockopt(srv->conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (srv->w->upstream_tls == NULL) {
 		send_startup(srv);
 		return;
@@ -518,59 +477,47 @@ static void connected(struct server *srv)
 	struct pgmsg_writer *out = worker_writer(srv->w);
 	pgmsg_write_ssl_request(out);
 	srv->state = SERVER_ST_SSL_REQUEST;
-	bufferevent_setcb(srv->bev, ssl_response_cb, NULL, conn_event_cb, srv);
-	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+	conn_set_callbacks(srv->conn, ssl_response_cb, NULL, connect_event_cb, srv);
+	conn_read_enable(srv->conn, true);
 	if (!send_built(srv))
 		server_fail(srv, NULL, "out of memory");
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void connect_event_cb(struct conn *c, unsigned events, void *arg)
 {
 	struct server *srv = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		connected(srv);
+	if (events & CONN_EV_CONNECTED) {
+		if (srv->state == SERVER_ST_CONNECTING)
+			connected(srv);
+		else if (srv->state == SERVER_ST_TLS)
+			send_startup(srv);
 		return;
 	}
-	int err = EVUTIL_SOCKET_ERROR();
 	if (srv->state == SERVER_ST_CONNECTING) {
-		snprintf(srv->error, sizeof(srv->error), "%s", evutil_socket_error_to_string(err));
-		drop_bev(srv);
+		snprintf(srv->error, sizeof(srv->error), "%s", c->error_text);
+		conn_close(c);
 		srv->cur_addr = srv->cur_addr->ai_next;
 		try_next_address(srv);
 		return;
 	}
-	server_fail(srv, NULL, "%s while %s",
-		    (what & BEV_EVENT_EOF) ? "server closed the connection" : "socket error",
-		    server_state_name(srv->state));
+	if (events & CONN_EV_EOF)
+		server_fail(srv, NULL, "server closed the connection while %s",
+			    server_state_name(srv->state));
+	else
+		server_fail(srv, NULL, "%s", c->error_text[0] ? c->error_text : "socket error");
 }
 
 /* Tries addresses from cur_addr on; fails once none is left. */
 static void try_next_address(struct server *srv)
 {
-	int one = 1;
-
 	for (; srv->cur_addr != NULL; srv->cur_addr = srv->cur_addr->ai_next) {
-		struct evutil_addrinfo *ai = srv->cur_addr;
-		srv->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (srv->fd < 0) {
-			snprintf(srv->error, sizeof(srv->error), "socket: %s", strerror(errno));
-			continue;
-		}
-		setsockopt(srv->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		srv->bev = bufferevent_socket_new(srv->w->base, srv->fd, 0);
-		if (srv->bev == NULL) {
-			close(srv->fd);
-			srv->fd = -1;
-			continue;
-		}
+		struct addrinfo *ai = srv->cur_addr;
 		srv->state = SERVER_ST_CONNECTING;
-		bufferevent_setcb(srv->bev, NULL, NULL, conn_event_cb, srv);
-		if (bufferevent_socket_connect(srv->bev, ai->ai_addr, (int)ai->ai_addrlen) == 0)
+		conn_set_callbacks(srv->conn, NULL, NULL, connect_event_cb, srv);
+		if (conn_connect(srv->conn, ai->ai_addr, ai->ai_addrlen))
 			return;
 		snprintf(srv->error, sizeof(srv->error), "%s", strerror(errno));
-		drop_bev(srv);
 	}
 	server_fail(srv, NULL, "%s", srv->error[0] ? srv->error : "no address to connect to");
 }
@@ -606,13 +553,13 @@ struct server *server_connect(struct worker *w, struct session *s)
 		return NULL;
 	srv->id = atomic_fetch_add(&next_server_id, 1);
 	srv->w = w;
-	srv->fd = -1;
 	srv->state = SERVER_ST_RESOLVING;
 	srv->txn_status = 'I';
 	srv->session = s;
 	TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
 	srv->timer = evtimer_new(w->base, deadline_cb, srv);
-	if (srv->timer == NULL || !copy_session_params(srv, s)) {
+	srv->conn = conn_new(w->base, NULL, NULL, NULL, srv);
+	if (srv->timer == NULL || srv->conn == NULL || !copy_session_params(srv, s)) {
 		srv->session = NULL;
 		server_close(srv, "out of memory");
 		return NULL;
@@ -634,10 +581,10 @@ struct server *server_connect(struct worker *w, struct session *s)
 
 /* ---- after the session ---- */
 
-static void reset_read_cb(struct bufferevent *bev, void *arg)
+static void reset_read_cb(struct conn *c, void *arg)
 {
 	struct server *srv = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->in;
 
 	for (;;) {
 		uint8_t head[PGMSG_HEADER_LEN];
@@ -671,54 +618,50 @@ static void reset_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void idle_read_cb(struct bufferevent *bev, void *arg)
+static void idle_read_cb(struct conn *c, void *arg)
 {
-	struct server *srv = arg;
-
-	(void)bev;
+	(void)c;
 	/* An idle server speaks only to say it is going away (e.g. terminated by an admin). */
-	server_close(srv, "upstream sent data while idle");
+	server_close(arg, "upstream sent data while idle");
 }
 
-static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+static void idle_event_cb(struct conn *c, unsigned events, void *arg)
+{
+	(void)c;
+	(void)events;
+	server_close(arg, "upstream connection lost");
+}
+
+static void active_read_cb(struct conn *c, void *arg)
 {
 	struct server *srv = arg;
 
-	(void)bev;
-	(void)what;
-	server_close(srv, "upstream connection lost");
-}
-
-static void active_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct server *srv = arg;
-
-	(void)bev;
+	(void)c;
 	relay_server_read(srv->session);
 }
 
-static void active_write_cb(struct bufferevent *bev, void *arg)
+static void active_drain_cb(struct conn *c, void *arg)
 {
 	struct server *srv = arg;
 
-	(void)bev;
+	(void)c;
 	relay_server_drained(srv->session);
 }
 
-static void active_event_cb(struct bufferevent *bev, short what, void *arg)
+static void active_event_cb(struct conn *c, unsigned events, void *arg)
 {
 	struct server *srv = arg;
 	struct session *s = srv->session;
 	const struct config *cfg = cfg_of(srv);
 	char msg[300];
 
-	(void)bev;
 	/* Whatever the server said before going away (a FATAL, say) is relayed first. */
-	if (s != NULL && evbuffer_get_length(bufferevent_get_input(srv->bev)) > 0)
+	if (s != NULL && evbuffer_get_length(c->in) > 0)
 		relay_server_read(s);
 	s = srv->session;
-	snprintf(msg, sizeof(msg), "lost connection to upstream \"%s:%u\"%s", cfg->supabase.host,
-		 (unsigned)cfg->supabase.port, (what & BEV_EVENT_EOF) ? "" : " (socket error)");
+	snprintf(msg, sizeof(msg), "lost connection to upstream \"%s:%u\"%s%s", cfg->supabase.host,
+		 (unsigned)cfg->supabase.port, (events & CONN_EV_EOF) ? "" : ": ",
+		 (events & CONN_EV_EOF) ? "" : c->error_text);
 	if (s != NULL) {
 		session_detach_server(s, false);
 		session_fatal(s, "08006", msg, NULL);
@@ -732,16 +675,16 @@ void server_set_state(struct server *srv, enum server_state st)
 	srv->state = st;
 	switch (st) {
 	case SERVER_ST_ACTIVE:
-		bufferevent_setcb(srv->bev, active_read_cb, active_write_cb, active_event_cb, srv);
-		bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+		conn_set_callbacks(srv->conn, active_read_cb, active_drain_cb, active_event_cb, srv);
+		conn_read_enable(srv->conn, true);
 		break;
 	case SERVER_ST_RESET:
-		bufferevent_setcb(srv->bev, reset_read_cb, NULL, idle_event_cb, srv);
-		bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+		conn_set_callbacks(srv->conn, reset_read_cb, NULL, idle_event_cb, srv);
+		conn_read_enable(srv->conn, true);
 		break;
 	case SERVER_ST_IDLE:
-		bufferevent_setcb(srv->bev, idle_read_cb, NULL, idle_event_cb, srv);
-		bufferevent_enable(srv->bev, EV_READ);
+		conn_set_callbacks(srv->conn, idle_read_cb, NULL, idle_event_cb, srv);
+		conn_read_enable(srv->conn, true);
 		break;
 	default:
 		break;
@@ -752,8 +695,8 @@ void server_reset(struct server *srv)
 {
 	struct pgmsg_writer *out = worker_writer(srv->w);
 
-	/* The watermark set for relaying must not keep the reset's reply from being read. */
-	bufferevent_setwatermark(srv->bev, EV_WRITE, 0, 0);
+	/* Backpressure set while relaying must not outlive the session. */
+	conn_notify_drain(srv->conn, SIZE_MAX);
 	server_set_state(srv, SERVER_ST_RESET);
 	pgmsg_write_query(out, "DISCARD ALL");
 	if (!send_built(srv))
@@ -762,39 +705,50 @@ void server_reset(struct server *srv)
 
 /* ---- cancel forwarding ---- */
 
+/* A short-lived connection that carries one CancelRequest. */
 struct cancel_conn {
-	struct bufferevent *bev;
+	struct conn *conn;
 	struct event *timer;
-	int fd;
 };
 
 static void cancel_conn_free(struct cancel_conn *c)
 {
-	bufferevent_free(c->bev);
+	conn_free(c->conn);
 	event_free(c->timer);
-	close(c->fd);
 	free(c);
 }
 
-static void cancel_done_cb(struct bufferevent *bev, void *arg)
+/* Closes now; the timer fires at once and frees outside the conn's callback. */
+static void cancel_finish(struct cancel_conn *c)
 {
-	(void)bev;
-	cancel_conn_free(arg);
+	struct timeval now = { 0, 0 };
+
+	conn_close(c->conn);
+	evtimer_add(c->timer, &now);
 }
 
-static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
+static void cancel_event_cb(struct conn *conn, unsigned events, void *arg)
 {
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	struct cancel_conn *c = arg;
+
+	(void)conn;
+	/* Connected: the queued request goes out by itself; then wait for the server's close. */
+	if (events & CONN_EV_CONNECTED)
 		return;
-	cancel_conn_free(arg);
+	cancel_finish(c);
 }
 
 static void cancel_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct cancel_conn *c = arg;
+
 	(void)fd;
 	(void)what;
-	cancel_conn_free(arg);
+	if (c->conn->state != CONN_ST_CLOSED) {
+		cancel_finish(c);
+		return;
+	}
+	cancel_conn_free(c);
 }
 
 void server_send_cancel(struct worker *w, const struct cancel_target *target)
@@ -805,28 +759,23 @@ void server_send_cancel(struct worker *w, const struct cancel_target *target)
 
 	if (c == NULL)
 		return;
-	c->fd = socket(target->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		free(c);
-		return;
-	}
-	c->bev = bufferevent_socket_new(w->base, c->fd, 0);
+	c->conn = conn_new(w->base, NULL, NULL, cancel_event_cb, c);
 	c->timer = evtimer_new(w->base, cancel_timeout_cb, c);
-	if (c->bev == NULL || c->timer == NULL) {
-		if (c->bev)
-			bufferevent_free(c->bev);
+	if (c->conn == NULL || c->timer == NULL) {
+		conn_free(c->conn);
 		if (c->timer)
 			event_free(c->timer);
-		close(c->fd);
 		free(c);
 		return;
 	}
 	/* Postgres reads a CancelRequest before any TLS or hba check: plaintext works. */
 	pgmsg_write_cancel(out, target->pid, target->key);
-	bufferevent_setcb(c->bev, NULL, cancel_done_cb, cancel_event_cb, c);
-	bufferevent_write(c->bev, out->buf, out->len);
-	evtimer_add(c->timer, &tv);
-	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&target->addr,
-				       (int)target->addrlen) != 0)
+	if (!conn_connect(c->conn, (const struct sockaddr *)&target->addr, target->addrlen) ||
+	    !conn_write(c->conn, out->buf, out->len)) {
 		cancel_conn_free(c);
+		return;
+	}
+	/* The server closes after reading it; reading shows us that EOF. */
+	conn_read_enable(c->conn, true);
+	evtimer_add(c->timer, &tv);
 }

@@ -21,7 +21,7 @@
 
 struct worker;
 struct session;
-struct bufferevent;
+struct conn;
 struct event;
 struct evdns_getaddrinfo_request;
 
@@ -52,8 +52,7 @@ struct server {
 	enum server_state state;
 	TAILQ_ENTRY(server) link; /* pool idle or others list */
 
-	struct bufferevent *bev;
-	int fd;
+	struct conn *conn;
 	struct event *timer; /* connect deadline, then unused */
 	struct evdns_getaddrinfo_request *dns_req;
 	struct addrinfo *addrs;      /* evdns answer (evutil_addrinfo is addrinfo here) */

@@ -19,21 +19,20 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/rand.h>
 
 #include "protocol/scram.h"
+#include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/server.h"
 #include "proxy/session_auth.h"
 #include "proxy/worker.h"
 
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_write_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_read_cb(struct conn *c, void *arg);
+static void client_drain_cb(struct conn *c, void *arg);
+static void client_event_cb(struct conn *c, unsigned events, void *arg);
 
 static const char *const state_names[] = {
 	[SESSION_ST_STARTUP] = "startup",
@@ -102,23 +101,21 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 		return NULL;
 	}
 	s->w = w;
-	s->fd = fd;
 	s->id = atomic_fetch_add(&w->proxy->next_session_id, 1);
 	s->state = SESSION_ST_STARTUP;
 	s->txn_status = 'I';
 	s->refusals_tail = &s->refusals;
 	format_addr(addr, s->addr, sizeof(s->addr));
-	/* The fd is closed by session_free, not by the bufferevent: TLS replaces it. */
-	s->bev = bufferevent_socket_new(w->base, fd, 0);
-	if (s->bev == NULL) {
+	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
+	if (s->conn == NULL || !conn_attach(s->conn, fd)) {
 		close(fd);
+		conn_free(s->conn);
 		free(s);
 		return NULL;
 	}
 	atomic_fetch_add(&w->proxy->clients, 1);
 	TAILQ_INSERT_TAIL(&w->sessions, s, link);
-	bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	conn_read_enable(s->conn, true);
 	log_debug(w->id, s->id, "client connected", "addr=%s", s->addr);
 	return s;
 }
@@ -129,7 +126,7 @@ bool session_send_built(struct session *s)
 
 	if (out->failed)
 		return false;
-	return bufferevent_write(s->bev, out->buf, out->len) == 0;
+	return conn_write(s->conn, out->buf, out->len);
 }
 
 /*
@@ -169,8 +166,8 @@ void session_close(struct session *s, const char *reason)
 	if (s->timer)
 		evtimer_del(s->timer);
 	session_detach_server(s, true);
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
+	conn_close(s->conn);
 	(void)session_set_state(s, SESSION_ST_CLOSED);
 	atomic_fetch_sub(&w->proxy->clients, 1);
 	TAILQ_REMOVE(&w->sessions, s, link);
@@ -192,11 +189,7 @@ void session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	SSL *ssl = s->tls ? bufferevent_openssl_get_ssl(s->bev) : NULL;
-	bufferevent_free(s->bev);
-	if (ssl)
-		SSL_free(ssl);
-	close(s->fd);
+	conn_free(s->conn);
 	if (s->timer)
 		event_free(s->timer);
 	scram_server_free(s->scram);
@@ -223,8 +216,13 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 		session_close(s, message);
 		return;
 	}
-	/* Stop reading; the write callback closes once the error is flushed. */
-	bufferevent_disable(s->bev, EV_READ);
+	if (conn_out_pending(s->conn) == 0) {
+		session_close(s, message);
+		return;
+	}
+	/* Stop reading; the drain callback closes once the error is flushed. */
+	conn_read_enable(s->conn, false);
+	conn_notify_drain(s->conn, 0);
 	s->closing = true;
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
@@ -235,10 +233,11 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 
 /* ---- startup phase ---- */
 
+/* One byte answer to SSLRequest/GSSENCRequest; false unless it went out at once. */
 static bool send_byte(struct session *s, char c)
 {
-	/* Written directly: a TLS switch may follow and must not race a buffered byte. */
-	return send(s->fd, &c, 1, MSG_NOSIGNAL) == 1;
+	/* A TLS handshake may follow: the byte must not still be queued then. */
+	return conn_write(s->conn, &c, 1) && conn_out_pending(s->conn) == 0;
 }
 
 static void start_tls(struct session *s)
@@ -254,22 +253,12 @@ static void start_tls(struct session *s)
 		session_close(s, "write failed");
 		return;
 	}
-	bufferevent_free(s->bev);
-	s->bev = bufferevent_openssl_socket_new(s->w->base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						0);
-	if (s->bev == NULL) {
-		SSL_free(ssl);
-		/* Nothing to close through: free the session without a bufferevent. */
-		s->bev = bufferevent_socket_new(s->w->base, s->fd, 0);
-		if (s->bev == NULL)
-			abort(); /* cannot keep the one-way-out invariant without a bufferevent */
-		session_close(s, "cannot create TLS bufferevent");
+	if (!conn_start_tls(s->conn, ssl, true)) {
+		session_close(s, "cannot start TLS");
 		return;
 	}
 	s->tls = true;
 	(void)session_set_state(s, SESSION_ST_TLS);
-	bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
 static void handle_ssl_request(struct session *s, struct evbuffer *in)
@@ -454,7 +443,7 @@ static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
 /* Reads the one untyped packet of the startup phase. */
 static void read_startup_packet(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = s->conn->in;
 	uint8_t head[8];
 	uint32_t code;
 
@@ -527,9 +516,9 @@ void session_server_ready(struct session *s, struct server *srv)
 	}
 	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
 		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
-	bufferevent_enable(s->bev, EV_READ);
+	conn_read_enable(s->conn, true);
 	/* Some drivers pipeline their first query behind the startup packet. */
-	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+	if (evbuffer_get_length(s->conn->in) > 0)
 		relay_client_read(s);
 }
 
@@ -558,11 +547,11 @@ bool session_drain_if_idle(struct session *s)
 
 /* ---- bufferevent callbacks ---- */
 
-static void client_read_cb(struct bufferevent *bev, void *arg)
+static void client_read_cb(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	(void)c;
 	if (s->closing)
 		return;
 	switch (s->state) {
@@ -577,18 +566,18 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 		break;
 	case SESSION_ST_WAIT_SERVER:
 		/* Early pipelined bytes stay buffered until the upstream is ready. */
-		bufferevent_disable(s->bev, EV_READ);
+		conn_read_enable(s->conn, false);
 		break;
 	default:
 		break;
 	}
 }
 
-static void client_write_cb(struct bufferevent *bev, void *arg)
+static void client_drain_cb(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	(void)c;
 	if (s->closing) {
 		session_close(s, s->close_reason);
 		return;
@@ -597,19 +586,18 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 		relay_client_drained(s);
 }
 
-static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+static void client_event_cb(struct conn *c, unsigned events, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
+	if (events & CONN_EV_CONNECTED) {
 		/* The TLS handshake finished: the startup packet comes next. */
 		if (s->state == SESSION_ST_TLS)
 			(void)session_set_state(s, SESSION_ST_STARTUP);
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (events & CONN_EV_EOF)
 		session_close(s, "client closed the connection");
-	else if (what & BEV_EVENT_ERROR)
-		session_close(s, s->tls ? "client TLS or socket error" : "client socket error");
+	else
+		session_close(s, c->error_text[0] ? c->error_text : "client socket error");
 }

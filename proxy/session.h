@@ -18,7 +18,7 @@
 
 struct worker;
 struct server;
-struct bufferevent;
+struct conn;
 struct event;
 struct scram_server;
 
@@ -47,8 +47,7 @@ struct session {
 	TAILQ_ENTRY(session) wait_link; /* pool waiters while WAIT_SERVER */
 	bool waiting;
 
-	struct bufferevent *bev;
-	int fd;
+	struct conn *conn;
 	bool tls;
 	bool closing;             /* a FATAL is being flushed; close when written */
 	char close_reason[128];   /* why, for the log line of that close */
@@ -106,7 +105,7 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 
 /* The one way out: logs <reason>, releases the upstream, frees later. */
 void session_close(struct session *s, const char *reason);
-/* Sends a FATAL ErrorResponse, then closes once it is flushed. */
+/* Sends a FATAL ErrorResponse and closes once it is flushed. */
 void session_fatal(struct session *s, const char *sqlstate, const char *message,
 		   const char *detail);
 /* Frees a closed session (called by the worker's reaper). */

@@ -13,11 +13,11 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <openssl/rand.h>
 
 #include "protocol/md5auth.h"
 #include "protocol/scram.h"
+#include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -166,7 +166,7 @@ static void md5_password(struct session *s, const uint8_t *body, size_t len)
 
 void session_auth_read(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = s->conn->in;
 	uint8_t head[PGMSG_HEADER_LEN];
 	uint8_t type;
 	uint32_t blen;

@@ -27,6 +27,17 @@ const char *tls_last_error(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Settings proxy/conn.c relies on: partial writes and a write buffer that may
+ * move between retries (it repeats a blocked SSL_write from its evbuffer), and
+ * read-ahead so one read() fetches whole records instead of header then body.
+ */
+static void tls_tune(SSL_CTX *ctx)
+{
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_read_ahead(ctx, 1);
+}
+
 bool tls_client_ctx_new(const struct config *cfg, SSL_CTX **out, char *err, size_t errlen)
 {
 	char ebuf[256];
@@ -43,6 +54,7 @@ bool tls_client_ctx_new(const struct config *cfg, SSL_CTX **out, char *err, size
 	/* Session tickets and renegotiation buy nothing for long-lived DB connections. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	tls_tune(ctx);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->proxy.tls_cert) != 1) {
 		snprintf(err, errlen, "tls_cert %s: %s", cfg->proxy.tls_cert,
 			 tls_last_error(ebuf, sizeof(ebuf)));
@@ -76,6 +88,7 @@ bool tls_upstream_ctx_new(const struct config *cfg, SSL_CTX **out, char *err, si
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	tls_tune(ctx);
 	bool verify = mode >= CONFIG_SSLMODE_VERIFY_CA ||
 		      (mode == CONFIG_SSLMODE_REQUIRE && rootcert[0] != '\0');
 	if (verify) {

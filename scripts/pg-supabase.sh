@@ -37,6 +37,10 @@ start() {
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		[ -f "$dir/ca.crt" ] || make_certs "$dir"
 		chown -R postgres:postgres "$dir"
+		if ! as_pg test -x "$dir"; then
+			echo "pg-supabase.sh: the postgres user cannot reach $dir (check its parents' permissions)" >&2
+			exit 1
+		fi
 		as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth-local=trust \
 			--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
 		cat >>"$dir/data/postgresql.conf" <<-CONF

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The benchmark in one command: installs dependencies, builds switchyard
+# (Release), then runs pgbench -S against Postgres directly, PgBouncer and
+# switchyard (1 and 2 workers), alternating, and writes bench/results/latest.md.
+# Arguments are passed to bench/pgbench_compare.py (e.g. --seconds 3 --rounds 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh Release >/dev/null
+exec /usr/bin/python3 bench/pgbench_compare.py "$@"
