@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PG_SCRIPT = ROOT / "scripts" / "pg-supabase.sh"
 SWITCHYARD = ROOT / "build" / "switchyard"
+SWITCHYARD_NOROUTER = ROOT / "build-norouter" / "switchyard"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -65,9 +66,10 @@ class Target:
         self.pid = pid
 
 
-def start_switchyard(work, pg, workers, env_port):
+def start_switchyard(work, pg, workers, binary=SWITCHYARD, label=None):
     port = free_port()
-    cfg = work / f"switchyard-{workers}.toml"
+    label = label or f"switchyard-{workers}w"
+    cfg = work / f"{label}.toml"
     cfg.write_text(f"""
 [proxy]
 listen = "127.0.0.1:{port}"
@@ -92,10 +94,10 @@ pool_size = 64
 [legacy]
 tables = ["customers", "subscriptions", "payments"]
 """)
-    log = open(work / f"switchyard-{workers}.log", "wb")
-    proc = subprocess.Popen([str(SWITCHYARD), "-c", str(cfg)], stdout=log, stderr=log)
+    log = open(work / f"{label}.log", "wb")
+    proc = subprocess.Popen([str(binary), "-c", str(cfg)], stdout=log, stderr=log)
     wait_port(port)
-    return proc, Target(f"switchyard-{workers}w", f"host=127.0.0.1 port={port} user=app "
+    return proc, Target(label, f"host=127.0.0.1 port={port} user=app "
                         f"password=app-secret dbname=platform sslmode=disable", proc.pid)
 
 
@@ -166,6 +168,8 @@ def main():
     ap.add_argument("--modes", default="simple,extended,prepared")
     ap.add_argument("--scale", type=int, default=10)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
+    ap.add_argument("--no-router-baseline", action="store_true",
+                    help="skip the build-norouter target")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     modes = args.modes.split(",")
@@ -182,11 +186,16 @@ def main():
                        capture_output=True)
         p, bouncer = start_pgbouncer(work, pg)
         procs.append(p)
-        p, sy1 = start_switchyard(work, pg, 1, None)
+        p, sy1 = start_switchyard(work, pg, 1)
         procs.append(p)
-        p, sy2 = start_switchyard(work, pg, 2, None)
+        p, sy2 = start_switchyard(work, pg, 2)
         procs.append(p)
         targets = [direct, bouncer, sy1, sy2]
+        if SWITCHYARD_NOROUTER.exists() and not args.no_router_baseline:
+            # Same proxy, routing skipped: what the router costs (target: under 5% tps).
+            p, nr = start_switchyard(work, pg, 1, SWITCHYARD_NOROUTER, "norouter-1w")
+            procs.append(p)
+            targets.append(nr)
 
         results = {}  # (mode, clients, target) -> [runs]
         for mode in modes:
@@ -238,12 +247,23 @@ def write_report(args, results, modes, clients, targets):
                 runs = results[(mode, c, t.name)]
                 tps, lat, cpu = median(runs, "tps"), median(runs, "lat"), median(runs, "cpu_us")
                 failed = sum(r["failed"] for r in runs)
-                tps_ratio = tps / base_tps if t.name.startswith("switchyard") else None
-                cpu_ratio = (cpu / base_cpu if t.name.startswith("switchyard") and cpu and base_cpu
-                             else None)
+                ours = t.name not in ("direct", "pgbouncer")
+                tps_ratio = tps / base_tps if ours else None
+                cpu_ratio = cpu / base_cpu if ours and cpu and base_cpu else None
                 lines.append(f"| {mode} | {c} | {t.name} | {tps:.0f} | {lat:.3f} | "
                              f"{fmt(cpu, '.1f')} | {fmt(tps_ratio, '.2f')} | "
                              f"{fmt(cpu_ratio, '.2f')} | {failed} |")
+    if any(t.name == "norouter-1w" for t in targets):
+        lines += ["", "Router cost: switchyard-1w against the same build with routing skipped "
+                  "(norouter-1w). Target: at most 5% fewer tps.", "",
+                  "| mode | clients | tps with router / without | CPU µs/txn with / without |",
+                  "|---|---:|---:|---:|"]
+        for mode in modes:
+            for c in clients:
+                on, off = results[(mode, c, "switchyard-1w")], results[(mode, c, "norouter-1w")]
+                cpu_on, cpu_off = median(on, "cpu_us"), median(off, "cpu_us")
+                lines.append(f"| {mode} | {c} | {median(on, 'tps') / median(off, 'tps'):.3f} | "
+                             f"{fmt(cpu_on, '.1f')} / {fmt(cpu_off, '.1f')} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -7,4 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh Release >/dev/null
+./scripts/build.sh NoRouter >/dev/null  # the same proxy with routing skipped, to price the router
 exec /usr/bin/python3 bench/pgbench_compare.py "$@"

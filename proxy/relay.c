@@ -224,6 +224,22 @@ static void as_refusal(struct route_decision *d)
 	d->hint = "Add a [mysql] section to proxy.toml, or read a migrated copy in Supabase.";
 }
 
+/* Asks the router about the text of a Query or Parse. */
+static void route(struct session *s, const char *sql, size_t len, struct route_decision *d)
+{
+#ifdef SY_BENCH_NO_ROUTER
+	/* Benchmark builds only (cmake -DSY_BENCH_NO_ROUTER=ON): what routing costs. */
+	(void)s;
+	(void)sql;
+	(void)len;
+	memset(d, 0, sizeof(*d));
+	d->target = ROUTE_SUPABASE;
+#else
+	router_route(s->w->router, sql, len, d);
+	as_refusal(d);
+#endif
+}
+
 static void build_refusal(struct session *s, const struct route_decision *d)
 {
 	struct pgmsg_writer *out = worker_writer(s->w);
@@ -315,8 +331,7 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	const uint8_t *body = scan_body(sc, blen, s->w);
 	if (body == NULL || !pgmsg_parse_query(body, blen, &sql, &len))
 		return protocol_violation(s, "invalid Query message");
-	router_route(s->w->router, sql, len, &d);
-	as_refusal(&d);
+	route(s, sql, len, &d);
 	if (d.target == ROUTE_REJECT)
 		return refuse_query(s, sc, total, &d);
 	s->segments_sent++;
@@ -338,8 +353,7 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	const uint8_t *body = scan_body(sc, blen, s->w);
 	if (body == NULL || !pgmsg_parse_parse(body, blen, &p))
 		return protocol_violation(s, "invalid Parse message");
-	router_route(s->w->router, p.sql, p.sql_len, &d);
-	as_refusal(&d);
+	route(s, p.sql, p.sql_len, &d);
 	if (d.target == ROUTE_REJECT)
 		return refuse_parse(s, sc, total, &d);
 	s->in_segment = true;
