@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "proxy/log.h"
@@ -199,6 +200,8 @@ static bool proxy_init(struct proxy *p, struct config *cfg)
 	pthread_mutex_init(&p->snap_lock, NULL);
 	p->cfg = cfg;
 	atomic_store(&p->next_session_id, 1);
+	if (RAND_bytes(p->mock_secret, sizeof(p->mock_secret)) != 1)
+		return false;
 	if (!build_tls(cfg, &p->client_tls, &p->upstream_tls))
 		return false;
 	return cancel_registry_init(&p->cancels) && refusals_init(&p->refusals);

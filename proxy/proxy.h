@@ -38,6 +38,9 @@ struct proxy {
 	SSL_CTX *client_tls;   /* NULL when clients cannot use TLS */
 	SSL_CTX *upstream_tls; /* NULL when sslmode = disable */
 
+	/* Keys the salts of mock SCRAM exchanges for unknown users (session_auth.c). */
+	uint8_t mock_secret[32];
+
 	_Atomic int64_t next_session_id;
 	_Atomic int clients;       /* client connections, for max_client_conn */
 	_Atomic int pool_total;    /* upstream connections open or opening, all workers */

@@ -117,10 +117,15 @@ void server_close(struct server *srv, const char *reason)
 	}
 	if (srv->timer)
 		evtimer_del(srv->timer);
-	conn_set_callbacks(srv->conn, NULL, NULL, NULL, NULL);
-	conn_close(srv->conn);
+	if (srv->conn != NULL) {
+		conn_set_callbacks(srv->conn, NULL, NULL, NULL, NULL);
+		conn_close(srv->conn);
+	}
 	srv->state = SERVER_ST_CLOSED;
 	srv->session = NULL;
+	/* dns_cb still runs (with EVUTIL_EAI_CANCEL) and lets the reaper free us. */
+	if (srv->dns_req != NULL)
+		evdns_getaddrinfo_cancel(srv->dns_req);
 	pool_server_gone(w, srv);
 	event_active(w->reaper_ev, EV_READ, 0);
 }
@@ -556,20 +561,22 @@ struct server *server_connect(struct worker *w, struct session *s)
 	srv->state = SERVER_ST_RESOLVING;
 	srv->txn_status = 'I';
 	srv->session = s;
+	s->opening = srv;
 	TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
 	srv->timer = evtimer_new(w->base, deadline_cb, srv);
 	srv->conn = conn_new(w->base, NULL, NULL, NULL, srv);
 	if (srv->timer == NULL || srv->conn == NULL || !copy_session_params(srv, s)) {
 		srv->session = NULL;
+		s->opening = NULL;
 		server_close(srv, "out of memory");
 		return NULL;
 	}
 	struct timeval tv = { cfg->supabase.connect_timeout_ms / 1000,
 			      (cfg->supabase.connect_timeout_ms % 1000) * 1000 };
 	evtimer_add(srv->timer, &tv);
+	/* No AI_ADDRCONFIG: every address is tried; unreachable families fail fast. */
 	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-					 .ai_protocol = IPPROTO_TCP,
-					 .ai_flags = EVUTIL_AI_ADDRCONFIG };
+					 .ai_protocol = IPPROTO_TCP };
 	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
 	/* The callback may run before this returns (literal addresses). */
 	struct evdns_getaddrinfo_request *req =
@@ -705,17 +712,33 @@ void server_reset(struct server *srv)
 
 /* ---- cancel forwarding ---- */
 
-/* A short-lived connection that carries one CancelRequest. */
+/* A short-lived connection that carries one CancelRequest; on worker->cancel_conns. */
 struct cancel_conn {
+	TAILQ_ENTRY(cancel_conn) link;
+	struct worker *w;
 	struct conn *conn;
 	struct event *timer;
 };
 
 static void cancel_conn_free(struct cancel_conn *c)
 {
+	struct worker *w = c->w;
+
+	TAILQ_REMOVE(&w->cancel_conns, c, link);
 	conn_free(c->conn);
-	event_free(c->timer);
+	if (c->timer)
+		event_free(c->timer);
 	free(c);
+	/* A draining worker may have been waiting only for this. */
+	event_active(w->reaper_ev, EV_READ, 0);
+}
+
+void server_cancels_free(struct worker *w)
+{
+	struct cancel_conn *c;
+
+	while ((c = TAILQ_FIRST(&w->cancel_conns)) != NULL)
+		cancel_conn_free(c);
 }
 
 /* Closes now; the timer fires at once and frees outside the conn's callback. */
@@ -759,13 +782,12 @@ void server_send_cancel(struct worker *w, const struct cancel_target *target)
 
 	if (c == NULL)
 		return;
+	c->w = w;
+	TAILQ_INSERT_TAIL(&w->cancel_conns, c, link);
 	c->conn = conn_new(w->base, NULL, NULL, cancel_event_cb, c);
 	c->timer = evtimer_new(w->base, cancel_timeout_cb, c);
 	if (c->conn == NULL || c->timer == NULL) {
-		conn_free(c->conn);
-		if (c->timer)
-			event_free(c->timer);
-		free(c);
+		cancel_conn_free(c);
 		return;
 	}
 	/* Postgres reads a CancelRequest before any TLS or hba check: plaintext works. */

@@ -75,10 +75,10 @@ struct server {
 };
 
 /*
- * Starts a new connection for <s> (which may be NULL) with <s>'s startup
- * parameters. The server is registered with the worker's pool; it calls
- * session_server_ready()/session_server_failed() on <s> when done, or goes
- * idle in the pool if <s> has left by then. Returns NULL on OOM.
+ * Starts a new connection for <s> with <s>'s startup parameters; <s>->opening
+ * points at it until it is ready. The server is registered with the worker's
+ * pool; it calls session_server_ready()/session_server_failed() on <s> when
+ * done, or goes idle in the pool if <s> has left by then. NULL on OOM.
  */
 struct server *server_connect(struct worker *w, struct session *s)
 	__attribute__((warn_unused_result));
@@ -100,6 +100,8 @@ void server_reset(struct server *srv);
  * connection of its own (fire and forget, bounded by a timeout).
  */
 void server_send_cancel(struct worker *w, const struct cancel_target *target);
+/* Frees the worker's cancel connections that are still out (worker teardown). */
+void server_cancels_free(struct worker *w);
 
 /* Hooks the bufferevent callbacks to the relay (ACTIVE) or to the pool (IDLE). */
 void server_set_state(struct server *srv, enum server_state st);

@@ -138,6 +138,14 @@ void session_detach_server(struct session *s, bool reusable)
 {
 	struct server *srv = s->server;
 
+	if (s->opening != NULL) {
+		/* Still connecting: let it finish into the pool, unless nobody will want it. */
+		struct server *opening = s->opening;
+		s->opening = NULL;
+		opening->session = NULL;
+		if (s->w->draining)
+			server_close(opening, "client left while connecting, shutting down");
+	}
 	if (srv == NULL)
 		return;
 	if (s->cancel_registered) {
@@ -499,6 +507,7 @@ void session_server_ready(struct session *s, struct server *srv)
 {
 	if (s->timer)
 		evtimer_del(s->timer);
+	s->opening = NULL;
 	s->server = srv;
 	srv->session = s;
 	server_set_state(srv, SERVER_ST_ACTIVE);
@@ -525,6 +534,7 @@ void session_server_ready(struct session *s, struct server *srv)
 void session_server_failed(struct session *s, const char *sqlstate, const char *message,
 			   const char *detail)
 {
+	s->opening = NULL;
 	session_fatal(s, sqlstate, message, detail);
 }
 

@@ -71,6 +71,7 @@ struct session {
 	int auth_step;
 
 	struct server *server;
+	struct server *opening; /* an upstream being opened for this session, not linked yet */
 	struct event *timer; /* pool wait deadline */
 	int32_t cancel_secret;
 	bool cancel_registered;

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "protocol/md5auth.h"
@@ -63,6 +65,30 @@ static void auth_succeeded(struct session *s)
 	pool_acquire(s->w, s);
 }
 
+/*
+ * What an unknown user is challenged with. Like Postgres' mock authentication,
+ * it must look like a real user's: the usual iteration count, and a salt that
+ * is the same for the same name every time (derived from the name with a
+ * per-process secret) yet unrelated across names. The keys are random: the
+ * exchange fails at the end whatever the client proves.
+ */
+static bool mock_verifier(const struct session *s, struct scram_verifier *v)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	const uint8_t *secret = s->w->proxy->mock_secret;
+
+	memset(v, 0, sizeof(*v));
+	v->iterations = SCRAM_DEFAULT_ITERATIONS;
+	if (HMAC(EVP_sha256(), secret, 32, (const unsigned char *)s->user, strlen(s->user), mac,
+		 &maclen) == NULL || maclen < 16)
+		return false;
+	v->salt_len = 16;
+	memcpy(v->salt, mac, v->salt_len);
+	return RAND_bytes(v->stored_key, SCRAM_KEY_LEN) == 1 &&
+	       RAND_bytes(v->server_key, SCRAM_KEY_LEN) == 1;
+}
+
 static bool use_md5(const struct session *s, const struct config_user *u)
 {
 	if (s->w->cfg->proxy.auth_method != CONFIG_AUTH_MD5)
@@ -85,7 +111,12 @@ void session_auth_start(struct session *s)
 		s->auth_step = AUTH_STEP_MD5;
 		pgmsg_write_auth(out, PGMSG_AUTH_MD5, s->md5_salt, sizeof(s->md5_salt));
 	} else {
-		s->scram = scram_server_new(u ? &u->verifier : &s->w->mock_verifier);
+		struct scram_verifier mock;
+		if (u == NULL && !mock_verifier(s, &mock)) {
+			session_fatal(s, "58000", "could not generate an authentication salt", NULL);
+			return;
+		}
+		s->scram = scram_server_new(u ? &u->verifier : &mock);
 		if (s->scram == NULL) {
 			session_close(s, "out of memory");
 			return;

@@ -120,20 +120,31 @@ static void adopt_snapshot(struct worker *w)
 
 static void maybe_exit(struct worker *w)
 {
-	if (w->draining && TAILQ_EMPTY(&w->sessions) && TAILQ_EMPTY(&w->pool.others))
+	if (w->draining && TAILQ_EMPTY(&w->sessions) && TAILQ_EMPTY(&w->pool.others) &&
+	    TAILQ_EMPTY(&w->cancel_conns))
 		event_base_loopexit(w->base, NULL);
 }
 
+/* The grace period is over: everyone goes, whatever they were doing. */
 static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct session *s, *tmp;
+	struct server *srv, *stmp;
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp)
+	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp) {
 		session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
 			      "The shutdown grace period (shutdown_timeout_ms) has passed.");
+		/* A client that does not read its error is not waited for either. */
+		if (s->state != SESSION_ST_CLOSED)
+			session_close(s, "shutdown deadline");
+	}
+	pool_close_idle(w);
+	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, stmp)
+		server_close(srv, "shutdown deadline");
+	maybe_exit(w);
 }
 
 static void start_drain(struct worker *w)
@@ -255,6 +266,7 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->proxy = p;
 	TAILQ_INIT(&w->sessions);
 	TAILQ_INIT(&w->doomed);
+	TAILQ_INIT(&w->cancel_conns);
 	pool_init(&w->pool);
 	pgmsg_writer_init(&w->out);
 	w->base = event_base_new();
@@ -273,8 +285,6 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->reaper_ev = event_new(w->base, -1, 0, reaper_cb, w);
 	w->drain_ev = evtimer_new(w->base, drain_deadline_cb, w);
 	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL)
-		return false;
-	if (!scram_verifier_from_password("switchyard-mock", 16, &w->mock_verifier))
 		return false;
 	adopt_snapshot(w);
 	if (w->router == NULL)
@@ -318,11 +328,14 @@ void worker_destroy(struct worker *w)
 		session_free(s);
 	}
 	pool_close_idle(w);
-	while ((srv = TAILQ_FIRST(&w->pool.others)) != NULL) {
-		if (srv->state != SERVER_ST_CLOSED)
-			server_close(srv, "worker destroyed");
+	struct server *stmp;
+	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, stmp)
+		server_close(srv, "worker destroyed");
+	/* Let cancelled DNS lookups call back, so those servers can be freed too. */
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
+	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, stmp)
 		server_free(srv);
-	}
+	server_cancels_free(w);
 	router_free(w->router);
 	SSL_CTX_free(w->client_tls);
 	SSL_CTX_free(w->upstream_tls);

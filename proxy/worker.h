@@ -28,6 +28,7 @@ struct router;
 struct session;
 
 TAILQ_HEAD(session_list, session);
+TAILQ_HEAD(cancel_conn_list, cancel_conn);
 
 struct worker {
 	int id;
@@ -54,14 +55,13 @@ struct worker {
 	bool draining;
 
 	struct pool pool;
+	struct cancel_conn_list cancel_conns; /* CancelRequests on their way upstream */
 
 	/* Scratch space for messages switchyard builds itself. */
 	struct pgmsg_writer out;
 	/* Scratch space for message bodies that straddle evbuffer chains. */
 	uint8_t *scratch;
 	size_t scratch_cap;
-	/* Verifier used to run a mock SCRAM exchange for unknown users. */
-	struct scram_verifier mock_verifier;
 };
 
 /* Creates worker <id> (listener bound, not yet running). NULL on failure, logged. */

@@ -117,8 +117,8 @@ def toml_value(v) -> str:
 class Proxy:
     """One switchyard process with its own proxy.toml."""
 
-    def __init__(self, supabase: Supabase, workdir: Path, **overrides):
-        self.supabase = supabase
+    def __init__(self, sb: Supabase, workdir: Path, **overrides):
+        self.supabase = sb
         self.workdir = workdir
         self.port = free_port()
         self.config_path = workdir / "proxy.toml"
@@ -247,7 +247,7 @@ def make_proxy(supabase, tmp_path):
     def make(start=True, **overrides):
         workdir = tmp_path / f"proxy{len(made)}"
         workdir.mkdir()
-        p = Proxy(supabase, workdir, **overrides)
+        p = Proxy(supabase, workdir, **overrides)  # overrides may include supabase={...}
         made.append(p)
         return p.start() if start else p
 

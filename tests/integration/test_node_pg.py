@@ -1,0 +1,44 @@
+"""node-postgres (npm "pg") through switchyard: queries, parameters, a transaction.
+
+tests/integration/node/ holds package.json and package-lock.json; the test
+runs `npm ci` there if node_modules is missing.
+"""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import sb_exec, unique
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+@pytest.fixture(scope="module")
+def node_modules():
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed (scripts/install-deps.sh installs it)")
+    if not (NODE_DIR / "node_modules" / "pg").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
+                       check=True, timeout=300)
+    return NODE_DIR
+
+
+def test_node_pg(node_modules, proxy, supabase):
+    table = unique("node")
+    try:
+        r = subprocess.run(["node", "client.js", proxy.url(), table], cwd=node_modules,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["simple"] == {"two": 2, "db": "platform"}
+        assert out["workflows"] == ["welcome", "renewal reminder", "win-back"]
+        assert out["params"] == {"doubled": 42, "greeting": "hello", "isnull": True}
+        assert out["named"] == [2, 1]
+        assert out["txn"] == [{"id": 1, "v": "committed"}]
+        assert out["error"] == "22012"
+        assert out["after"] == "still usable"
+        assert supabase.query(f"SELECT id, v FROM {table}") == [(1, "committed")]
+    finally:
+        sb_exec(supabase, f"DROP TABLE IF EXISTS {table}")
