@@ -204,6 +204,16 @@ class RawConn:
                 self.notices.append(parse_error_fields(body))
             msgs.append((mtype, body))
 
+    def read_through_ready(self):
+        """Every message up to and including ReadyForQuery, errors included, in order."""
+        msgs = []
+        while True:
+            mtype, body = self.read_msg()
+            msgs.append((mtype, body))
+            if mtype == b"Z":
+                self.txn_status = body.decode()
+                return msgs
+
     # ---- queries ----
 
     def query(self, sql: str):

@@ -9,7 +9,7 @@ import psycopg
 import psycopg2
 import pytest
 
-import rawpg
+import pgwire
 from conftest import APP_PASSWORD, APP_USER
 
 LEGACY_WRITES = [
@@ -185,21 +185,30 @@ def test_pipeline_with_refused_statement(proxy, supabase, before):
 
 
 def raw(proxy):
-    return rawpg.RawClient(proxy.port, APP_USER, APP_PASSWORD)
+    return pgwire.connect(proxy.port, APP_USER, APP_PASSWORD)
+
+
+def kinds(messages):
+    """Message types in order, e.g. "12CEZ"."""
+    return b"".join(t for t, _ in messages).decode()
+
+
+def errors(messages):
+    return [pgwire.parse_error_fields(body) for t, body in messages if t == b"E"]
 
 
 def test_refused_parse_skips_to_sync_when_idle(proxy, supabase, before):
     """Nothing in flight: answered by switchyard itself, the upstream sees nothing."""
     c = raw(proxy)
-    c.send(rawpg.parse("DELETE FROM customers") + rawpg.bind() + rawpg.execute() + rawpg.sync())
-    out = c.until_ready()
-    assert rawpg.types(out) == "EZ"
-    assert rawpg.errors(out)[0]["C"] == "25006"
+    c.send(pgwire.parse_msg("DELETE FROM customers") + pgwire.bind_msg() + pgwire.execute_msg() + pgwire.SYNC)
+    out = c.read_through_ready()
+    assert kinds(out) == "EZ"
+    assert errors(out)[0]["C"] == "25006"
     assert out[-1][1] == b"I"
-    c.send(rawpg.query("SELECT 7"))
-    out = c.until_ready()
-    assert rawpg.types(out) == "TDCZ"
-    c.close()
+    c.send(pgwire.query_msg("SELECT 7"))
+    out = c.read_through_ready()
+    assert kinds(out) == "TDCZ"
+    c.terminate()
     assert snapshot(supabase) == before
 
 
@@ -207,18 +216,18 @@ def test_refused_parse_mid_pipeline(proxy, supabase, before):
     """Messages before the refusal run; the refusal aborts the implicit transaction."""
     marker = "raw-pipeline-marker"
     c = raw(proxy)
-    c.send(rawpg.parse(f"INSERT INTO workflows (name) VALUES ('{marker}')") + rawpg.bind() +
-           rawpg.execute() +
-           rawpg.parse("UPDATE customers SET name = 'x'") + rawpg.bind() + rawpg.execute() +
-           rawpg.parse("SELECT 1") + rawpg.bind() + rawpg.execute() + rawpg.sync())
-    out = c.until_ready()
+    c.send(pgwire.parse_msg(f"INSERT INTO workflows (name) VALUES ('{marker}')") + pgwire.bind_msg() +
+           pgwire.execute_msg() +
+           pgwire.parse_msg("UPDATE customers SET name = 'x'") + pgwire.bind_msg() + pgwire.execute_msg() +
+           pgwire.parse_msg("SELECT 1") + pgwire.bind_msg() + pgwire.execute_msg() + pgwire.SYNC)
+    out = c.read_through_ready()
     # Parse/Bind/CommandComplete for the insert, then the refusal, then ReadyForQuery.
-    assert rawpg.types(out) == "12CEZ"
-    err = rawpg.errors(out)[0]
+    assert kinds(out) == "12CEZ"
+    err = errors(out)[0]
     assert err["C"] == "25006" and '"customers"' in err["M"]
-    c.send(rawpg.query("SELECT 1"))
-    assert rawpg.types(c.until_ready()) == "TDCZ"
-    c.close()
+    c.send(pgwire.query_msg("SELECT 1"))
+    assert kinds(c.read_through_ready()) == "TDCZ"
+    c.terminate()
     assert supabase.query("SELECT count(*) FROM workflows WHERE name = %s", marker)[0][0] == 0
     assert snapshot(supabase) == before
 
@@ -226,32 +235,32 @@ def test_refused_parse_mid_pipeline(proxy, supabase, before):
 def test_refused_query_mid_pipeline_of_simple_queries(proxy, supabase, before):
     """Two Query messages in one write: the first runs, the refused one errors in order."""
     c = raw(proxy)
-    c.send(rawpg.query("SELECT 1") + rawpg.query("DELETE FROM customers") +
-           rawpg.query("SELECT 2"))
-    first = c.until_ready()
-    second = c.until_ready()
-    third = c.until_ready()
-    assert rawpg.types(first) == "TDCZ"
-    assert rawpg.types(second) == "EZ" and rawpg.errors(second)[0]["C"] == "25006"
-    assert rawpg.types(third) == "TDCZ"
-    c.close()
+    c.send(pgwire.query_msg("SELECT 1") + pgwire.query_msg("DELETE FROM customers") +
+           pgwire.query_msg("SELECT 2"))
+    first = c.read_through_ready()
+    second = c.read_through_ready()
+    third = c.read_through_ready()
+    assert kinds(first) == "TDCZ"
+    assert kinds(second) == "EZ" and errors(second)[0]["C"] == "25006"
+    assert kinds(third) == "TDCZ"
+    c.terminate()
     assert snapshot(supabase) == before
 
 
 def test_error_before_refusal_in_same_pipeline_wins(proxy, supabase, before):
     """An earlier real error makes Postgres skip the rest; the client sees that error."""
     c = raw(proxy)
-    c.send(rawpg.query("BEGIN"))
-    c.until_ready()
-    c.send(rawpg.parse("SELECT 1/0") + rawpg.bind() + rawpg.execute() +
-           rawpg.parse("DELETE FROM customers") + rawpg.bind() + rawpg.execute() + rawpg.sync())
-    out = c.until_ready()
-    errs = rawpg.errors(out)
+    c.send(pgwire.query_msg("BEGIN"))
+    c.read_through_ready()
+    c.send(pgwire.parse_msg("SELECT 1/0") + pgwire.bind_msg() + pgwire.execute_msg() +
+           pgwire.parse_msg("DELETE FROM customers") + pgwire.bind_msg() + pgwire.execute_msg() + pgwire.SYNC)
+    out = c.read_through_ready()
+    errs = errors(out)
     assert [e["C"] for e in errs] == ["22012"]
     assert out[-1][1] == b"E"
-    c.send(rawpg.query("ROLLBACK"))
-    c.until_ready()
-    c.close()
+    c.send(pgwire.query_msg("ROLLBACK"))
+    c.read_through_ready()
+    c.terminate()
     assert snapshot(supabase) == before
 
 
