@@ -91,6 +91,7 @@ struct classify_stmt {
 	enum classify_doubt doubt;
 	const struct classify_rel *rels; /* in order of first appearance, one per relation */
 	size_t nrels;
+	const char *tag;      /* the command ("ALTER TABLE", "COPY", ...); NULL if unparseable */
 	const char *name;     /* PREPARE/EXECUTE/DEALLOCATE statement name; NULL if none/ALL */
 	const char *error;    /* parser message when unparseable, else NULL */
 	const char *dynamic;  /* D_DYNAMIC_SQL: the function that runs SQL text, else NULL */

@@ -1,1 +1,255 @@
-/* placeholder until this module lands */
+/*
+ * router — the proxy-facing entry point: cache, pre-filter, classify, route.
+ *
+ * Owns one worker's routing machinery and the order in which it is tried,
+ * cheapest first:
+ *   1. the statement cache, keyed by the exact text (a hash and a memcmp);
+ *   2. the pre-filter, a byte scan that proves a text names no legacy table
+ *      and needs no parse;
+ *   3. the full parse and classification, then the routing rules.
+ * Every decision is packed into one flat blob: stored in the cache, or kept
+ * in the router's scratch space, and route_decision points into it. That is
+ * why decision strings stay valid exactly until the next call.
+ */
+#include "router/router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "router/classify.h"
+#include "router/route.h"
+#include "router/stmt_cache.h"
+
+/* The NUL-terminated copy of the text is kept between calls up to this size. */
+#define KEEP_TEXT (64u << 10)
+
+/* The strings of a decision, in packed order. */
+enum packed_field {
+	PK_SQLSTATE = 0, /* route_result.sqlstate */
+	PK_MESSAGE,      /* .message */
+	PK_DETAIL,       /* .detail */
+	PK_HINT,         /* .hint */
+	PK_TABLE,        /* .table */
+	PK_PREPARE,      /* .prepare_name */
+	PK_EXECUTE,      /* .execute_name */
+	PK_DEALLOCATE,   /* .deallocate_name */
+	PK_COUNT,        /* number of fields */
+};
+
+#define PK_NONE 0xFFFFu
+
+/* Followed by the NUL-terminated strings; off[] are offsets from the blob start. */
+struct packed_head {
+	uint64_t fingerprint;
+	uint32_t flags;
+	uint32_t target;
+	uint16_t off[PK_COUNT];
+};
+
+#define PACKED_MAX                                                                          \
+	(sizeof(struct packed_head) + 6 + ROUTE_MESSAGE_MAX + ROUTE_DETAIL_MAX +            \
+	 ROUTE_HINT_MAX + 4 * ROUTE_NAME_MAX)
+
+struct router {
+	struct route_policy *policy;
+	struct classify *classify;
+	struct stmt_cache *cache; /* NULL: caching disabled */
+	char *text;               /* NUL-terminated copy handed to libpg_query */
+	size_t text_cap;
+	struct route_result result;
+	unsigned char packed[PACKED_MAX];
+	struct router_stats stats;
+};
+
+struct router *router_new(const struct router_legacy *legacy, size_t cache_entries,
+			  size_t cache_bytes)
+{
+	struct router *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->policy = route_policy_new(legacy);
+	if (r->policy == NULL)
+		goto fail;
+	size_t n;
+	const char *const *tables = route_policy_tables(r->policy, &n);
+	r->classify = classify_new(tables, n);
+	if (r->classify == NULL)
+		goto fail;
+	if (cache_entries > 0 && cache_bytes > 0) {
+		/* Addresses differ per process (ASLR): an unguessable seed without I/O. */
+		uint64_t seed = (uint64_t)(uintptr_t)r ^ ((uint64_t)(uintptr_t)&n << 17) ^
+				(uint64_t)(uintptr_t)&router_new;
+		r->cache = stmt_cache_new(cache_entries, cache_bytes, seed);
+		if (r->cache == NULL)
+			goto fail;
+	}
+	return r;
+fail:
+	router_free(r);
+	return NULL;
+}
+
+void router_free(struct router *r)
+{
+	if (r == NULL)
+		return;
+	stmt_cache_free(r->cache);
+	classify_free(r->classify);
+	route_policy_free(r->policy);
+	free(r->text);
+	free(r);
+}
+
+/* ---- packing ---- */
+
+static size_t pack_str(unsigned char *blob, size_t at, struct packed_head *h,
+		       enum packed_field f, const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0) {
+		h->off[f] = PK_NONE;
+		return at;
+	}
+	h->off[f] = (uint16_t)at;
+	memcpy(blob + at, s, n + 1);
+	return at + n + 1;
+}
+
+/* Fits by construction: every string is bounded by its route_result buffer. */
+static size_t pack(const struct route_result *res, unsigned char *blob)
+{
+	struct packed_head h = {
+		.fingerprint = res->fingerprint,
+		.flags = res->flags,
+		.target = (uint32_t)res->target,
+	};
+	size_t at = sizeof(h);
+	at = pack_str(blob, at, &h, PK_SQLSTATE, res->sqlstate);
+	at = pack_str(blob, at, &h, PK_MESSAGE, res->message);
+	at = pack_str(blob, at, &h, PK_DETAIL, res->detail);
+	at = pack_str(blob, at, &h, PK_HINT, res->hint);
+	at = pack_str(blob, at, &h, PK_TABLE, res->table);
+	at = pack_str(blob, at, &h, PK_PREPARE, res->prepare_name);
+	at = pack_str(blob, at, &h, PK_EXECUTE, res->execute_name);
+	at = pack_str(blob, at, &h, PK_DEALLOCATE, res->deallocate_name);
+	memcpy(blob, &h, sizeof(h));
+	return at;
+}
+
+static const char *unpack_str(const unsigned char *blob, const struct packed_head *h,
+			      enum packed_field f)
+{
+	return h->off[f] == PK_NONE ? NULL : (const char *)blob + h->off[f];
+}
+
+/* <blob> is borrowed: the decision's strings point into it. */
+static void unpack(const unsigned char *blob, struct route_decision *out)
+{
+	struct packed_head h;
+	memcpy(&h, blob, sizeof(h));
+	out->target = (enum route_target)h.target;
+	out->flags = h.flags;
+	out->fingerprint = h.fingerprint;
+	out->sqlstate = unpack_str(blob, &h, PK_SQLSTATE);
+	out->message = unpack_str(blob, &h, PK_MESSAGE);
+	out->detail = unpack_str(blob, &h, PK_DETAIL);
+	out->hint = unpack_str(blob, &h, PK_HINT);
+	out->table = unpack_str(blob, &h, PK_TABLE);
+	out->prepare_name = unpack_str(blob, &h, PK_PREPARE);
+	out->execute_name = unpack_str(blob, &h, PK_EXECUTE);
+	out->deallocate_name = unpack_str(blob, &h, PK_DEALLOCATE);
+}
+
+/* ---- deciding ---- */
+
+static bool text_copy(struct router *r, const char *sql, size_t len)
+{
+	if (len + 1 > r->text_cap) {
+		size_t cap = r->text_cap ? r->text_cap : 1024;
+		while (cap < len + 1)
+			cap *= 2;
+		char *t = realloc(r->text, cap);
+		if (t == NULL)
+			return false;
+		r->text = t;
+		r->text_cap = cap;
+	}
+	memcpy(r->text, sql, len);
+	r->text[len] = '\0';
+	return true;
+}
+
+static void text_trim(struct router *r)
+{
+	if (r->text_cap > KEEP_TEXT) {
+		free(r->text);
+		r->text = NULL;
+		r->text_cap = 0;
+	}
+}
+
+static void decide_unchecked(struct router *r, enum route_unchecked why, const char *sql,
+			     size_t len)
+{
+	const char *table = NULL;
+	bool may = classify_raw_mentions(r->classify, sql, len, &table);
+	route_unchecked(r->policy, why, may, table, len, &r->result);
+}
+
+/* Fills r->result; returns false when the decision must not be cached (OOM). */
+static bool decide(struct router *r, const char *sql, size_t len)
+{
+	if (classify_prefilter(r->classify, sql, len)) {
+		r->stats.prefilter_passes++;
+		route_supabase(&r->result);
+		return true;
+	}
+	if (memchr(sql, '\0', len) != NULL) {
+		decide_unchecked(r, ROUTE_U_NUL, sql, len);
+		return true;
+	}
+	if (len > CLASSIFY_MAX_TEXT) {
+		decide_unchecked(r, ROUTE_U_TOO_LONG, sql, len);
+		return true;
+	}
+	struct classify_result facts;
+	bool ok = text_copy(r, sql, len) && classify_text(r->classify, r->text, len, &facts);
+	text_trim(r);
+	if (!ok) {
+		decide_unchecked(r, ROUTE_U_OOM, sql, len);
+		return false;
+	}
+	r->stats.full_parses++;
+	route_decide(r->policy, &facts, &r->result);
+	return true;
+}
+
+void router_route(struct router *r, const char *sql, size_t len, struct route_decision *out)
+{
+	if (sql == NULL) {
+		sql = "";
+		len = 0;
+	}
+	if (r->cache != NULL) {
+		size_t vlen;
+		const unsigned char *v = stmt_cache_get(r->cache, sql, len, &vlen);
+		if (v != NULL) {
+			r->stats.cache_hits++;
+			unpack(v, out);
+			return;
+		}
+	}
+	bool cacheable = decide(r, sql, len);
+	size_t n = pack(&r->result, r->packed);
+	const unsigned char *stored = NULL;
+	if (r->cache != NULL && cacheable)
+		stored = stmt_cache_put(r->cache, sql, len, r->packed, n);
+	unpack(stored ? stored : r->packed, out);
+}
+
+void router_get_stats(const struct router *r, struct router_stats *out)
+{
+	*out = r->stats;
+	out->cache_entries = stmt_cache_entries(r->cache);
+	out->cache_bytes = stmt_cache_bytes(r->cache);
+}
