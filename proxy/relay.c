@@ -212,18 +212,6 @@ static bool queue_substitution(struct session *s, uint64_t segment)
 	return true;
 }
 
-/* The router may only answer SUPABASE today; anything else is turned into a refusal. */
-static void as_refusal(struct route_decision *d)
-{
-	if (d->target != ROUTE_MYSQL)
-		return;
-	d->target = ROUTE_REJECT;
-	d->sqlstate = "0A000";
-	d->message = "legacy tables are served by the MySQL backend, which is not configured";
-	d->detail = NULL;
-	d->hint = "Add a [mysql] section to proxy.toml, or read a migrated copy in Supabase.";
-}
-
 /* Asks the router about the text of a Query or Parse. */
 static void route(struct session *s, const char *sql, size_t len, struct route_decision *d)
 {
@@ -236,7 +224,14 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 	d->target = ROUTE_SUPABASE;
 #else
 	router_route(s->w->router, sql, len, d);
-	as_refusal(d);
+	/* No MySQL backend exists yet: a legacy read can only be refused. */
+	if (d->target == ROUTE_MYSQL) {
+		d->target = ROUTE_REJECT;
+		d->sqlstate = "0A000";
+		d->message = "legacy tables are served by the MySQL backend, which is not configured";
+		d->detail = NULL;
+		d->hint = "Add a [mysql] section to proxy.toml, or read a migrated copy in Supabase.";
+	}
 #endif
 }
 
