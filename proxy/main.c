@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -32,6 +32,7 @@ struct cli {
 static struct proxy the_proxy;
 static struct cli cli;
 static struct event *exit_ev;
+static int exit_fd = -1; /* eventfd: a worker thread's loop ended */
 static _Atomic int workers_running;
 
 static void usage(FILE *f)
@@ -181,8 +182,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 static void exit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd;
+	uint64_t count;
+
 	(void)what;
+	ssize_t n = read(fd, &count, sizeof(count));
+	(void)n;
 	if (atomic_load(&workers_running) == 0)
 		event_base_loopexit(arg, NULL);
 }
@@ -190,8 +194,11 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 /* Called by a worker thread when its loop ends. */
 void proxy_worker_exited(void)
 {
+	uint64_t one = 1;
+
 	atomic_fetch_sub(&workers_running, 1);
-	event_active(exit_ev, EV_READ, 0);
+	ssize_t n = write(exit_fd, &one, sizeof(one));
+	(void)n;
 }
 
 static bool proxy_init(struct proxy *p, struct config *cfg)
@@ -219,7 +226,11 @@ static int run(struct config *cfg)
 	base = event_base_new();
 	if (p->workers == NULL || base == NULL)
 		return 1;
-	exit_ev = event_new(base, -1, 0, exit_cb, base);
+	exit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (exit_fd < 0)
+		return 1;
+	exit_ev = event_new(base, exit_fd, EV_READ | EV_PERSIST, exit_cb, base);
+	event_add(exit_ev, NULL);
 	struct event *sig_hup = evsignal_new(base, SIGHUP, signal_cb, base);
 	struct event *sig_term = evsignal_new(base, SIGTERM, signal_cb, base);
 	struct event *sig_int = evsignal_new(base, SIGINT, signal_cb, base);
@@ -250,6 +261,7 @@ static int run(struct config *cfg)
 	event_free(sig_term);
 	event_free(sig_int);
 	event_free(exit_ev);
+	close(exit_fd);
 	event_base_free(base);
 	free(p->workers);
 	cancel_registry_destroy(&p->cancels);
@@ -266,10 +278,6 @@ int main(int argc, char **argv)
 	if (!parse_args(argc, argv, &cli))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() != 0) {
-		fprintf(stderr, "switchyard: libevent threading support unavailable\n");
-		return 1;
-	}
 	struct config *cfg = load_config(false);
 	if (cfg == NULL)
 		return 1;

@@ -3,8 +3,10 @@
  *
  * Each worker binds its own listener on the same address with SO_REUSEPORT,
  * so the kernel spreads new connections across workers and no accept lock
- * exists. Other threads reach a worker only through wake_flags + wake_ev
- * (event_active is thread-safe once evthread_use_pthreads() ran).
+ * exists. Other threads reach a worker only through wake_flags and an
+ * eventfd the worker's loop watches; with no other cross-thread calls, the
+ * event_bases are built without libevent's locks (no evthread), which keeps
+ * a mutex pair off every event_add/del and loop turn.
  */
 #include "proxy/worker.h"
 
@@ -12,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +31,12 @@
 
 void proxy_wake_worker(struct worker *w, unsigned flags)
 {
+	uint64_t one = 1;
+
 	atomic_fetch_or(&w->wake_flags, flags);
-	event_active(w->wake_ev, EV_READ, 0);
+	/* Can only fail if the counter would overflow: then a wake-up is pending anyway. */
+	ssize_t n = write(w->wake_fd, &one, sizeof(one));
+	(void)n;
 }
 
 void proxy_wake_all(struct proxy *p, unsigned flags, const struct worker *except)
@@ -172,10 +179,13 @@ static void start_drain(struct worker *w)
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t count;
+
+	(void)what;
+	ssize_t n = read(fd, &count, sizeof(count));
+	(void)n; /* EAGAIN: another wake-up's read got it first; the flags tell all */
 	unsigned flags = atomic_exchange(&w->wake_flags, 0);
 
-	(void)fd;
-	(void)what;
 	if (flags & PROXY_WAKE_RELOAD)
 		adopt_snapshot(w);
 	if (flags & PROXY_WAKE_SHUTDOWN)
@@ -262,6 +272,7 @@ static struct evconnlistener *bind_listener(struct worker *w)
 bool worker_init(struct worker *w, struct proxy *p, int id)
 {
 	memset(w, 0, sizeof(*w));
+	w->wake_fd = -1;
 	w->id = id;
 	w->proxy = p;
 	TAILQ_INIT(&w->sessions);
@@ -281,10 +292,14 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 			return false;
 		evdns_base_load_hosts(w->dns, NULL);
 	}
-	w->wake_ev = event_new(w->base, -1, 0, wake_cb, w);
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake_fd < 0)
+		return false;
+	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, wake_cb, w);
 	w->reaper_ev = event_new(w->base, -1, 0, reaper_cb, w);
 	w->drain_ev = evtimer_new(w->base, drain_deadline_cb, w);
-	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL)
+	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL ||
+	    event_add(w->wake_ev, NULL) != 0)
 		return false;
 	adopt_snapshot(w);
 	if (w->router == NULL)
@@ -344,6 +359,8 @@ void worker_destroy(struct worker *w)
 	free(w->scratch);
 	if (w->wake_ev)
 		event_free(w->wake_ev);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
 	if (w->reaper_ev)
 		event_free(w->reaper_ev);
 	if (w->drain_ev)

@@ -38,7 +38,8 @@ struct worker {
 	struct evdns_base *dns;
 	struct evconnlistener *listener;
 
-	/* Cross-thread wake-ups (enum proxy_wake bits). */
+	/* Cross-thread wake-ups: enum proxy_wake bits, signalled through an eventfd. */
+	int wake_fd;
 	struct event *wake_ev;
 	_Atomic unsigned wake_flags;
 

@@ -196,13 +196,19 @@ static void decide_unchecked(struct router *r, enum route_unchecked why, const c
 	route_unchecked(r->policy, why, may, table, len, &r->result);
 }
 
-/* Fills r->result; returns false when the decision must not be cached (OOM). */
+/*
+ * Fills r->result; returns false when the decision is not to be cached: after
+ * OOM, and for pre-filter passes. Those cost a byte scan, no more than a
+ * cache lookup would save, and caching them would churn the cache with
+ * one-off literals (pgbench's "WHERE aid = 12345" never repeats) and evict
+ * the parsed decisions it exists for.
+ */
 static bool decide(struct router *r, const char *sql, size_t len)
 {
 	if (classify_prefilter(r->classify, sql, len)) {
 		r->stats.prefilter_passes++;
 		route_supabase(&r->result);
-		return true;
+		return false;
 	}
 	if (memchr(sql, '\0', len) != NULL) {
 		decide_unchecked(r, ROUTE_U_NUL, sql, len);
