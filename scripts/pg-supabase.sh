@@ -16,7 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmd=${1:?usage: pg-supabase.sh start DIR PORT | stop DIR}
 dir=${2:?missing DIR}
 
-as_pg() { runuser -u postgres -- "$@"; }
+# As the postgres user, from / (the caller's directory, e.g. under /root, may be closed to it).
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 
 make_certs() {
 	local d=$1
@@ -63,15 +64,19 @@ start() {
 		HBA
 	fi
 	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $port" -w -t 60 start >/dev/null
+	# A server that started but could not be seeded is not left running.
+	trap 'stop' ERR
 	if ! as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -tAc \
 		"SELECT 1 FROM pg_database WHERE datname = 'platform'" | grep -q 1; then
 		as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<-SQL
 		CREATE ROLE platform_owner LOGIN PASSWORD 'owner-secret';
 		CREATE DATABASE platform OWNER platform_owner;
 		SQL
+		# Read by root and piped: the checkout may not be readable by postgres.
 		as_pg psql -h "$dir" -p "$port" -U postgres -d platform -v ON_ERROR_STOP=1 -q \
-			-f "$here/sql/platform.sql"
+			<"$here/sql/platform.sql"
 	fi
+	trap - ERR
 }
 
 stop() {
