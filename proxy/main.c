@@ -125,6 +125,23 @@ static bool build_tls(const struct config *cfg, SSL_CTX **client, SSL_CTX **upst
 	return true;
 }
 
+/*
+ * One line per (table, SQLSTATE) with the refusals counted since start: the
+ * operator's answer to "is anyone still writing legacy tables?". Logged on
+ * every SIGHUP and at exit (metrics will expose the same counters).
+ */
+static void log_refusal_totals(void)
+{
+	struct refusal_count counts[REFUSALS_MAX_TABLES];
+	size_t n = refusals_snapshot(&the_proxy.refusals, counts, REFUSALS_MAX_TABLES);
+	char q[96];
+
+	for (size_t i = 0; i < n; i++)
+		log_info(-1, -1, "refusals since start", "table=%s sqlstate=%s count=%llu",
+			 log_quote(q, sizeof(q), counts[i].table[0] ? counts[i].table : "-"),
+			 counts[i].sqlstate, (unsigned long long)counts[i].count);
+}
+
 static void reload(void)
 {
 	struct proxy *p = &the_proxy;
@@ -168,6 +185,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		reload();
+		log_refusal_totals();
 		return;
 	}
 	if (atomic_exchange(&the_proxy.shutting_down, true)) {
@@ -257,6 +275,7 @@ static int run(struct config *cfg)
 		worker_join(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++)
 		worker_destroy(&p->workers[i]);
+	log_refusal_totals();
 	event_free(sig_hup);
 	event_free(sig_term);
 	event_free(sig_int);

@@ -330,3 +330,22 @@ def test_refusals_logged_once_per_shape(proxy):
     assert len(customers) == 1, lines
     assert len(payments) == 1, lines
     assert "user=app" in customers[0] and "sqlstate=25006" in customers[0]
+
+
+def test_refusal_totals_logged_on_sighup(proxy):
+    import re
+    import signal
+    import time
+    with proxy.connect() as conn:
+        for _ in range(4):
+            with pytest.raises(psycopg.Error):
+                conn.execute("UPDATE subscriptions SET plan = 'free'")
+    proxy.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    line = None
+    while time.monotonic() < deadline and line is None:
+        line = next((l for l in proxy.log().splitlines()
+                     if 'msg="refusals since start"' in l and "table=subscriptions" in l), None)
+        time.sleep(0.05)
+    assert line is not None, proxy.log()[-2000:]
+    assert re.search(r"sqlstate=25006 count=4\b", line), line
