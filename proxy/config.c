@@ -118,6 +118,8 @@ static const struct config_key_def config_keys[] = {
 	  .offset = PX(shutdown_timeout_ms), .min = 0, .max = 86400000, .def_int = 30000 },
 	{ .section = SEC_PROXY, .name = "pool_timeout_ms", .type = KEY_INT,
 	  .offset = PX(pool_timeout_ms), .min = 1, .max = 86400000, .def_int = 10000 },
+	{ .section = SEC_PROXY, .name = "login_timeout_ms", .type = KEY_INT,
+	  .offset = PX(login_timeout_ms), .min = 1, .max = 86400000, .def_int = 60000 },
 	{ .section = SEC_PROXY, .name = "max_message_bytes", .type = KEY_INT,
 	  .offset = PX(max_message_bytes), .min = 1024, .max = 1073741824,
 	  .def_int = 67108864 },

@@ -69,6 +69,7 @@ struct config {
 		enum config_log_level log_level;
 		int shutdown_timeout_ms; /* SIGTERM grace period for sessions to finish */
 		int pool_timeout_ms;     /* how long a client waits for an upstream slot */
+		int login_timeout_ms;    /* connect to authenticated, else the client is dropped */
 		int max_message_bytes;   /* largest client message buffered for inspection */
 	} proxy;
 

@@ -501,6 +501,15 @@ static void connect_done(struct conn *c)
 
 /* ---- event callbacks ---- */
 
+/* Tells the owner its output shrank to the level it asked to hear about. */
+static void maybe_drained(struct conn *c)
+{
+	if (c->failed || c->drain_below == SIZE_MAX || c->on_drain == NULL ||
+	    evbuffer_get_length(c->out) > c->drain_below)
+		return;
+	c->on_drain(c, c->arg);
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -516,7 +525,11 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->tls_write_on_read) {
 		c->tls_write_on_read = false;
 		(void)flush(c);
-		rev_set(c, c->want_read);
+		maybe_drained(c);
+		if (c->state != CONN_ST_OPEN)
+			return;
+		/* Still blocked the same way: keep watching for input. */
+		rev_set(c, c->want_read || c->tls_write_on_read);
 		if (!c->want_read)
 			return;
 	}
@@ -560,9 +573,5 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 	}
 	(void)flush(c);
-	if (c->failed)
-		return;
-	if (c->drain_below != SIZE_MAX && evbuffer_get_length(c->out) <= c->drain_below &&
-	    c->on_drain)
-		c->on_drain(c, c->arg);
+	maybe_drained(c);
 }

@@ -65,7 +65,7 @@ static void link_idle(struct worker *w, struct session *s, struct server *srv)
 	session_server_ready(s, srv);
 }
 
-/* Opens a new connection for <s> in a slot already reserved. */
+/* Opens a new connection for <s> in a slot already reserved (the server owns it from then on). */
 static void open_for(struct worker *w, struct session *s)
 {
 	if (server_connect(w, s) == NULL) {

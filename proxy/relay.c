@@ -91,6 +91,8 @@ static void scan_drop(struct scan *sc, size_t n)
 	scan_flush(sc);
 	evbuffer_drain(sc->in, n);
 	sc->avail = evbuffer_get_length(sc->in);
+	/* An evbuffer_ptr points into a chain; the drain may have freed it. */
+	evbuffer_ptr_set(sc->in, &sc->pos, 0, EVBUFFER_PTR_SET);
 }
 
 /* Reads the header at pos: 0 need more, <0 bad length, else the message's total size. */
@@ -189,7 +191,7 @@ void relay_forget_refusals(struct session *s)
 static bool can_answer_locally(const struct session *s)
 {
 	return s->segments_sent == s->segments_done && !s->in_segment && s->txn_status == 'I' &&
-	       s->s2c_pass == 0 && s->refusals == NULL;
+	       s->s2c_pass == 0 && s->refusals == NULL && !s->sync_uncertain;
 }
 
 /* Copies the ErrorResponse in the worker's writer into the substitution queue. */
@@ -369,6 +371,7 @@ static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 			return session_send_built(s) ? STEP_NEXT : STEP_STOP;
 		}
 	}
+	s->execs_since_sync = 0;
 	/* In COPY FROM STDIN the upstream ignores Sync: no ReadyForQuery will answer it. */
 	if (!s->copy_in) {
 		s->segments_sent++;
@@ -422,6 +425,7 @@ static enum step client_message(struct session *s, struct scan *sc)
 		s->last_exec_extended = true;
 		s->copy_done_sent = false;
 		s->syncs_after_exec = 0;
+		s->exec_alone = ++s->execs_since_sync == 1;
 		/* fall through */
 	case 'B':
 	case 'D':
@@ -447,25 +451,43 @@ static enum step client_message(struct session *s, struct scan *sc)
 	}
 }
 
-/* Stops reading <from> while <to> holds more than the high-water mark unsent. */
-static void apply_backpressure(struct conn *from, struct conn *to, bool *paused)
+/*
+ * Backpressure. Client reads stop while the upstream's output holds more than
+ * the high-water mark (requests not yet taken by Supabase: c2s_paused) or the
+ * client's own output does (answers switchyard wrote itself, e.g. refusals,
+ * to a client that sends without reading: c2s_self_paused). Upstream reads
+ * stop while the client's output is backed up (s2c_paused). Each resumes when
+ * the output in question drains below the low-water mark.
+ */
+static void pause_client_if_backed_up(struct session *s)
 {
-	if (conn_out_pending(to) <= RELAY_HIGH_WATER)
-		return;
-	conn_read_enable(from, false);
-	conn_notify_drain(to, RELAY_LOW_WATER);
-	*paused = true;
+	if (!s->c2s_paused && conn_out_pending(s->server->conn) > RELAY_HIGH_WATER) {
+		s->c2s_paused = true;
+		conn_notify_drain(s->server->conn, RELAY_LOW_WATER);
+	}
+	if (!s->c2s_self_paused && conn_out_pending(s->conn) > RELAY_HIGH_WATER) {
+		s->c2s_self_paused = true;
+		conn_notify_drain(s->conn, RELAY_LOW_WATER);
+	}
+	if (s->c2s_paused || s->c2s_self_paused)
+		conn_read_enable(s->conn, false);
 }
 
-/* <to> drained below the low-water mark: read <from> again. */
-static bool release_backpressure(struct conn *from, struct conn *to, bool *paused)
+static void pause_server_if_backed_up(struct session *s)
 {
-	if (!*paused || conn_out_pending(to) > RELAY_LOW_WATER)
-		return false;
-	*paused = false;
-	conn_notify_drain(to, SIZE_MAX);
-	conn_read_enable(from, true);
-	return true;
+	if (s->s2c_paused || conn_out_pending(s->conn) <= RELAY_HIGH_WATER)
+		return;
+	s->s2c_paused = true;
+	conn_notify_drain(s->conn, RELAY_LOW_WATER);
+	conn_read_enable(s->server->conn, false);
+}
+
+static void resume_client(struct session *s)
+{
+	if (s->c2s_paused || s->c2s_self_paused)
+		return;
+	conn_read_enable(s->conn, true);
+	relay_client_read(s);
 }
 
 void relay_client_read(struct session *s)
@@ -473,7 +495,7 @@ void relay_client_read(struct session *s)
 	struct scan sc;
 	enum step st = STEP_NEXT;
 
-	if (s->state != SESSION_ST_ACTIVE || s->closing || s->c2s_paused)
+	if (s->state != SESSION_ST_ACTIVE || s->closing || s->c2s_paused || s->c2s_self_paused)
 		return;
 	struct evbuffer *in = s->conn->in;
 	struct conn *out = s->server->conn;
@@ -491,15 +513,17 @@ void relay_client_read(struct session *s)
 		return;
 	}
 done:
-	apply_backpressure(s->conn, s->server->conn, &s->c2s_paused);
+	pause_client_if_backed_up(s);
 }
 
 void relay_server_drained(struct session *s)
 {
-	if (s == NULL || s->server == NULL)
+	if (s == NULL || s->server == NULL || !s->c2s_paused ||
+	    conn_out_pending(s->server->conn) > RELAY_LOW_WATER)
 		return;
-	if (release_backpressure(s->conn, s->server->conn, &s->c2s_paused))
-		relay_client_read(s);
+	s->c2s_paused = false;
+	conn_notify_drain(s->server->conn, SIZE_MAX);
+	resume_client(s);
 }
 
 /* ---- upstream to client ---- */
@@ -528,10 +552,23 @@ static void on_ready(struct session *s, char status)
  */
 static void on_copy_in(struct session *s)
 {
-	if (s->last_exec_extended) {
-		s->segments_sent -= min_size(s->syncs_after_exec, s->segments_sent - s->segments_done);
-		s->syncs_after_exec = 0;
-	}
+	/*
+	 * Exact only if the COPY's Execute is the last one and nothing else is
+	 * outstanding: it was alone in its segment and every reply still due is
+	 * one of the Syncs behind it (libpq's Parse/Bind/Execute/Sync). Anything
+	 * else is left over-counted: that only costs local refusal answers and
+	 * reuse of the upstream, while under-counting would let a stray
+	 * ReadyForQuery reach the client. (Postgres ends the session with FATAL
+	 * 08P01 on any non-COPY message during COPY FROM STDIN, so the inexact
+	 * case rarely outlives its connection.)
+	 */
+	bool exact = s->last_exec_extended && s->exec_alone &&
+		     s->segments_sent - s->segments_done == s->syncs_after_exec;
+	if (exact)
+		s->segments_sent -= s->syncs_after_exec;
+	else if (s->last_exec_extended)
+		s->sync_uncertain = true;
+	s->syncs_after_exec = 0;
 	s->copy_in = !s->copy_done_sent;
 }
 
@@ -608,10 +645,10 @@ static enum step server_message(struct session *s, struct scan *sc)
 		return upstream_garbage(s);
 	switch (type) {
 	case 'Z':
-		if (sc->avail - sc->off < (size_t)total)
-			return STEP_WAIT;
 		if (blen != 1)
 			return upstream_garbage(s);
+		if (sc->avail - sc->off < (size_t)total)
+			return STEP_WAIT;
 		struct evbuffer_ptr at = sc->pos;
 		evbuffer_ptr_set(sc->in, &at, PGMSG_HEADER_LEN, EVBUFFER_PTR_ADD);
 		evbuffer_copyout_from(sc->in, &at, &status, 1);
@@ -654,13 +691,25 @@ void relay_server_read(struct session *s)
 	if (s->w->draining && session_drain_if_idle(s))
 		return;
 done:
-	apply_backpressure(s->server->conn, s->conn, &s->s2c_paused);
+	pause_server_if_backed_up(s);
 }
 
 void relay_client_drained(struct session *s)
 {
-	if (s->server == NULL)
+	if (s->server == NULL || conn_out_pending(s->conn) > RELAY_LOW_WATER)
 		return;
-	if (release_backpressure(s->server->conn, s->conn, &s->s2c_paused))
+	bool server_paused = s->s2c_paused, self_paused = s->c2s_self_paused;
+	if (!server_paused && !self_paused)
+		return;
+	s->s2c_paused = false;
+	s->c2s_self_paused = false;
+	conn_notify_drain(s->conn, SIZE_MAX);
+	if (server_paused) {
+		conn_read_enable(s->server->conn, true);
 		relay_server_read(s);
+		if (s->state != SESSION_ST_ACTIVE)
+			return;
+	}
+	if (self_paused)
+		resume_client(s);
 }

@@ -278,6 +278,8 @@ static bool handle_sasl(struct server *srv, int32_t code, const uint8_t *data, s
 			server_fail(srv, NULL, "server's SCRAM signature is invalid");
 			return false;
 		}
+		scram_client_free(srv->scram);
+		srv->scram = NULL;
 		return true;
 	default:
 		break;
@@ -301,6 +303,11 @@ static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
 	}
 	switch (code) {
 	case PGMSG_AUTH_OK:
+		/* A server that skips SCRAM's final message has not proved it knows the password. */
+		if (srv->scram != NULL) {
+			server_fail(srv, NULL, "server ended SCRAM authentication without its signature");
+			return false;
+		}
 		srv->state = SERVER_ST_STARTUP;
 		return true;
 	case PGMSG_AUTH_CLEARTEXT:
@@ -566,10 +573,13 @@ struct server *server_connect(struct worker *w, struct session *s)
 	srv->timer = evtimer_new(w->base, deadline_cb, srv);
 	srv->conn = conn_new(w->base, NULL, NULL, NULL, srv);
 	if (srv->timer == NULL || srv->conn == NULL || !copy_session_params(srv, s)) {
+		/* Closing gives the pool slot back; the session hears it like any failure. */
 		srv->session = NULL;
 		s->opening = NULL;
 		server_close(srv, "out of memory");
-		return NULL;
+		session_server_failed(s, "53200", "out of memory opening an upstream connection",
+				      NULL);
+		return srv;
 	}
 	struct timeval tv = { cfg->supabase.connect_timeout_ms / 1000,
 			      (cfg->supabase.connect_timeout_ms % 1000) * 1000 };
@@ -611,11 +621,19 @@ static void reset_read_cb(struct conn *c, void *arg)
 		const char *name, *value;
 		if (type == 'S' && pgmsg_parse_param_status(msg + 5, blen, &name, &value))
 			server_note_param(srv, name, value);
+		if (type == 'C' && blen == sizeof("DISCARD ALL") &&
+		    memcmp(msg + 5, "DISCARD ALL", sizeof("DISCARD ALL")) == 0)
+			srv->reset_done = true;
 		bool ready = type == 'Z' && pgmsg_parse_ready(msg + 5, blen, &status);
 		evbuffer_drain(in, (size_t)total);
+		if (type == 'Z' && !srv->reset_done) {
+			/* A reply still due to the last client: its protocol position was not clean. */
+			server_close(srv, "unexpected ReadyForQuery before the reset completed");
+			return;
+		}
 		if (ready) {
-			if (status != 'I') {
-				server_close(srv, "still in a transaction after reset");
+			if (status != 'I' || evbuffer_get_length(in) > 0) {
+				server_close(srv, "not idle after reset");
 				return;
 			}
 			srv->txn_status = 'I';
@@ -704,6 +722,7 @@ void server_reset(struct server *srv)
 
 	/* Backpressure set while relaying must not outlive the session. */
 	conn_notify_drain(srv->conn, SIZE_MAX);
+	srv->reset_done = false;
 	server_set_state(srv, SERVER_ST_RESET);
 	pgmsg_write_query(out, "DISCARD ALL");
 	if (!send_built(srv))

@@ -70,6 +70,7 @@ struct server {
 	struct cancel_target cancel;  /* address + the server's BackendKeyData */
 	struct scram_client *scram;
 	char txn_status;              /* last ReadyForQuery status */
+	bool reset_done;              /* CommandComplete "DISCARD ALL" seen during SERVER_ST_RESET */
 	struct session *session;      /* linked/requesting session, or NULL */
 	char error[256];              /* why connecting failed (for the client) */
 };
@@ -78,7 +79,9 @@ struct server {
  * Starts a new connection for <s> with <s>'s startup parameters; <s>->opening
  * points at it until it is ready. The server is registered with the worker's
  * pool; it calls session_server_ready()/session_server_failed() on <s> when
- * done, or goes idle in the pool if <s> has left by then. NULL on OOM.
+ * done, or goes idle in the pool if <s> has left by then. Takes over the
+ * pool slot the caller reserved, and gives it back when it closes. NULL only
+ * if nothing could be allocated (the slot is then still the caller's).
  */
 struct server *server_connect(struct worker *w, struct session *s)
 	__attribute__((warn_unused_result));
@@ -103,7 +106,7 @@ void server_send_cancel(struct worker *w, const struct cancel_target *target);
 /* Frees the worker's cancel connections that are still out (worker teardown). */
 void server_cancels_free(struct worker *w);
 
-/* Hooks the bufferevent callbacks to the relay (ACTIVE) or to the pool (IDLE). */
+/* Sets the state and points the connection's callbacks at the relay (ACTIVE) or the pool (RESET, IDLE). */
 void server_set_state(struct server *srv, enum server_state st);
 const char *server_state_name(enum server_state st);
 

@@ -33,6 +33,17 @@
 static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
 static void client_event_cb(struct conn *c, unsigned events, void *arg);
+static void guard_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A client that does not read its FATAL within this long is not waited for. */
+#define FATAL_FLUSH_MS 5000
+
+static void arm_guard(struct session *s, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(s->guard, &tv);
+}
 
 static const char *const state_names[] = {
 	[SESSION_ST_STARTUP] = "startup",
@@ -57,7 +68,11 @@ bool session_set_state(struct session *s, enum session_state st)
 	case SESSION_ST_STARTUP: ok = s->state == SESSION_ST_TLS; break;
 	case SESSION_ST_TLS: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
-	case SESSION_ST_WAIT_SERVER: ok = s->state == SESSION_ST_AUTH; break;
+	case SESSION_ST_WAIT_SERVER:
+		ok = s->state == SESSION_ST_AUTH;
+		if (ok)
+			evtimer_del(s->guard); /* authenticated: the login clock stops */
+		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
@@ -107,12 +122,17 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->refusals_tail = &s->refusals;
 	format_addr(addr, s->addr, sizeof(s->addr));
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
-	if (s->conn == NULL || !conn_attach(s->conn, fd)) {
+	s->guard = evtimer_new(w->base, guard_cb, s);
+	if (s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {
 		close(fd);
 		conn_free(s->conn);
+		if (s->guard)
+			event_free(s->guard);
 		free(s);
 		return NULL;
 	}
+	/* Idle or slow sockets must not hold max_client_conn slots forever. */
+	arm_guard(s, w->cfg->proxy.login_timeout_ms);
 	atomic_fetch_add(&w->proxy->clients, 1);
 	TAILQ_INSERT_TAIL(&w->sessions, s, link);
 	conn_read_enable(s->conn, true);
@@ -152,7 +172,8 @@ void session_detach_server(struct session *s, bool reusable)
 		cancel_unregister(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret);
 		s->cancel_registered = false;
 	}
-	bool clean = reusable && s->segments_sent == s->segments_done && !s->in_segment && !s->copy_in && s->c2s_pass == 0 &&
+	bool clean = reusable && !s->sync_uncertain && s->segments_sent == s->segments_done &&
+		     !s->in_segment && !s->copy_in && s->c2s_pass == 0 &&
 		     s->s2c_pass == 0 && s->refusals == NULL;
 	s->server = NULL;
 	srv->session = NULL;
@@ -173,6 +194,7 @@ void session_close(struct session *s, const char *reason)
 		pool_forget_waiter(w, s);
 	if (s->timer)
 		evtimer_del(s->timer);
+	evtimer_del(s->guard);
 	session_detach_server(s, true);
 	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
 	conn_close(s->conn);
@@ -200,6 +222,7 @@ void session_free(struct session *s)
 	conn_free(s->conn);
 	if (s->timer)
 		event_free(s->timer);
+	event_free(s->guard);
 	scram_server_free(s->scram);
 	relay_forget_refusals(s);
 	free_params(s);
@@ -215,7 +238,8 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 {
 	struct pgmsg_writer *out = worker_writer(s->w);
 
-	if (s->state == SESSION_ST_CLOSED)
+	/* One FATAL per session: a second would only queue behind the first. */
+	if (s->state == SESSION_ST_CLOSED || s->closing)
 		return;
 	log_info(s->w->id, s->id, "fatal error sent to client", "sqlstate=%s state=%s", sqlstate,
 		 session_state_name(s->state));
@@ -232,6 +256,7 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 	conn_read_enable(s->conn, false);
 	conn_notify_drain(s->conn, 0);
 	s->closing = true;
+	arm_guard(s, FATAL_FLUSH_MS);
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
 	/* Give the upstream back now: nothing more will be relayed. */
@@ -275,12 +300,12 @@ static void handle_ssl_request(struct session *s, struct evbuffer *in)
 		session_fatal(s, "08P01", "SSLRequest received on an encrypted connection", NULL);
 		return;
 	}
-	/* Bytes after the SSLRequest would be read as if encrypted: refuse (CVE-2021-23214). */
-	if (evbuffer_get_length(in) > 0) {
-		session_fatal(s, "08P01", "received unencrypted data after SSL request", NULL);
-		return;
-	}
 	if (s->w->client_tls != NULL) {
+		/* Bytes after the SSLRequest would be read as if encrypted: refuse (CVE-2021-23214). */
+		if (evbuffer_get_length(in) > 0) {
+			session_fatal(s, "08P01", "received unencrypted data after SSL request", NULL);
+			return;
+		}
 		start_tls(s);
 		return;
 	}
@@ -448,46 +473,66 @@ static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
 	session_auth_start(s);
 }
 
-/* Reads the one untyped packet of the startup phase. */
-static void read_startup_packet(struct session *s)
+/*
+ * Reads one untyped packet of the startup phase; true if another may follow
+ * (the session is still in STARTUP and nothing went wrong).
+ */
+static bool read_startup_packet(struct session *s)
 {
 	struct evbuffer *in = s->conn->in;
 	uint8_t head[8];
 	uint32_t code;
 
 	if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
-		return;
+		return false;
 	uint32_t need = (uint32_t)head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
 	if (need < 8 || need > PGMSG_STARTUP_MAX) {
 		session_fatal(s, "08P01", "invalid length of startup packet", NULL);
-		return;
+		return false;
 	}
 	if (evbuffer_get_length(in) < need)
-		return;
+		return false;
 	const uint8_t *pkt = evbuffer_pullup(in, need);
-	ssize_t n = pgmsg_startup_frame(pkt, need, &code);
-	if (n <= 0 || pkt == NULL) {
+	ssize_t n = pkt ? pgmsg_startup_frame(pkt, need, &code) : -1;
+	if (n <= 0) {
 		session_fatal(s, "08P01", "invalid startup packet", NULL);
-		return;
+		return false;
 	}
+	/* Each encryption negotiation happens at most once (as in Postgres). */
+	bool *asked = code == PGMSG_SSL_REQUEST_CODE ? &s->ssl_asked
+		    : code == PGMSG_GSSENC_REQUEST_CODE ? &s->gss_asked : NULL;
+	if (asked != NULL && *asked) {
+		session_fatal(s, "08P01", "encryption negotiation requested twice", NULL);
+		return false;
+	}
+	if (asked != NULL)
+		*asked = true;
 	switch (code) {
 	case PGMSG_SSL_REQUEST_CODE:
 		evbuffer_drain(in, need);
 		handle_ssl_request(s, in);
-		return;
+		break;
 	case PGMSG_GSSENC_REQUEST_CODE:
 		evbuffer_drain(in, need);
 		if (!send_byte(s, 'N'))
 			session_close(s, "write failed");
-		return;
+		break;
 	case PGMSG_CANCEL_REQUEST_CODE:
 		handle_cancel(s, pkt, need);
-		return;
+		return false;
 	default:
 		handle_startup(s, pkt, need);
 		evbuffer_drain(in, need);
-		return;
+		break;
 	}
+	return s->state == SESSION_ST_STARTUP && !s->closing;
+}
+
+/* Every complete packet is handled now: a packet pipelined behind another must not wait. */
+static void read_startup_packets(struct session *s)
+{
+	while (read_startup_packet(s))
+		;
 }
 
 /* ---- linking with an upstream ---- */
@@ -555,7 +600,21 @@ bool session_drain_if_idle(struct session *s)
 	return true;
 }
 
-/* ---- bufferevent callbacks ---- */
+/* ---- callbacks ---- */
+
+static void guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->closing) {
+		session_close(s, s->close_reason);
+		return;
+	}
+	session_fatal(s, "57014", "canceling authentication due to timeout",
+		      "The client did not complete authentication within login_timeout_ms.");
+}
 
 static void client_read_cb(struct conn *c, void *arg)
 {
@@ -566,7 +625,7 @@ static void client_read_cb(struct conn *c, void *arg)
 		return;
 	switch (s->state) {
 	case SESSION_ST_STARTUP:
-		read_startup_packet(s);
+		read_startup_packets(s);
 		break;
 	case SESSION_ST_AUTH:
 		session_auth_read(s);

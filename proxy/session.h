@@ -49,6 +49,8 @@ struct session {
 
 	struct conn *conn;
 	bool tls;
+	bool ssl_asked;           /* SSLRequest seen (allowed once) */
+	bool gss_asked;           /* GSSENCRequest seen (allowed once) */
 	bool closing;             /* a FATAL is being flushed; close when written */
 	char close_reason[128];   /* why, for the log line of that close */
 	char addr[64];
@@ -73,6 +75,7 @@ struct session {
 	struct server *server;
 	struct server *opening; /* an upstream being opened for this session, not linked yet */
 	struct event *timer; /* pool wait deadline */
+	struct event *guard; /* login_timeout_ms until authenticated; then bounds a FATAL's flush */
 	int32_t cancel_secret;
 	bool cancel_registered;
 
@@ -81,7 +84,8 @@ struct session {
 	bool c2s_drop;          /* ...and they are dropped (skipping to Sync), not forwarded */
 	size_t s2c_pass;        /* bytes of the current server message still to stream */
 	bool c2s_paused;        /* client reads off while the upstream's output drains */
-	bool s2c_paused;
+	bool c2s_self_paused;   /* client reads off while its own output drains */
+	bool s2c_paused;        /* upstream reads off while the client's output drains */
 	char txn_status;        /* last ReadyForQuery status relayed: 'I', 'T' or 'E' */
 	/*
 	 * Segments: each Query, Sync or FunctionCall the upstream will answer
@@ -93,9 +97,12 @@ struct session {
 	bool skip_to_sync;      /* after a refused Parse: drop messages until Sync */
 	bool local_segment;     /* the skipped segment was answered locally: Sync answered here */
 	bool copy_in;           /* upstream is in COPY FROM STDIN: it ignores Sync/Flush */
+	bool sync_uncertain;    /* reply counting had to guess (extended-protocol COPY) */
 	bool copy_done_sent;    /* client sent CopyDone/CopyFail since the last Execute/Query */
 	bool last_exec_extended;/* the last command started by Execute, not Query */
 	uint32_t syncs_after_exec; /* Syncs forwarded since the last Execute, before CopyDone */
+	uint32_t execs_since_sync; /* Executes forwarded since the last Sync */
+	bool exec_alone;        /* the last Execute was the only one in its segment */
 	struct session_refusal *refusals; /* FIFO of pending substitutions */
 	struct session_refusal **refusals_tail;
 };

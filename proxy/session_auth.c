@@ -195,7 +195,8 @@ static void md5_password(struct session *s, const uint8_t *body, size_t len)
 	auth_succeeded(s);
 }
 
-void session_auth_read(struct session *s)
+/* Handles one complete message; true if the exchange goes on and another may be buffered. */
+static bool auth_read_one(struct session *s)
 {
 	struct evbuffer *in = s->conn->in;
 	uint8_t head[PGMSG_HEADER_LEN];
@@ -203,14 +204,14 @@ void session_auth_read(struct session *s)
 	uint32_t blen;
 
 	if (evbuffer_copyout(in, head, sizeof(head)) < (ev_ssize_t)sizeof(head))
-		return;
+		return false;
 	ssize_t total = pgmsg_frame(head, sizeof(head), AUTH_MAX_BODY, &type, &blen);
 	if (total < 0 || type != 'p') {
 		session_fatal(s, "08P01", "expected password response", NULL);
-		return;
+		return false;
 	}
 	if (evbuffer_get_length(in) < (size_t)total)
-		return;
+		return false;
 	/*
 	 * Taken out of the input before it is handled: success may link an idle
 	 * upstream at once and start relaying whatever the client sent next.
@@ -218,7 +219,7 @@ void session_auth_read(struct session *s)
 	uint8_t *body = worker_scratch(s->w, blen ? blen : 1);
 	if (body == NULL) {
 		session_close(s, "out of memory");
-		return;
+		return false;
 	}
 	evbuffer_drain(in, PGMSG_HEADER_LEN);
 	evbuffer_remove(in, body, blen);
@@ -228,4 +229,12 @@ void session_auth_read(struct session *s)
 	case AUTH_STEP_MD5: md5_password(s, body, blen); break;
 	default: break;
 	}
+	return s->state == SESSION_ST_AUTH && !s->closing;
+}
+
+void session_auth_read(struct session *s)
+{
+	/* Each message is bounded (AUTH_MAX_BODY), so what stays buffered is too. */
+	while (auth_read_one(s))
+		;
 }

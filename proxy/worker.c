@@ -136,12 +136,13 @@ static void maybe_exit(struct worker *w)
 static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct session *s, *tmp;
+	struct session *s;
 	struct server *srv, *stmp;
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp) {
+	/* Each turn removes the head (and maybe more): no iterator to invalidate. */
+	while ((s = TAILQ_FIRST(&w->sessions)) != NULL) {
 		session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
 			      "The shutdown grace period (shutdown_timeout_ms) has passed.");
 		/* A client that does not read its error is not waited for either. */
@@ -154,10 +155,26 @@ static void drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	maybe_exit(w);
 }
 
+/*
+ * Closes the sessions that sit idle between transactions. Closing one can
+ * close another (its freed pool slot fails a waiter), so the walk starts
+ * over whenever the next session went away under it.
+ */
+static void drain_idle_sessions(struct worker *w)
+{
+	struct session *s, *next;
+
+restart:
+	for (s = TAILQ_FIRST(&w->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, link);
+		(void)session_drain_if_idle(s);
+		if (next != NULL && next->state == SESSION_ST_CLOSED)
+			goto restart;
+	}
+}
+
 static void start_drain(struct worker *w)
 {
-	struct session *s, *tmp;
-
 	if (w->draining)
 		return;
 	w->draining = true;
@@ -166,8 +183,7 @@ static void start_drain(struct worker *w)
 		w->listener = NULL;
 	}
 	log_info(w->id, -1, "draining", "sessions=%d", w->proxy->clients);
-	TAILQ_FOREACH_SAFE(s, &w->sessions, link, tmp)
-		(void)session_drain_if_idle(s);
+	drain_idle_sessions(w);
 	pool_close_idle(w);
 	struct timeval tv = { w->cfg->proxy.shutdown_timeout_ms / 1000,
 			      (w->cfg->proxy.shutdown_timeout_ms % 1000) * 1000 };

@@ -349,3 +349,28 @@ def test_refusal_totals_logged_on_sighup(proxy):
         time.sleep(0.05)
     assert line is not None, proxy.log()[-2000:]
     assert re.search(r"sqlstate=25006 count=4\b", line), line
+
+
+def test_copy_protocol_violation_from_postgres_is_relayed(proxy, supabase, before):
+    """A COPY's Execute followed by another Execute: Postgres ends the session.
+
+    Postgres answers any non-COPY message during COPY FROM STDIN with FATAL
+    08P01, so reply counting never has to survive such a pipeline. The client
+    gets Postgres' own error, and the proxy goes on serving others.
+    """
+    c = raw(proxy)
+    c.send(pgwire.parse_msg("COPY workflows (name) FROM STDIN") + pgwire.bind_msg() +
+           pgwire.execute_msg() + pgwire.parse_msg("SELECT 1") + pgwire.bind_msg() +
+           pgwire.execute_msg() + pgwire.SYNC)
+    seen = [c.read_msg() for _ in range(4)]
+    assert [t for t, _ in seen] == [b"1", b"2", b"G", b"E"]
+    fatal = pgwire.parse_error_fields(seen[3][1])
+    assert fatal["C"] == "08P01" and "COPY" in fatal["M"]
+    assert c.is_closed()
+    c.close()
+    with proxy.connect() as conn:
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute("DELETE FROM customers")
+        assert e.value.sqlstate == "25006"
+        assert conn.execute("SELECT 5").fetchone()[0] == 5
+    assert snapshot(supabase) == before

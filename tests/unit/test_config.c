@@ -157,6 +157,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->proxy.log_level, CONFIG_LOG_INFO);
 	assert_int_equal(cfg->proxy.shutdown_timeout_ms, 30000);
 	assert_int_equal(cfg->proxy.pool_timeout_ms, 10000);
+	assert_int_equal(cfg->proxy.login_timeout_ms, 60000);
 	assert_int_equal(cfg->proxy.max_message_bytes, 67108864);
 	assert_string_equal(cfg->supabase.host, "db.internal");
 	assert_int_equal(cfg->supabase.port, 5432);

@@ -1,0 +1,146 @@
+"""Clients that misbehave on purpose: floods, repeated negotiation, silence.
+
+Each test ends with the proxy still serving others; the fixture's clean exit
+under ASan/LSan proves no memory error or leak happened on the way.
+"""
+import socket
+import struct
+import time
+
+import pytest
+
+import pgwire
+from conftest import APP_PASSWORD, APP_USER
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def still_serving(proxy):
+    with proxy.connect() as conn:
+        assert conn.execute("SELECT 1").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("kind", ["query", "parse"])
+def test_long_pipeline_of_refusals(proxy, kind):
+    """Thousands of refused statements in one write: every one answered, in order."""
+    n = 3000
+    c = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD)
+    if kind == "query":
+        one = pgwire.query_msg("DELETE FROM customers")
+    else:
+        one = pgwire.parse_msg("DELETE FROM customers") + pgwire.bind_msg() + \
+            pgwire.execute_msg() + pgwire.SYNC
+    c.send(one * n + pgwire.query_msg("SELECT 42"))
+    for _ in range(n):
+        out = c.read_through_ready()
+        assert [t for t, _ in out] == [b"E", b"Z"]
+        assert pgwire.parse_error_fields(out[0][1])["C"] == "25006"
+    msgs = c.read_until_ready()
+    assert [pgwire.decode_data_row(b) for t, b in msgs if t == b"D"] == [["42"]]
+    c.terminate()
+    still_serving(proxy)
+
+
+def test_refusal_flood_without_reading_is_bounded(proxy):
+    """A client that sends refusals and never reads must not grow the proxy's memory."""
+    before = rss_kib(proxy.pid)
+    c = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD)
+    chunk = pgwire.query_msg("DELETE FROM customers") * 2000
+    c.sock.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + 5
+    while sent < 64 << 20 and time.monotonic() < deadline:
+        try:
+            sent += c.sock.send(chunk)
+        except BlockingIOError:
+            time.sleep(0.01)
+    time.sleep(0.5)
+    grown = rss_kib(proxy.pid) - before
+    # Answers are ~4x the requests; without backpressure this grows by gigabytes.
+    assert grown < 96 * 1024, f"RSS grew by {grown} KiB after {sent} bytes sent unread"
+    c.close()
+    still_serving(proxy)
+
+
+def raw_socket(proxy):
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    return s
+
+
+def test_second_gssenc_request_is_refused(proxy):
+    s = raw_socket(proxy)
+    gss = struct.pack("!II", 8, 80877104)
+    s.sendall(gss)
+    assert s.recv(1) == b"N"
+    s.sendall(gss)
+    data = s.recv(4096)
+    assert data[:1] == b"E" and b"08P01" in data
+    s.close()
+    still_serving(proxy)
+
+
+def test_startup_pipelined_behind_gssenc_is_answered(proxy):
+    """libpq-style negotiation bytes and the startup packet in one write."""
+    s = raw_socket(proxy)
+    body = struct.pack("!I", 196608) + b"user\0" + APP_USER.encode() + b"\0database\0platform\0\0"
+    startup = struct.pack("!I", len(body) + 4) + body
+    s.sendall(struct.pack("!II", 8, 80877104) + startup)
+    assert s.recv(1) == b"N"
+    data = s.recv(4096)
+    # AuthenticationSASL: the startup packet was read without a further nudge.
+    assert data[:1] == b"R" and struct.unpack("!I", data[5:9])[0] == 10
+    s.close()
+
+
+def test_gssenc_flood_is_cut_off(proxy):
+    s = raw_socket(proxy)
+    s.sendall(struct.pack("!II", 8, 80877104) * 100000)
+    got = b""
+    s.settimeout(5)
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        got += chunk
+    assert got.startswith(b"N") and b"08P01" in got
+    s.close()
+    still_serving(proxy)
+
+
+def test_silent_sockets_are_dropped_after_login_timeout(make_proxy):
+    proxy = make_proxy(proxy={"login_timeout_ms": 500, "max_client_conn": 3})
+    idle = [raw_socket(proxy) for _ in range(3)]
+    time.sleep(0.2)
+    with pytest.raises(Exception) as e:  # all slots held by silent sockets
+        proxy.connect().close()
+    assert "too many clients" in str(e.value)
+    for s in idle:
+        s.settimeout(3)
+        data = s.recv(4096)
+        assert data == b"" or (data[:1] == b"E" and b"57014" in data)
+        s.close()
+    time.sleep(0.2)
+    still_serving(proxy)
+
+
+def test_half_finished_authentication_times_out(make_proxy):
+    proxy = make_proxy(proxy={"login_timeout_ms": 500})
+    c = pgwire.RawConn(proxy.port)
+    c.startup({"user": APP_USER, "database": "platform"})
+    mtype, _ = c.read_msg()
+    assert mtype == b"R"
+    start = time.monotonic()
+    mtype, body = c.read_msg()  # never answered: the proxy gives up
+    assert mtype == b"E" and pgwire.parse_error_fields(body)["C"] == "57014"
+    assert time.monotonic() - start < 3
+    assert c.is_closed()
+    c.close()
