@@ -12,6 +12,7 @@
 #define SY_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proxy/config.h"
@@ -33,6 +34,11 @@ void log_event(enum config_log_level level, int worker, int64_t session, const c
  * quotes, '=' or control bytes is wrapped in "..." with escapes.
  */
 const char *log_quote(char *buf, size_t size, const char *value);
+
+struct sockaddr;
+
+/* "1.2.3.4:5432" or "[::1]:5432" into <buf> (always NUL-terminated). */
+void log_format_addr(const struct sockaddr *sa, char *buf, size_t len);
 
 #define log_error(w, s, msg, ...) log_event(CONFIG_LOG_ERROR, w, s, msg, __VA_ARGS__)
 #define log_warn(w, s, msg, ...) log_event(CONFIG_LOG_WARN, w, s, msg, __VA_ARGS__)

@@ -507,6 +507,11 @@ static void connect_event_cb(struct conn *c, unsigned events, void *arg)
 		return;
 	}
 	if (srv->state == SERVER_ST_CONNECTING) {
+		char addr[64];
+		log_format_addr(srv->cur_addr->ai_addr, addr, sizeof(addr));
+		log_debug(srv->w->id, srv->session ? srv->session->id : -1,
+			  "upstream address failed, trying the next", "addr=%s error=\"%s\"", addr,
+			  c->error_text);
 		snprintf(srv->error, sizeof(srv->error), "%s", c->error_text);
 		conn_close(c);
 		srv->cur_addr = srv->cur_addr->ai_next;
@@ -530,6 +535,11 @@ static void try_next_address(struct server *srv)
 		if (conn_connect(srv->conn, ai->ai_addr, ai->ai_addrlen))
 			return;
 		snprintf(srv->error, sizeof(srv->error), "%s", strerror(errno));
+		char addr[64];
+		log_format_addr(ai->ai_addr, addr, sizeof(addr));
+		log_debug(srv->w->id, srv->session ? srv->session->id : -1,
+			  "upstream address failed, trying the next", "addr=%s error=\"%s\"", addr,
+			  srv->error);
 	}
 	server_fail(srv, NULL, "%s", srv->error[0] ? srv->error : "no address to connect to");
 }

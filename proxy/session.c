@@ -86,26 +86,6 @@ bool session_set_state(struct session *s, enum session_state st)
 	return true;
 }
 
-static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(buf, len, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", host, port);
-	} else {
-		snprintf(buf, len, "unix");
-	}
-}
-
 struct session *session_new(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -120,7 +100,7 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->state = SESSION_ST_STARTUP;
 	s->txn_status = 'I';
 	s->refusals_tail = &s->refusals;
-	format_addr(addr, s->addr, sizeof(s->addr));
+	log_format_addr(addr, s->addr, sizeof(s->addr));
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
 	s->guard = evtimer_new(w->base, guard_cb, s);
 	if (s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {

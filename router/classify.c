@@ -2640,8 +2640,8 @@ bool classify_prefilter(const struct classify *c, const char *sql, size_t len)
 	size_t n = len - i;
 	bool selectish = word_at(s, n, "select") || word_at(s, n, "with") ||
 			 word_at(s, n, "values") || word_at(s, n, "table");
-	bool dml = word_at(s, n, "insert") || word_at(s, n, "update") ||
-		   word_at(s, n, "delete") || word_at(s, n, "merge");
+	bool dml = !selectish && (word_at(s, n, "insert") || word_at(s, n, "update") ||
+				  word_at(s, n, "delete") || word_at(s, n, "merge"));
 	if (!selectish && !dml)
 		return false;
 	size_t end = len;

@@ -196,20 +196,9 @@ static void decide_unchecked(struct router *r, enum route_unchecked why, const c
 	route_unchecked(r->policy, why, may, table, len, &r->result);
 }
 
-/*
- * Fills r->result; returns false when the decision is not to be cached: after
- * OOM, and for pre-filter passes. Those cost a byte scan, no more than a
- * cache lookup would save, and caching them would churn the cache with
- * one-off literals (pgbench's "WHERE aid = 12345" never repeats) and evict
- * the parsed decisions it exists for.
- */
+/* Fills r->result for text the pre-filter did not pass; false when it must not be cached (OOM). */
 static bool decide(struct router *r, const char *sql, size_t len)
 {
-	if (classify_prefilter(r->classify, sql, len)) {
-		r->stats.prefilter_passes++;
-		route_supabase(&r->result);
-		return false;
-	}
 	if (memchr(sql, '\0', len) != NULL) {
 		decide_unchecked(r, ROUTE_U_NUL, sql, len);
 		return true;
@@ -244,6 +233,19 @@ void router_route(struct router *r, const char *sql, size_t len, struct route_de
 			unpack(v, out);
 			return;
 		}
+	}
+	/*
+	 * Text that names no legacy table: a byte scan settles it, and the answer
+	 * is the same constant for all of it. It is not cached: the scan costs no
+	 * more than a lookup saves, and unique literals (pgbench's "WHERE aid =
+	 * 12345" never repeats) would churn the cache and evict the parsed
+	 * decisions it exists for.
+	 */
+	if (classify_prefilter(r->classify, sql, len)) {
+		r->stats.prefilter_passes++;
+		memset(out, 0, sizeof(*out));
+		out->target = ROUTE_SUPABASE;
+		return;
 	}
 	bool cacheable = decide(r, sql, len);
 	size_t n = pack(&r->result, r->packed);

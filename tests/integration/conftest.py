@@ -124,6 +124,7 @@ class Proxy:
         self.config_path = workdir / "proxy.toml"
         self.log_path = workdir / "switchyard.log"
         self.proc = None
+        self.command_prefix = []  # e.g. unshare(1) to give the process its own /etc/hosts
         self.sections = self.default_sections()
         self.users = [
             {"name": APP_USER, "password": APP_PASSWORD},
@@ -192,7 +193,7 @@ class Proxy:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=98")
-        self.proc = subprocess.Popen([str(BIN), "-c", str(self.config_path)],
+        self.proc = subprocess.Popen(self.command_prefix + [str(BIN), "-c", str(self.config_path)],
                                      stdout=self.logf, stderr=subprocess.STDOUT, env=env)
         wait_port(self.port, proc=self.proc)
         return self
