@@ -6,6 +6,7 @@ namespace, so nothing else on the machine sees it) in which the upstream's
 name lists addresses where nothing listens before the one that works.
 """
 import shutil
+import subprocess
 
 import pytest
 
@@ -20,6 +21,12 @@ NAME = "supabase.switchyard.test"
 def own_hosts(tmp_path):
     if shutil.which("unshare") is None:
         pytest.fail("unshare(1) from util-linux is required for this test")
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        # e.g. inside a chroot whose root is not a mount point: the bind mount
+        # below could then leak into the host's namespace, so the test does not run.
+        pytest.skip("a private mount namespace is not available here: " + probe.stderr.strip())
 
     def prefix(lines):
         hosts = tmp_path / "hosts"
