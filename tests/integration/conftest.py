@@ -266,3 +266,15 @@ def make_proxy(supabase, tmp_path):
 @pytest.fixture
 def proxy(make_proxy):
     return make_proxy()
+
+
+@pytest.fixture
+def table(supabase):
+    """A fresh table (id int, v text) in Supabase, dropped afterwards."""
+    import uuid
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with supabase.connect() as conn:
+        conn.execute(f"CREATE TABLE {name} (id int, v text)")
+    yield name
+    with supabase.connect() as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")

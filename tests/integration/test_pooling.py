@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from conftest import APP_PASSWORD, APP_USER
-from helpers import sb_exec, unique, wait_upstream_idle
+from helpers import unique, wait_upstream_idle
 import pgwire
 
 
@@ -130,43 +130,35 @@ def abrupt_close(conn):
     conn.sock.close()
 
 
-@pytest.fixture
-def leak_table(supabase):
-    name = unique("leak")
-    sb_exec(supabase, f"CREATE TABLE {name} (id int, who text)")
-    yield name
-    sb_exec(supabase, f"DROP TABLE IF EXISTS {name}")
-
-
 def check_next_client_clean(proxy, supabase, table):
     with proxy.connect() as b:
         assert b.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        assert b.execute(f"SELECT count(*) FROM {table} WHERE who = 'a'").fetchone() == (0,)
+        assert b.execute(f"SELECT count(*) FROM {table} WHERE v = 'a'").fetchone() == (0,)
         b.execute(f"INSERT INTO {table} VALUES (2, 'b')")
         # b's autocommit insert is really committed (it did not land in a's open transaction).
-        assert supabase.query(f"SELECT id, who FROM {table}") == [(2, "b")]
+        assert supabase.query(f"SELECT id, v FROM {table}") == [(2, "b")]
         assert b.execute("SELECT now() = statement_timestamp()").fetchone() == (True,)
 
 
 @pytest.mark.parametrize("how", ["in_transaction", "failed_transaction", "mid_copy", "mid_extended"])
-def test_disconnect_mid_transaction_does_not_leak(make_proxy, supabase, leak_table, how):
+def test_disconnect_mid_transaction_does_not_leak(make_proxy, supabase, table, how):
     proxy = make_proxy(proxy={"workers": 1}, supabase={"pool_size": 1})
     a = raw_session(proxy)
     a.query("BEGIN")
-    a.query(f"INSERT INTO {leak_table} VALUES (1, 'a')")
+    a.query(f"INSERT INTO {table} VALUES (1, 'a')")
     assert a.txn_status == "T"
     if how == "failed_transaction":
         with pytest.raises(pgwire.WireError):
             a.query("SELECT 1/0")
         assert a.txn_status == "E"
     elif how == "mid_copy":
-        a.send(pgwire.message(b"Q", pgwire.cstr(f"COPY {leak_table} FROM STDIN")))
+        a.send(pgwire.message(b"Q", pgwire.cstr(f"COPY {table} FROM STDIN")))
         mtype, _ = a.read_msg()
         assert mtype == b"G"
         a.send(pgwire.message(b"d", b"3\ta\n"))
     elif how == "mid_extended":
         a.send(pgwire.message(b"P", pgwire.cstr("") + pgwire.cstr(
-            f"INSERT INTO {leak_table} VALUES (4, 'a')") + struct.pack("!H", 0)))
+            f"INSERT INTO {table} VALUES (4, 'a')") + struct.pack("!H", 0)))
         a.send(pgwire.message(b"B", b"\0\0" + struct.pack("!HHH", 0, 0, 0)))
         a.send(pgwire.message(b"E", b"\0" + struct.pack("!i", 0)))
         a.send(pgwire.message(b"H"))  # Flush, no Sync
@@ -174,24 +166,24 @@ def test_disconnect_mid_transaction_does_not_leak(make_proxy, supabase, leak_tab
         assert mtype == b"1"  # ParseComplete
     time.sleep(0.1)
     abrupt_close(a)
-    check_next_client_clean(proxy, supabase, leak_table)
-    assert supabase.query(f"SELECT count(*) FROM {leak_table} WHERE who = 'a'") == [(0,)]
+    check_next_client_clean(proxy, supabase, table)
+    assert supabase.query(f"SELECT count(*) FROM {table} WHERE v = 'a'") == [(0,)]
 
 
-def test_waiting_client_gets_clean_upstream_after_holder_drops(make_proxy, supabase, leak_table):
+def test_waiting_client_gets_clean_upstream_after_holder_drops(make_proxy, supabase, table):
     """The waiter is served by whatever replaces the dropped in-transaction upstream."""
     proxy = make_proxy(supabase={"pool_size": 1}, proxy={"pool_timeout_ms": 10000})
     a = raw_session(proxy)
     a.query("BEGIN")
-    a.query(f"INSERT INTO {leak_table} VALUES (1, 'a')")
+    a.query(f"INSERT INTO {table} VALUES (1, 'a')")
     result = {}
 
     def waiter():
         try:
             with proxy.connect() as b:
                 result["status"] = b.info.transaction_status
-                result["seen"] = b.execute(f"SELECT count(*) FROM {leak_table}").fetchone()[0]
-                b.execute(f"INSERT INTO {leak_table} VALUES (2, 'b')")
+                result["seen"] = b.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                b.execute(f"INSERT INTO {table} VALUES (2, 'b')")
         except Exception as e:
             result["error"] = e
 
@@ -203,7 +195,7 @@ def test_waiting_client_gets_clean_upstream_after_holder_drops(make_proxy, supab
     t.join(5)
     assert result.get("status") == psycopg.pq.TransactionStatus.IDLE, result
     assert result.get("seen") == 0, result
-    assert supabase.query(f"SELECT id, who FROM {leak_table}") == [(2, "b")]
+    assert supabase.query(f"SELECT id, v FROM {table}") == [(2, "b")]
 
 
 def test_upstream_terminated_under_active_session(proxy, supabase):

@@ -6,21 +6,12 @@ import time
 
 import psycopg
 import psycopg2
-import pytest
 
 from conftest import APP_PASSWORD, APP_USER
-from helpers import sb_exec, unique, wait_upstream_idle
+from helpers import wait_upstream_idle
 import pgwire
 from pgwire import (COPY_DONE, SYNC, bind_msg, copy_data, describe_msg, execute_msg, parse_msg,
                     query_msg)
-
-
-@pytest.fixture
-def table(supabase):
-    name = unique("edge")
-    sb_exec(supabase, f"CREATE TABLE {name} (id int, v text)")
-    yield name
-    sb_exec(supabase, f"DROP TABLE IF EXISTS {name}")
 
 
 def read_types_until_ready(conn):

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from conftest import APP_PASSWORD, APP_USER
-from helpers import sb_exec, unique, wait_for_log
+from helpers import wait_for_log
 import pgwire
 
 
@@ -24,14 +24,6 @@ def new_connection_refused(proxy):
         return e.sqlstate == "57P03"
     conn.terminate()
     return False
-
-
-@pytest.fixture
-def table(supabase):
-    name = unique("drain")
-    sb_exec(supabase, f"CREATE TABLE {name} (id int, v text)")
-    yield name
-    sb_exec(supabase, f"DROP TABLE IF EXISTS {name}")
 
 
 def test_sigterm_drains_open_transaction(make_proxy, supabase, table):
