@@ -85,12 +85,14 @@ static const char *const sslmode_words[] = { "disable", "prefer", "require", "ve
 					     "verify-full", NULL };
 static const char *const auth_method_words[] = { "scram-sha-256", "md5", NULL };
 static const char *const log_level_words[] = { "error", "warn", "info", "debug", NULL };
+static const char *const pool_mode_words[] = { "session", "transaction", NULL };
 
 /* KEY_ENUM stores through an int: every enum it fills must be int-sized. */
 _Static_assert(sizeof(enum config_client_tls) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_sslmode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_auth_method) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_pool_mode) == sizeof(int), "enum size");
 
 #define PX(f) offsetof(struct config, proxy.f)
 #define SB(f) offsetof(struct config, supabase.f)
@@ -114,6 +116,8 @@ static const struct config_key_def config_keys[] = {
 	  .words = auth_method_words, .def_str = "scram-sha-256" },
 	{ .section = SEC_PROXY, .name = "log_level", .type = KEY_ENUM, .offset = PX(log_level),
 	  .words = log_level_words, .def_str = "info" },
+	{ .section = SEC_PROXY, .name = "pool_mode", .type = KEY_ENUM, .offset = PX(pool_mode),
+	  .words = pool_mode_words, .def_str = "session" },
 	{ .section = SEC_PROXY, .name = "shutdown_timeout_ms", .type = KEY_INT,
 	  .offset = PX(shutdown_timeout_ms), .min = 0, .max = 86400000, .def_int = 30000 },
 	{ .section = SEC_PROXY, .name = "pool_timeout_ms", .type = KEY_INT,
@@ -330,6 +334,12 @@ const char *config_log_level_name(enum config_log_level level)
 {
 	return word_of(log_level_words, sizeof log_level_words / sizeof *log_level_words - 1,
 		       (int)level);
+}
+
+const char *config_pool_mode_name(enum config_pool_mode mode)
+{
+	return word_of(pool_mode_words, sizeof pool_mode_words / sizeof *pool_mode_words - 1,
+		       (int)mode);
 }
 
 /* ---- lifecycle ---- */

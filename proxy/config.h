@@ -39,6 +39,11 @@ enum config_auth_method {
 	CONFIG_AUTH_MD5,       /* md5 for users with a plaintext password, else SCRAM (as Postgres' "md5") */
 };
 
+enum config_pool_mode {
+	CONFIG_POOL_SESSION = 0,     /* a client keeps its upstream until it leaves */
+	CONFIG_POOL_TRANSACTION,     /* a client holds an upstream only inside a transaction */
+};
+
 enum config_log_level {
 	CONFIG_LOG_ERROR = 0, /* failures only */
 	CONFIG_LOG_WARN,      /* plus refusals and recoverable trouble */
@@ -67,6 +72,7 @@ struct config {
 		enum config_client_tls client_tls;
 		enum config_auth_method auth_method;
 		enum config_log_level log_level;
+		enum config_pool_mode pool_mode;
 		int shutdown_timeout_ms; /* SIGTERM grace period for sessions to finish */
 		int pool_timeout_ms;     /* how long a client waits for an upstream slot */
 		int login_timeout_ms;    /* connect to authenticated, else the client is dropped */
@@ -125,5 +131,6 @@ const struct config_user *config_find_user(const struct config *cfg, const char 
 const char *config_sslmode_name(enum config_sslmode mode);
 const char *config_client_tls_name(enum config_client_tls mode);
 const char *config_log_level_name(enum config_log_level level);
+const char *config_pool_mode_name(enum config_pool_mode mode);
 
 #endif

@@ -155,6 +155,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->proxy.client_tls, CONFIG_CLIENT_TLS_ALLOW);
 	assert_int_equal(cfg->proxy.auth_method, CONFIG_AUTH_SCRAM);
 	assert_int_equal(cfg->proxy.log_level, CONFIG_LOG_INFO);
+	assert_int_equal(cfg->proxy.pool_mode, CONFIG_POOL_SESSION);
 	assert_int_equal(cfg->proxy.shutdown_timeout_ms, 30000);
 	assert_int_equal(cfg->proxy.pool_timeout_ms, 10000);
 	assert_int_equal(cfg->proxy.login_timeout_ms, 60000);
@@ -646,6 +647,8 @@ static void test_names(void **state)
 	assert_string_equal(config_client_tls_name(CONFIG_CLIENT_TLS_REQUIRE), "require");
 	assert_string_equal(config_log_level_name(CONFIG_LOG_DEBUG), "debug");
 	assert_string_equal(config_log_level_name((enum config_log_level)-1), "?");
+	assert_string_equal(config_pool_mode_name(CONFIG_POOL_TRANSACTION), "transaction");
+	assert_string_equal(config_pool_mode_name(CONFIG_POOL_SESSION), "session");
 }
 
 int main(void)
