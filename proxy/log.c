@@ -1,5 +1,6 @@
 /*
- * log — logfmt lines on stderr, one write(2) each.
+ * log — logfmt lines on stderr, one write(2) each, and the rate limiter that
+ * keeps a repeated event from becoming a flood of identical lines.
  */
 #include "proxy/log.h"
 
@@ -67,8 +68,13 @@ const char *log_quote(char *buf, size_t size, const char *value)
 	return buf;
 }
 
-void log_event(enum config_log_level level, int worker, int64_t session, const char *msg,
-	       const char *kv_fmt, ...)
+/*
+ * Formats and writes one line. <tail> (may be NULL) is appended after the
+ * caller's key=value pairs: the rate limiter's " count=N".
+ */
+static __attribute__((format(printf, 6, 0))) void
+log_vemit(enum config_log_level level, int worker, int64_t session, const char *msg,
+	  const char *tail, const char *kv_fmt, va_list ap)
 {
 	char line[2048];
 	char quoted[512];
@@ -76,8 +82,6 @@ void log_event(enum config_log_level level, int worker, int64_t session, const c
 	struct tm tm;
 	size_t n;
 
-	if (!log_enabled(level))
-		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
@@ -91,17 +95,78 @@ void log_event(enum config_log_level level, int worker, int64_t session, const c
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " msg=%s",
 				      log_quote(quoted, sizeof(quoted), msg));
 	if (kv_fmt != NULL && kv_fmt[0] != '\0' && n + 1 < sizeof(line)) {
-		va_list ap;
 		line[n++] = ' ';
-		va_start(ap, kv_fmt);
 		n += (size_t)vsnprintf(line + n, sizeof(line) - n, kv_fmt, ap);
-		va_end(ap);
 	}
+	if (tail != NULL && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s", tail);
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2; /* truncated: keep the line a line */
 	line[n++] = '\n';
 	ssize_t wr = write(STDERR_FILENO, line, n);
 	(void)wr; /* nowhere to report a failing stderr */
+}
+
+void log_event(enum config_log_level level, int worker, int64_t session, const char *msg,
+	       const char *kv_fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, kv_fmt);
+	log_vemit(level, worker, session, msg, NULL, kv_fmt, ap);
+	va_end(ap);
+}
+
+/* ---- rate-limited lines ---- */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool log_ratelimit_take(struct log_ratelimit *rl, uint64_t *count)
+{
+	int interval = rl->interval_ms > 0 ? rl->interval_ms : LOG_RATELIMIT_DEFAULT_MS;
+
+	/* Counted first, so an occurrence racing with the winner lands in this line or the next. */
+	atomic_fetch_add_explicit(&rl->pending, 1, memory_order_relaxed);
+	int64_t now = monotonic_ms();
+	int64_t next = atomic_load_explicit(&rl->next_ms, memory_order_relaxed);
+	if (now < next)
+		return false;
+	/* Several threads may see the interval over: the one that moves next_ms logs. */
+	if (!atomic_compare_exchange_strong(&rl->next_ms, &next, now + interval))
+		return false;
+	*count = atomic_exchange(&rl->pending, 0);
+	/* A concurrent flush can have taken ours: still a line, but count it as one. */
+	if (*count == 0)
+		*count = 1;
+	return true;
+}
+
+uint64_t log_ratelimit_flush(struct log_ratelimit *rl)
+{
+	return atomic_exchange(&rl->pending, 0);
+}
+
+void log_ratelimited(enum config_log_level level, struct log_ratelimit *rl, int worker,
+		     int64_t session, const char *msg, const char *kv_fmt, ...)
+{
+	char tail[32];
+	uint64_t count;
+	va_list ap;
+
+	if (!log_enabled(level) || !log_ratelimit_take(rl, &count))
+		return;
+	snprintf(tail, sizeof(tail), " count=%llu", (unsigned long long)count);
+	va_start(ap, kv_fmt);
+	log_vemit(level, worker, session, msg, tail, kv_fmt, ap);
+	va_end(ap);
 }
 
 void log_format_addr(const struct sockaddr *sa, char *buf, size_t len)

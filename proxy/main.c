@@ -6,12 +6,14 @@
  * if it is valid, publishes the new snapshot; SIGTERM/SIGINT start a graceful
  * drain (a second one exits at once).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -125,6 +127,106 @@ static bool build_tls(const struct config *cfg, SSL_CTX **client, SSL_CTX **upst
 	return true;
 }
 
+/* ---- the open file limit ---- */
+
+/*
+ * Descriptors needed besides one per client and one per upstream connection:
+ * stdio, the main loop (epoll, signal socketpair, exit eventfd), per worker
+ * its epoll, wake eventfd, listener and DNS sockets, and headroom for
+ * CancelRequests on their way upstream and clients refused at
+ * max_client_conn (accepted first, then answered 53300).
+ */
+#define NOFILE_FIXED 32
+#define NOFILE_PER_WORKER 8
+
+struct nofile {
+	rlim_t was;    /* soft limit at start */
+	rlim_t soft;   /* soft limit now */
+	rlim_t needed; /* what the configuration can use at once */
+	int err;       /* errno of a failed raise, else 0 */
+};
+
+static rlim_t nofile_needed(const struct config *cfg)
+{
+	/* A [mysql] pool_size adds its connections here once the MySQL backend pools them. */
+	return (rlim_t)cfg->proxy.max_client_conn + (rlim_t)cfg->supabase.pool_size + NOFILE_FIXED +
+	       (rlim_t)NOFILE_PER_WORKER * (rlim_t)cfg->proxy.workers;
+}
+
+/* The most Linux lets a process open when the hard limit says "unlimited". */
+static rlim_t nofile_ceiling(void)
+{
+	unsigned long long v = 1048576; /* the kernel's default fs.nr_open */
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return (rlim_t)v;
+}
+
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit — no privilege is needed
+ * for that, and a proxy's clients are its descriptors: the 1024 most shells
+ * and units default to would cap it far below max_client_conn. Fills <nf>.
+ */
+static void nofile_raise(const struct config *cfg, struct nofile *nf)
+{
+	struct rlimit rl;
+
+	memset(nf, 0, sizeof(*nf));
+	nf->needed = nofile_needed(cfg);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		nf->err = errno;
+		return;
+	}
+	nf->was = nf->soft = rl.rlim_cur;
+	rlim_t target = rl.rlim_max == RLIM_INFINITY ? nofile_ceiling() : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= target)
+		return;
+	rl.rlim_cur = target;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		nf->err = errno;
+	else
+		nf->soft = target;
+}
+
+static bool nofile_fits(const struct nofile *nf)
+{
+	return nf->soft == RLIM_INFINITY || nf->soft >= nf->needed;
+}
+
+/* At start: the raise at info, a limit that cannot fit the configuration at warn. */
+static void nofile_log(const struct config *cfg, const struct nofile *nf)
+{
+	if (nf->err != 0)
+		log_warn(-1, -1, "cannot raise the open file limit", "nofile=%llu error=%s",
+			 (unsigned long long)nf->soft, strerror(nf->err));
+	else if (nf->soft != nf->was)
+		log_info(-1, -1, "raised the open file limit", "from=%llu nofile=%llu",
+			 (unsigned long long)nf->was, (unsigned long long)nf->soft);
+	if (!nofile_fits(nf))
+		log_warn(-1, -1, "open file limit below what max_client_conn and the pools need",
+			 "nofile=%llu needed=%llu max_client_conn=%d pool_size=%d workers=%d",
+			 (unsigned long long)nf->soft, (unsigned long long)nf->needed,
+			 cfg->proxy.max_client_conn, cfg->supabase.pool_size, cfg->proxy.workers);
+}
+
+/* With --check: the same finding, for a person at a terminal. */
+static void nofile_print(const struct config *cfg, const struct nofile *nf)
+{
+	if (nofile_fits(nf))
+		return;
+	fprintf(stderr,
+		"%s: warning: the open file limit (%llu) is below the %llu descriptors "
+		"max_client_conn = %d and pool_size = %d can need; raise the hard limit "
+		"(ulimit -Hn, systemd LimitNOFILE=) or lower max_client_conn\n",
+		cli.config_path, (unsigned long long)nf->soft, (unsigned long long)nf->needed,
+		cfg->proxy.max_client_conn, cfg->supabase.pool_size);
+}
+
 /*
  * One line per (table, SQLSTATE) with the refusals counted since start: the
  * operator's answer to "is anyone still writing legacy tables?". Logged on
@@ -173,6 +275,10 @@ static void reload(void)
 	SSL_CTX_free(old_c);
 	SSL_CTX_free(old_u);
 	apply_log_level(cfg);
+	/* A larger max_client_conn or pool_size may no longer fit the limit. */
+	struct nofile nf;
+	nofile_raise(cfg, &nf);
+	nofile_log(cfg, &nf);
 	proxy_wake_all(p, PROXY_WAKE_RELOAD, NULL);
 	log_info(-1, -1, "configuration reloaded", "users=%zu pool_size=%d log_level=%s",
 		 cfg->nusers, cfg->supabase.pool_size, config_log_level_name(cfg->proxy.log_level));
@@ -300,16 +406,21 @@ int main(int argc, char **argv)
 	struct config *cfg = load_config(false);
 	if (cfg == NULL)
 		return 1;
+	struct nofile nf;
+	nofile_raise(cfg, &nf);
 	if (cli.check) {
 		SSL_CTX *c = NULL, *u = NULL;
 		bool ok = build_tls(cfg, &c, &u);
 		SSL_CTX_free(c);
 		SSL_CTX_free(u);
+		/* A warning, not a failure: the limit belongs to where it runs, not to the file. */
+		nofile_print(cfg, &nf);
 		config_unref(cfg);
 		if (ok)
 			printf("%s: configuration is valid\n", cli.config_path);
 		return ok ? 0 : 1;
 	}
 	apply_log_level(cfg);
+	nofile_log(cfg, &nf);
 	return run(cfg);
 }

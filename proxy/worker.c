@@ -178,6 +178,7 @@ static void start_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = true;
+	evtimer_del(w->accept_retry_ev);
 	if (w->listener) {
 		evconnlistener_free(w->listener);
 		w->listener = NULL;
@@ -229,6 +230,46 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
 	maybe_exit(w);
 }
 
+/*
+ * Accept backoff. Out of descriptors or kernel memory, accept() fails while
+ * the connection stays queued, so the listener stays readable: left enabled,
+ * the loop would spin on it at full CPU. The bounds: quick enough that service
+ * resumes within a second of descriptors freeing, slow enough to cost nothing.
+ */
+#define ACCEPT_BACKOFF_MIN_MS 10
+#define ACCEPT_BACKOFF_MAX_MS 1000
+
+/* Errors that retrying at once would only repeat (the rest drop one connection). */
+static bool accept_error_is_resource(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/* Accepting worked again: the next failure starts a new episode from the short delay. */
+static void accept_resumed(struct worker *w)
+{
+	log_ratelimited_info(&w->resume_rl, w->id, -1, "accepting connections again",
+			     "failures=%llu", (unsigned long long)w->accept_failures);
+	w->accept_backoff_ms = 0;
+	w->accept_failures = 0;
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	/* Draining freed the listener while the timer ran: nothing to resume. */
+	if (w->listener == NULL || w->draining)
+		return;
+	/* If even that fails, the loop is short of memory too: try again later. */
+	if (evconnlistener_enable(w->listener) != 0) {
+		struct timeval tv = { ACCEPT_BACKOFF_MAX_MS / 1000, 0 };
+		evtimer_add(w->accept_retry_ev, &tv);
+	}
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
 		      int addrlen, void *arg)
 {
@@ -236,20 +277,41 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	int one = 1;
 
 	(void)l;
+	if (w->accept_backoff_ms != 0)
+		accept_resumed(w);
 	/* Every message is a request or a reply someone waits for: never delay it. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (session_new(w, fd, addr, addrlen) == NULL)
 		log_error(w->id, -1, "cannot create session", "errno=%d", errno);
 }
 
+/*
+ * libevent calls this after accept() failed with anything but EAGAIN, EINTR
+ * or ECONNABORTED; errno is still accept's.
+ */
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct worker *w = arg;
 	int err = EVUTIL_SOCKET_ERROR();
+	char q[128];
+	const char *why = log_quote(q, sizeof(q), evutil_socket_error_to_string(err));
 
-	(void)l;
-	/* EMFILE and friends: keep the listener, the next accept may succeed. */
-	log_error(w->id, -1, "accept failed", "error=\"%s\"", evutil_socket_error_to_string(err));
+	if (!accept_error_is_resource(err)) {
+		/* That one connection is gone (e.g. EPERM from a firewall); the next may work. */
+		log_ratelimited_error(&w->accept_rl, w->id, -1, "accept failed", "error=%s", why);
+		return;
+	}
+	w->accept_failures++;
+	w->accept_backoff_ms = w->accept_backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS
+							 : w->accept_backoff_ms * 2;
+	if (w->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+		w->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+	evconnlistener_disable(l);
+	struct timeval tv = { w->accept_backoff_ms / 1000, (w->accept_backoff_ms % 1000) * 1000 };
+	evtimer_add(w->accept_retry_ev, &tv);
+	log_ratelimited_error(&w->accept_rl, w->id, -1, "accept failed",
+			      "error=%s retry_ms=%d clients=%d", why, w->accept_backoff_ms,
+			      atomic_load(&w->proxy->clients));
 }
 
 /* ---- setup ---- */
@@ -314,7 +376,9 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, wake_cb, w);
 	w->reaper_ev = event_new(w->base, -1, 0, reaper_cb, w);
 	w->drain_ev = evtimer_new(w->base, drain_deadline_cb, w);
+	w->accept_retry_ev = evtimer_new(w->base, accept_retry_cb, w);
 	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL ||
+	    w->accept_retry_ev == NULL ||
 	    event_add(w->wake_ev, NULL) != 0)
 		return false;
 	adopt_snapshot(w);
@@ -381,6 +445,8 @@ void worker_destroy(struct worker *w)
 		event_free(w->reaper_ev);
 	if (w->drain_ev)
 		event_free(w->drain_ev);
+	if (w->accept_retry_ev)
+		event_free(w->accept_retry_ev);
 	if (w->dns)
 		evdns_base_free(w->dns, 0);
 	if (w->base)

@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "proxy/log.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "protocol/pgmsg.h"
@@ -63,6 +64,19 @@ struct worker {
 	/* Scratch space for message bodies that straddle evbuffer chains. */
 	uint8_t *scratch;
 	size_t scratch_cap;
+
+	/*
+	 * Out of descriptors (EMFILE and friends) the listener stays readable and
+	 * every loop turn would fail accept() again: instead it is disabled and
+	 * re-enabled by <accept_retry_ev> after <accept_backoff_ms> (doubling up
+	 * to a second, back to 0 on the next accepted connection). Waiting
+	 * clients sit in the kernel's listen backlog meanwhile.
+	 */
+	struct event *accept_retry_ev;
+	int accept_backoff_ms;          /* 0: accepting normally */
+	uint64_t accept_failures;       /* failed accepts since accepting last worked */
+	struct log_ratelimit accept_rl; /* "accept failed" lines */
+	struct log_ratelimit resume_rl; /* "accepting connections again" lines */
 };
 
 /* Creates worker <id> (listener bound, not yet running). NULL on failure, logged. */
