@@ -1,6 +1,11 @@
 /*
  * relay — the per-message path between a client and its upstream.
  *
+ * Every client message that earns a reply becomes an entry of the session's
+ * request queue (pipeline.h) before it is forwarded or answered here, and
+ * every upstream reply is placed against that queue: the queue, not this
+ * file, knows who answers what and in which order replies leave.
+ *
  * Both directions scan the input evbuffer message by message without moving
  * bytes: consecutive messages that go through unchanged accumulate into one
  * "run" that is handed over with a single evbuffer_remove_buffer (which moves
@@ -13,11 +18,14 @@
  *
  * Refusals. A refused statement never leaves switchyard. If nothing is in
  * flight and no transaction is open, the ErrorResponse (and, for a simple
- * query, ReadyForQuery) is answered right here. Otherwise the upstream's own
- * state must change the way Postgres' would on an error — the transaction
- * becomes aborted, the pipeline skips to Sync — so a statement that cannot
- * parse (REFUSAL_MARKER) is sent in its place and the syntax error it earns
- * is replaced by the refusal's ErrorResponse on the way back.
+ * query, ReadyForQuery) is a local entry, answered right here. Otherwise the
+ * upstream's own state must change the way Postgres' would on an error — the
+ * transaction becomes aborted, the pipeline skips to Sync — so a statement
+ * that cannot parse (REFUSAL_MARKER) is sent in its place. Its entry carries
+ * the refusal: the syntax error the marker earns is replaced by it, and
+ * whatever else answers it (25P02 in an aborted transaction, nothing at all
+ * when an earlier error made the upstream skip) is what Postgres would have
+ * said to the refused statement too.
  */
 #include "proxy/relay.h"
 
@@ -31,6 +39,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/log.h"
+#include "proxy/pipeline.h"
 #include "proxy/refusals.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -43,8 +52,15 @@
 /* Upstream messages we look inside (ParameterStatus, errors) are small; bigger ones just pass. */
 #define RELAY_INSPECT_MAX (1u << 20)
 
-/* Not valid SQL, and recognisable in the syntax error Postgres reports for it. */
-#define REFUSAL_MARKER "switchyard_refused_statement"
+/*
+ * Sent in place of a refused statement. It parses, so an aborted transaction
+ * answers it with Postgres' own 25P02 exactly as it would the refused one; and
+ * it always fails parse analysis (the empty derived table has no such column,
+ * whatever the catalog holds) with REFUSAL_MARKER_SQLSTATE, which the entry's
+ * refusal replaces. It can never run anything.
+ */
+#define REFUSAL_MARKER "SELECT switchyard_refused_statement FROM (SELECT) AS switchyard"
+#define REFUSAL_MARKER_SQLSTATE "42703"
 #define REFUSAL_STMT_NAME "switchyard_refused_statement"
 
 /* A cursor over an input evbuffer: the scan position and the run ready to forward. */
@@ -168,50 +184,78 @@ static bool continue_pass(struct evbuffer *in, struct conn *out, size_t *pass, b
 	return *pass == 0;
 }
 
-static bool send_to_server(struct session *s)
-{
-	struct pgmsg_writer *out = &s->w->out;
+/* ---- the queue ---- */
 
-	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
+static bool out_of_memory(struct session *s)
+{
+	session_close(s, "out of memory");
+	return false;
 }
 
-/* ---- refusals ---- */
-
-void relay_forget_refusals(struct session *s)
+/* A copy of the message in the worker's writer (owned by the caller); NULL on OOM. */
+static uint8_t *copy_built(struct session *s, size_t *len)
 {
-	while (s->refusals != NULL) {
-		struct session_refusal *r = s->refusals;
-		s->refusals = r->next;
-		free(r);
+	const struct pgmsg_writer *out = &s->w->out;
+	uint8_t *m = out->failed ? NULL : malloc(out->len);
+
+	if (m != NULL) {
+		memcpy(m, out->buf, out->len);
+		*len = out->len;
 	}
-	s->refusals_tail = &s->refusals;
+	return m;
+}
+
+/* Appends an entry; NULL (session closed) on OOM. Takes ownership of <msg>. */
+static struct pl_entry *push(struct session *s, enum pl_kind kind, enum pl_producer producer,
+			     uint8_t *msg, size_t len)
+{
+	struct pl_entry *e = pipeline_push(&s->q, kind, producer, 0, msg, len);
+
+	if (e == NULL)
+		out_of_memory(s);
+	return e;
+}
+
+/*
+ * Writes the answers of local entries that reached the head and retires
+ * silent ones. Upstream bytes still in <sc>'s run go first, so the order
+ * holds. False if the session was closed.
+ */
+static bool emit_ready(struct session *s, struct scan *sc)
+{
+	struct pl_entry e;
+	bool local;
+
+	while (pipeline_pop_ready(&s->q, &e, &local)) {
+		bool ok = true;
+		if (local) {
+			if (sc != NULL)
+				scan_flush(sc);
+			if (e.msg != NULL)
+				ok = conn_write(s->conn, e.msg, e.len);
+			if (ok && e.ready_after) {
+				pgmsg_write_ready(worker_writer(s->w), (char)s->q.txn);
+				ok = session_send_built(s);
+			}
+		}
+		free(e.msg);
+		if (!ok)
+			return out_of_memory(s);
+	}
+	return true;
 }
 
 /* Nothing in flight, no transaction open: a refusal can be answered here. */
 static bool can_answer_locally(const struct session *s)
 {
-	return s->segments_sent == s->segments_done && !s->in_segment && s->txn_status == 'I' &&
-	       s->s2c_pass == 0 && s->refusals == NULL && !s->sync_uncertain;
+	return session_is_idle(s);
 }
 
-/* Copies the ErrorResponse in the worker's writer into the substitution queue. */
-static bool queue_substitution(struct session *s, uint64_t segment)
+static bool send_to_server(struct session *s)
 {
-	const struct pgmsg_writer *err = &s->w->out;
-	struct session_refusal *r = malloc(sizeof(*r) + err->len);
+	struct pgmsg_writer *out = &s->w->out;
 
-	if (r == NULL || err->failed) {
-		free(r);
-		return false;
-	}
-	r->next = NULL;
-	r->segment = segment;
-	r->msg = (uint8_t *)(r + 1);
-	r->len = err->len;
-	memcpy(r->msg, err->buf, err->len);
-	*s->refusals_tail = r;
-	s->refusals_tail = &r->next;
-	return true;
+	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
 }
 
 /* Asks the router about the text of a Query or Parse. */
@@ -237,62 +281,44 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 #endif
 }
 
-static void build_refusal(struct session *s, const struct route_decision *d)
+/* The refusal's ErrorResponse, owned by the caller; NULL on OOM. */
+static uint8_t *build_refusal(struct session *s, const struct route_decision *d, size_t *len)
 {
 	struct pgmsg_writer *out = worker_writer(s->w);
 
 	refusals_note(&s->w->proxy->refusals, s->w->id, s->id, d->fingerprint, d->table,
 		      d->sqlstate, d->message, s->log_user, s->log_app);
 	pgmsg_write_error(out, false, d->sqlstate, d->message, d->detail, d->hint);
+	return copy_built(s, len);
 }
 
-/* Refuses the simple Query at pos; it is dropped, never forwarded. */
-static enum step refuse_query(struct session *s, struct scan *sc, size_t total,
-			      const struct route_decision *d)
+/*
+ * Queues a refused Query or Parse (already dropped from the input): a local
+ * answer when nothing is in flight, else a marker whose error it replaces.
+ * *local tells which.
+ */
+static enum step refuse(struct session *s, enum pl_kind kind, const struct route_decision *d,
+			bool *local)
 {
-	scan_drop(sc, total);
-	build_refusal(s, d);
-	if (can_answer_locally(s)) {
-		pgmsg_write_ready(&s->w->out, 'I');
-		return session_send_built(s) ? STEP_NEXT : STEP_STOP;
-	}
-	if (!queue_substitution(s, s->segments_sent + 1)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
-	pgmsg_write_query(worker_writer(s->w), REFUSAL_MARKER);
-	s->segments_sent++;
-	s->last_exec_extended = false;
-	if (!send_to_server(s)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
-	return STEP_NEXT;
-}
+	size_t len;
+	uint8_t *err = build_refusal(s, d, &len);
 
-/* Refuses the Parse at pos; then, as Postgres does, drops messages until Sync. */
-static enum step refuse_parse(struct session *s, struct scan *sc, size_t total,
-			      const struct route_decision *d)
-{
-	scan_drop(sc, total);
-	build_refusal(s, d);
-	s->skip_to_sync = true;
-	if (can_answer_locally(s)) {
-		s->local_segment = true;
-		return session_send_built(s) ? STEP_NEXT : STEP_STOP;
-	}
-	s->local_segment = false;
-	if (!queue_substitution(s, s->segments_sent + 1)) {
-		session_close(s, "out of memory");
+	if (err == NULL)
+		return out_of_memory(s), STEP_STOP;
+	*local = can_answer_locally(s);
+	struct pl_entry *e = push(s, kind, *local ? PL_LOCAL : PL_UPSTREAM, err, len);
+	if (e == NULL)
 		return STEP_STOP;
+	if (*local) {
+		e->ready_after = kind == PL_QUERY;
+		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	}
-	/* A named marker statement, so a failed Parse leaves the client's statements alone. */
-	pgmsg_write_parse(worker_writer(s->w), REFUSAL_STMT_NAME, REFUSAL_MARKER);
-	s->in_segment = true;
-	if (!send_to_server(s)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
+	if (kind == PL_QUERY)
+		pgmsg_write_query(worker_writer(s->w), REFUSAL_MARKER);
+	else /* a named marker, so a failed Parse leaves the client's unnamed statement alone */
+		pgmsg_write_parse(worker_writer(s->w), REFUSAL_STMT_NAME, REFUSAL_MARKER);
+	if (!send_to_server(s))
+		return out_of_memory(s), STEP_STOP;
 	return STEP_NEXT;
 }
 
@@ -321,6 +347,7 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	const char *sql;
 	size_t len;
 	struct route_decision d;
+	bool local;
 	enum step st = need_whole(s, sc, total, blen);
 
 	if (st != STEP_NEXT)
@@ -329,12 +356,12 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	if (body == NULL || !pgmsg_parse_query(body, blen, &sql, &len))
 		return protocol_violation(s, "invalid Query message");
 	route(s, sql, len, &d);
-	if (d.target == ROUTE_REJECT)
-		return refuse_query(s, sc, total, &d);
-	s->segments_sent++;
-	s->last_exec_extended = false;
-	s->copy_done_sent = false;
-	s->syncs_after_exec = 0;
+	if (d.target == ROUTE_REJECT) {
+		scan_drop(sc, total);
+		return refuse(s, PL_QUERY, &d, &local);
+	}
+	if (push(s, PL_QUERY, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
@@ -351,34 +378,36 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	if (body == NULL || !pgmsg_parse_parse(body, blen, &p))
 		return protocol_violation(s, "invalid Parse message");
 	route(s, p.sql, p.sql_len, &d);
-	if (d.target == ROUTE_REJECT)
-		return refuse_parse(s, sc, total, &d);
-	s->in_segment = true;
+	if (d.target == ROUTE_REJECT) {
+		/* As Postgres does after an error: everything up to Sync is skipped. */
+		scan_drop(sc, total);
+		st = refuse(s, PL_PARSE, &d, &s->skip_local);
+		s->skip_to_sync = true;
+		return st;
+	}
+	if (push(s, PL_PARSE, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
 
 static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 {
-	if (s->skip_to_sync) {
-		s->skip_to_sync = false;
-		if (s->local_segment) {
-			/* The whole segment was refused here: so is its ReadyForQuery. */
-			s->local_segment = false;
-			s->in_segment = false;
-			scan_drop(sc, total);
-			pgmsg_write_ready(worker_writer(s->w), s->txn_status);
-			return session_send_built(s) ? STEP_NEXT : STEP_STOP;
-		}
+	bool local = s->skip_to_sync && s->skip_local;
+
+	s->skip_to_sync = false;
+	s->skip_local = false;
+	if (local) {
+		/* The whole segment was refused here: so is its ReadyForQuery. */
+		scan_drop(sc, total);
+		struct pl_entry *e = push(s, PL_SYNC, PL_LOCAL, NULL, 0);
+		if (e == NULL)
+			return STEP_STOP;
+		e->ready_after = true;
+		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	}
-	s->execs_since_sync = 0;
-	/* In COPY FROM STDIN the upstream ignores Sync: no ReadyForQuery will answer it. */
-	if (!s->copy_in) {
-		s->segments_sent++;
-		if (!s->copy_done_sent)
-			s->syncs_after_exec++;
-	}
-	s->in_segment = false;
+	if (push(s, PL_SYNC, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
@@ -396,6 +425,19 @@ static enum step drop_message(struct session *s, struct scan *sc, size_t total)
 	s->c2s_pass = total - here;
 	s->c2s_drop = true;
 	return STEP_WAIT;
+}
+
+/* A message forwarded as it is, with its entry. */
+static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind)
+{
+	struct pl_entry *e = push(s, kind, PL_UPSTREAM, NULL, 0);
+
+	if (e == NULL)
+		return STEP_STOP;
+	/* Nothing will answer a Flush or CopyDone: at the head it is done already. */
+	if ((e->flags & PL_F_SILENT) && !emit_ready(s, NULL))
+		return STEP_STOP;
+	return scan_pass(sc, total, &s->c2s_pass);
 }
 
 static enum step client_message(struct session *s, struct scan *sc)
@@ -421,26 +463,21 @@ static enum step client_message(struct session *s, struct scan *sc)
 		scan_flush(sc);
 		session_close(s, "client sent Terminate");
 		return STEP_STOP;
-	case 'E':
-		s->last_exec_extended = true;
-		s->copy_done_sent = false;
-		s->syncs_after_exec = 0;
-		s->exec_alone = ++s->execs_since_sync == 1;
-		/* fall through */
 	case 'B':
+		return forward(s, sc, (size_t)total, PL_BIND);
 	case 'D':
+		return forward(s, sc, (size_t)total, PL_DESCRIBE);
+	case 'E':
+		return forward(s, sc, (size_t)total, PL_EXECUTE);
 	case 'C':
-		s->in_segment = true;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
+		return forward(s, sc, (size_t)total, PL_CLOSE);
+	case 'H':
+		return forward(s, sc, (size_t)total, PL_FLUSH);
 	case 'F':
-		s->segments_sent++;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
+		return forward(s, sc, (size_t)total, PL_FUNCTION);
 	case 'c':
 	case 'f':
-		s->copy_in = false;
-		s->copy_done_sent = true;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
-	case 'H':
+		return forward(s, sc, (size_t)total, PL_COPY_END);
 	case 'd':
 		return scan_pass(sc, (size_t)total, &s->c2s_pass);
 	default: {
@@ -512,6 +549,9 @@ void relay_client_read(struct session *s)
 		session_close(s, "out of memory");
 		return;
 	}
+	/* A refusal answered here may have been the last thing owed. */
+	if (s->w->draining && session_drain_if_idle(s))
+		return;
 done:
 	pause_client_if_backed_up(s);
 }
@@ -528,108 +568,47 @@ void relay_server_drained(struct session *s)
 
 /* ---- upstream to client ---- */
 
-static void on_ready(struct session *s, char status)
+static enum step upstream_garbage(struct session *s, const char *what)
 {
-	s->txn_status = status;
-	s->server->txn_status = status;
-	if (s->segments_done < s->segments_sent)
-		s->segments_done++;
-	s->copy_in = false;
-	/* A substitution whose segment is over was never needed: an earlier error skipped it. */
-	while (s->refusals != NULL && s->refusals->segment <= s->segments_done) {
-		struct session_refusal *r = s->refusals;
-		s->refusals = r->next;
-		free(r);
-	}
-	if (s->refusals == NULL)
-		s->refusals_tail = &s->refusals;
-}
-
-/*
- * CopyInResponse: the upstream now ignores Sync until CopyDone/CopyFail. Syncs
- * the client pipelined behind the Execute that started the COPY (and before
- * its CopyDone) were read in that mode, so they will get no ReadyForQuery.
- */
-static void on_copy_in(struct session *s)
-{
-	/*
-	 * Exact only if the COPY's Execute is the last one and nothing else is
-	 * outstanding: it was alone in its segment and every reply still due is
-	 * one of the Syncs behind it (libpq's Parse/Bind/Execute/Sync). Anything
-	 * else is left over-counted: that only costs local refusal answers and
-	 * reuse of the upstream, while under-counting would let a stray
-	 * ReadyForQuery reach the client. (Postgres ends the session with FATAL
-	 * 08P01 on any non-COPY message during COPY FROM STDIN, so the inexact
-	 * case rarely outlives its connection.)
-	 */
-	bool exact = s->last_exec_extended && s->exec_alone &&
-		     s->segments_sent - s->segments_done == s->syncs_after_exec;
-	if (exact)
-		s->segments_sent -= s->syncs_after_exec;
-	else if (s->last_exec_extended)
-		s->sync_uncertain = true;
-	s->syncs_after_exec = 0;
-	s->copy_in = !s->copy_done_sent;
-}
-
-static bool is_marker_error(const uint8_t *body, uint32_t blen)
-{
-	struct pgmsg_error e;
-
-	return pgmsg_parse_error(body, blen, &e) && strcmp(e.sqlstate, "42601") == 0 &&
-	       strstr(e.message, REFUSAL_MARKER) != NULL;
-}
-
-/* An ErrorResponse: replaced by the pending refusal if it answers our marker. */
-static enum step handle_server_error(struct session *s, struct scan *sc, size_t total,
-				     uint32_t blen)
-{
-	struct session_refusal *r = s->refusals;
-
-	s->copy_in = false;
-	if (r == NULL || r->segment != s->segments_done + 1 || blen > RELAY_INSPECT_MAX)
-		return scan_pass(sc, total, &s->s2c_pass);
-	if (sc->avail - sc->off < total)
-		return STEP_WAIT;
-	const uint8_t *body = scan_body(sc, blen, s->w);
-	if (body == NULL || !is_marker_error(body, blen)) {
-		scan_take(sc, total);
-		return STEP_NEXT;
-	}
-	scan_drop(sc, total);
-	s->refusals = r->next;
-	if (s->refusals == NULL)
-		s->refusals_tail = &s->refusals;
-	bool ok = conn_write(s->conn, r->msg, r->len);
-	free(r);
-	if (!ok) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
-	return STEP_NEXT;
-}
-
-static enum step handle_param_status(struct session *s, struct scan *sc, size_t total,
-				     uint32_t blen)
-{
-	const char *name, *value;
-
-	if (blen > RELAY_INSPECT_MAX)
-		return scan_pass(sc, total, &s->s2c_pass);
-	if (sc->avail - sc->off < total)
-		return STEP_WAIT;
-	const uint8_t *body = scan_body(sc, blen, s->w);
-	if (body != NULL && pgmsg_parse_param_status(body, blen, &name, &value))
-		server_note_param(s->server, name, value);
-	scan_take(sc, total);
-	return STEP_NEXT;
-}
-
-static enum step upstream_garbage(struct session *s)
-{
+	log_warn(s->w->id, s->id, "upstream out of step", "what=\"%s\"", what);
 	session_detach_server(s, false);
 	session_fatal(s, "08006", "invalid message from upstream", NULL);
 	return STEP_STOP;
+}
+
+/* Only rows, COPY data and notices may be big; they stream through unseen. */
+static bool may_stream(uint8_t type)
+{
+	return type == 'D' || type == 'd' || type == 'N' || type == 'A' || type == 'V';
+}
+
+/* Fills in what the queue needs to know about the (complete) message at pos. */
+static bool inspect(struct session *s, struct scan *sc, uint32_t blen, struct pl_reply *r)
+{
+	const uint8_t *body;
+	struct pgmsg_error e;
+	const char *name, *value;
+
+	switch (r->type) {
+	case 'Z':
+		body = scan_body(sc, blen, s->w);
+		return body != NULL && pgmsg_parse_ready(body, blen, &r->status);
+	case 'E':
+		body = scan_body(sc, blen, s->w);
+		if (body == NULL || !pgmsg_parse_error(body, blen, &e))
+			return true; /* relayed as it is; the queue only needs its type */
+		r->marker_error = strcmp(e.sqlstate, REFUSAL_MARKER_SQLSTATE) == 0;
+		r->fatal = strcmp(e.severity, "FATAL") == 0 || strcmp(e.severity, "PANIC") == 0;
+		s->upstream_fatal |= r->fatal;
+		return true;
+	case 'S':
+		body = scan_body(sc, blen, s->w);
+		if (body != NULL && pgmsg_parse_param_status(body, blen, &name, &value))
+			server_note_param(s->server, name, value);
+		return true;
+	default:
+		return true;
+	}
 }
 
 static enum step server_message(struct session *s, struct scan *sc)
@@ -637,34 +616,62 @@ static enum step server_message(struct session *s, struct scan *sc)
 	uint8_t type;
 	uint32_t blen;
 	ssize_t total = scan_header(sc, &type, &blen);
-	char status;
+	struct pl_reply r = { .type = 0 };
+	struct pl_result res;
+	enum step st = STEP_NEXT;
+	bool written;
 
 	if (total == 0)
 		return STEP_WAIT;
 	if (total < 0)
-		return upstream_garbage(s);
-	switch (type) {
-	case 'Z':
-		if (blen != 1)
-			return upstream_garbage(s);
-		if (sc->avail - sc->off < (size_t)total)
-			return STEP_WAIT;
-		struct evbuffer_ptr at = sc->pos;
-		evbuffer_ptr_set(sc->in, &at, PGMSG_HEADER_LEN, EVBUFFER_PTR_ADD);
-		evbuffer_copyout_from(sc->in, &at, &status, 1);
-		on_ready(s, status);
-		scan_take(sc, (size_t)total);
-		return STEP_NEXT;
-	case 'S':
-		return handle_param_status(s, sc, (size_t)total, blen);
-	case 'E':
-		return handle_server_error(s, sc, (size_t)total, blen);
-	case 'G':
-		on_copy_in(s);
-		return scan_pass(sc, (size_t)total, &s->s2c_pass);
-	default:
-		return scan_pass(sc, (size_t)total, &s->s2c_pass);
+		return upstream_garbage(s, "bad length");
+	bool whole = sc->avail - sc->off >= (size_t)total;
+	if (blen > RELAY_INSPECT_MAX) {
+		if (!may_stream(type))
+			return upstream_garbage(s, "oversized message");
+	} else if (!whole) {
+		return STEP_WAIT;
 	}
+	r.type = type;
+	if (!emit_ready(s, sc))
+		return STEP_STOP;
+	if (whole && !inspect(s, sc, blen, &r))
+		return upstream_garbage(s, "malformed message");
+	pipeline_upstream(&s->q, &r, &res);
+	switch (res.verdict) {
+	case PL_V_PASS:
+		st = scan_pass(sc, (size_t)total, &s->s2c_pass);
+		break;
+	case PL_V_DROP:
+		if (!whole)
+			return upstream_garbage(s, "oversized reply to an injected message");
+		scan_drop(sc, (size_t)total);
+		break;
+	case PL_V_SUBST:
+		scan_drop(sc, (size_t)total);
+		written = conn_write(s->conn, res.entry.msg, res.entry.len);
+		free(res.entry.msg);
+		res.entry.msg = NULL;
+		if (!written)
+			return out_of_memory(s), STEP_STOP;
+		break;
+	case PL_V_DESYNC:
+	default: {
+		char what[96];
+		const struct pl_entry *h = pipeline_head(&s->q);
+		snprintf(what, sizeof(what), "unexpected message '%c' for %s",
+			 type > 31 && type < 127 ? type : '?',
+			 h ? pipeline_kind_name((enum pl_kind)h->kind) : "nothing");
+		return upstream_garbage(s, what);
+	}
+	}
+	if (res.retired)
+		free(res.entry.msg);
+	if (type == 'Z')
+		s->server->txn_status = r.status;
+	if (!emit_ready(s, sc))
+		return STEP_STOP;
+	return st;
 }
 
 void relay_server_read(struct session *s)

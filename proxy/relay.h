@@ -21,7 +21,5 @@ void relay_server_read(struct session *s);
 void relay_client_drained(struct session *s);
 /* The upstream's output drained: resume reading the client if paused. */
 void relay_server_drained(struct session *s);
-/* Frees pending refusal substitutions. */
-void relay_forget_refusals(struct session *s);
 
 #endif

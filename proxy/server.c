@@ -697,7 +697,11 @@ static void active_event_cb(struct conn *c, unsigned events, void *arg)
 	snprintf(msg, sizeof(msg), "lost connection to upstream \"%s:%u\"%s%s", cfg->supabase.host,
 		 (unsigned)cfg->supabase.port, (events & CONN_EV_EOF) ? "" : ": ",
 		 (events & CONN_EV_EOF) ? "" : c->error_text);
-	if (s != NULL) {
+	if (s != NULL && s->upstream_fatal) {
+		/* Postgres said why in its FATAL, already relayed: the close is all that follows. */
+		session_detach_server(s, false);
+		session_close_after_flush(s, "upstream ended the session with FATAL");
+	} else if (s != NULL) {
 		session_detach_server(s, false);
 		session_fatal(s, "08006", msg, NULL);
 	} else {

@@ -98,8 +98,7 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->w = w;
 	s->id = atomic_fetch_add(&w->proxy->next_session_id, 1);
 	s->state = SESSION_ST_STARTUP;
-	s->txn_status = 'I';
-	s->refusals_tail = &s->refusals;
+	pipeline_init(&s->q);
 	log_format_addr(addr, s->addr, sizeof(s->addr));
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
 	s->guard = evtimer_new(w->base, guard_cb, s);
@@ -152,9 +151,7 @@ void session_detach_server(struct session *s, bool reusable)
 		cancel_unregister(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret);
 		s->cancel_registered = false;
 	}
-	bool clean = reusable && !s->sync_uncertain && s->segments_sent == s->segments_done &&
-		     !s->in_segment && !s->copy_in && s->c2s_pass == 0 &&
-		     s->s2c_pass == 0 && s->refusals == NULL;
+	bool clean = reusable && session_is_idle(s);
 	s->server = NULL;
 	srv->session = NULL;
 	pool_release(s->w, srv, clean);
@@ -204,7 +201,7 @@ void session_free(struct session *s)
 		event_free(s->timer);
 	event_free(s->guard);
 	scram_server_free(s->scram);
-	relay_forget_refusals(s);
+	pipeline_free(&s->q);
 	free_params(s);
 	free(s->user);
 	free(s->database);
@@ -242,6 +239,24 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 	/* Give the upstream back now: nothing more will be relayed. */
 	session_detach_server(s, true);
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", message);
+}
+
+void session_close_after_flush(struct session *s, const char *reason)
+{
+	if (s->state == SESSION_ST_CLOSED || s->closing)
+		return;
+	if (conn_out_pending(s->conn) == 0) {
+		session_close(s, reason);
+		return;
+	}
+	conn_read_enable(s->conn, false);
+	conn_notify_drain(s->conn, 0);
+	s->closing = true;
+	arm_guard(s, FATAL_FLUSH_MS);
+	if (s->waiting)
+		pool_forget_waiter(s->w, s);
+	session_detach_server(s, false);
+	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
 }
 
 /* ---- startup phase ---- */
@@ -543,7 +558,7 @@ void session_server_ready(struct session *s, struct server *srv)
 	}
 	if (cancel_register(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret, &srv->cancel))
 		s->cancel_registered = true;
-	s->txn_status = 'I';
+	pipeline_set_txn(&s->q, PL_TXN_IDLE);
 	if (!send_welcome(s, srv)) {
 		session_close(s, "out of memory");
 		return;
@@ -563,11 +578,17 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 	session_fatal(s, sqlstate, message, detail);
 }
 
+bool session_is_idle(const struct session *s)
+{
+	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in &&
+	       !s->q.upstream_skipping && !s->skip_to_sync && s->c2s_pass == 0 && s->s2c_pass == 0;
+}
+
 bool session_drain_if_idle(struct session *s)
 {
 	switch (s->state) {
 	case SESSION_ST_ACTIVE:
-		if (s->txn_status != 'I' || s->segments_sent != s->segments_done || s->in_segment)
+		if (!session_is_idle(s))
 			return false;
 		break;
 	case SESSION_ST_CLOSED:
