@@ -306,7 +306,7 @@ void pipeline_upstream(struct pipeline *q, const struct pl_reply *r, struct pl_r
 		q->copy_in = false;
 	out->verdict = relayed(h);
 	if (r->type == 'Z') {
-		q->txn = (enum pl_txn)r->status;
+		pipeline_set_txn(q, (enum pl_txn)r->status);
 		q->copy_in = false;
 		q->upstream_skipping = false;
 		if (h->flags & PL_F_HIDE_ALL)

@@ -193,7 +193,7 @@ void pool_server_idle(struct worker *w, struct server *srv)
 	TAILQ_REMOVE(&w->pool.others, srv, link);
 	TAILQ_INSERT_HEAD(&w->pool.idle, srv, link);
 	w->pool.nidle++;
-	server_set_state(srv, SERVER_ST_IDLE);
+	(void)server_set_state(srv, SERVER_ST_IDLE);
 	if (w->pool.nwaiting == 0 || serve_one_waiter(w))
 		return;
 	/* The first waiter needs other startup parameters: trade this one for a new slot. */

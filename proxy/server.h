@@ -106,8 +106,11 @@ void server_send_cancel(struct worker *w, const struct cancel_target *target);
 /* Frees the worker's cancel connections that are still out (worker teardown). */
 void server_cancels_free(struct worker *w);
 
-/* Sets the state and points the connection's callbacks at the relay (ACTIVE) or the pool (RESET, IDLE). */
-void server_set_state(struct server *srv, enum server_state st);
+/*
+ * Sets the state if the move is legal (else logs and returns false) and
+ * points the connection's callbacks at the relay (ACTIVE) or the pool (RESET, IDLE).
+ */
+bool server_set_state(struct server *srv, enum server_state st);
 const char *server_state_name(enum server_state st);
 
 #endif

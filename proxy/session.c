@@ -550,7 +550,7 @@ void session_server_ready(struct session *s, struct server *srv)
 	s->opening = NULL;
 	s->server = srv;
 	srv->session = s;
-	server_set_state(srv, SERVER_ST_ACTIVE);
+	(void)server_set_state(srv, SERVER_ST_ACTIVE);
 	(void)session_set_state(s, SESSION_ST_ACTIVE);
 	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
 		session_fatal(s, "58000", "could not generate a cancel key", NULL);
