@@ -186,6 +186,8 @@ static bool continue_pass(struct evbuffer *in, struct conn *out, size_t *pass, b
 
 /* ---- the queue ---- */
 
+static void apply_effect(struct session *s, const struct pl_entry *e);
+
 static bool out_of_memory(struct session *s)
 {
 	session_close(s, "out of memory");
@@ -239,6 +241,7 @@ static bool emit_ready(struct session *s, struct scan *sc)
 			}
 		}
 		free(e.msg);
+		apply_effect(s, &e);
 		if (!ok)
 			return out_of_memory(s);
 	}
@@ -293,16 +296,13 @@ static uint8_t *build_refusal(struct session *s, const struct route_decision *d,
 }
 
 /*
- * Queues a refused Query or Parse (already dropped from the input): a local
- * answer when nothing is in flight, else a marker whose error it replaces.
- * *local tells which.
+ * Queues an error answer to a Query or Parse (already dropped from the
+ * input): a local answer when nothing is in flight, else a marker whose error
+ * it replaces. Takes ownership of <err>. *local tells which.
  */
-static enum step refuse(struct session *s, enum pl_kind kind, const struct route_decision *d,
-			bool *local)
+static enum step queue_error(struct session *s, enum pl_kind kind, uint8_t *err, size_t len,
+			     bool *local)
 {
-	size_t len;
-	uint8_t *err = build_refusal(s, d, &len);
-
 	if (err == NULL)
 		return out_of_memory(s), STEP_STOP;
 	*local = can_answer_locally(s);
@@ -322,7 +322,159 @@ static enum step refuse(struct session *s, enum pl_kind kind, const struct route
 	return STEP_NEXT;
 }
 
+static enum step refuse(struct session *s, enum pl_kind kind, const struct route_decision *d,
+			bool *local)
+{
+	size_t len = 0;
+	uint8_t *err = build_refusal(s, d, &len);
+
+	return queue_error(s, kind, err, len, local);
+}
+
+/* ---- transaction pooling: statements, SETs, pins ---- */
+
+/* What a retired entry asks of the session (pl_effect.what). */
+enum relay_effect {
+	EFF_NONE = 0,      /* nothing */
+	EFF_PARSE,         /* a client Parse sent as sy_<n>: undo it (and the cache) if it failed */
+	EFF_PARSE_LOCAL,   /* a client Parse answered here: undo the client statement if skipped */
+	EFF_CLOSE,         /* a client Close answered here: frees the statement it unlinked */
+	EFF_SET,           /* a SET/RESET text: remember it if it ran outside a transaction */
+	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
+	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
+};
+
+/* Sets of one client bigger than this pin it instead of being replayed. */
+#define RELAY_SETS_MAX (64u << 10)
+
+static void pin(struct session *s, const char *reason)
+{
+	if (!s->txn_pool || s->pinned)
+		return;
+	s->pinned = true;
+	atomic_fetch_add(&s->w->proxy->pins, 1);
+	log_info(s->w->id, s->id, "client pinned to its upstream", "reason=\"%s\" user=%s app=%s",
+		 reason, s->log_user, s->log_app);
+}
+
+static void uncache_body(struct session *s, const uint8_t *body, size_t len)
+{
+	struct server_stmt *ss;
+
+	if (s->server != NULL &&
+	    (ss = server_stmts_find(&s->server->stmts, stmts_hash(body, len), body, len)) != NULL)
+		server_stmts_remove(&s->server->stmts, ss);
+}
+
+static void uncache_id(struct session *s, uint32_t id)
+{
+	struct server_stmts *c = s->server ? &s->server->stmts : NULL;
+
+	for (size_t i = 0; c != NULL && i < c->nbuckets; i++)
+		for (struct server_stmt *e = c->buckets[i]; e; e = e->next)
+			if (e->id == id) {
+				server_stmts_remove(c, e);
+				return;
+			}
+}
+
+static void remember_set(struct session *s, char *sql)
+{
+	size_t n = strlen(sql);
+
+	if (s->q.txn != PL_TXN_IDLE || s->sets_len + n + 2 > RELAY_SETS_MAX) {
+		/* Inside a block a SET lasts only if the block commits: keep the connection. */
+		pin(s, s->q.txn != PL_TXN_IDLE ? "SET inside a transaction block" : "too many SETs");
+		return;
+	}
+	char *sets = realloc(s->sets, s->sets_len + n + 3);
+	if (sets == NULL) {
+		pin(s, "out of memory remembering a SET");
+		return;
+	}
+	if (s->sets_len > 0) {
+		memcpy(sets + s->sets_len, "; ", 2);
+		s->sets_len += 2;
+	}
+	memcpy(sets + s->sets_len, sql, n + 1);
+	s->sets = sets;
+	s->sets_len += n;
+	s->set_gen++;
+	if (s->server != NULL) {
+		s->server->set_owner = s->id;
+		s->server->set_gen = s->set_gen;
+	}
+}
+
+/* Applies what a retired entry asks for; frees its effect's argument. */
+static void apply_effect(struct session *s, const struct pl_entry *e)
+{
+	bool failed = (e->flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0;
+	struct client_stmt *st = e->effect.arg;
+
+	switch ((enum relay_effect)e->effect.what) {
+	case EFF_NONE:
+		break;
+	case EFF_PARSE:
+	case EFF_PARSE_LOCAL:
+		if (failed && stmt_table_find(&s->stmts, st->name) == st) {
+			stmt_table_unlink(&s->stmts, st);
+			if (e->effect.what == EFF_PARSE)
+				uncache_body(s, st->body, st->len);
+			client_stmt_free(st);
+		}
+		break;
+	case EFF_CLOSE:
+		client_stmt_free(st);
+		break;
+	case EFF_SET:
+		if (!failed)
+			remember_set(s, e->effect.arg);
+		free(e->effect.arg);
+		break;
+	case EFF_UNNAMED:
+		if (failed && s->unnamed != NULL &&
+		    s->unnamed_gen == (uint32_t)(uintptr_t)e->effect.arg) {
+			client_stmt_free(s->unnamed);
+			s->unnamed = NULL;
+		}
+		break;
+	case EFF_PREPARED_HERE:
+		if (failed)
+			uncache_id(s, (uint32_t)(uintptr_t)e->effect.arg);
+		break;
+	}
+}
+
+/* Undoes nothing, frees the arguments of effects that die with the session. */
+static void drop_effect(struct pl_entry *e)
+{
+	if (e->effect.what == EFF_CLOSE)
+		client_stmt_free(e->effect.arg);
+	else if (e->effect.what == EFF_SET)
+		free(e->effect.arg);
+}
+
+void relay_session_free(struct session *s)
+{
+	struct pl_entry e;
+	bool local;
+
+	/* Entries still queued: silent or not, nothing will answer them now. */
+	while (s->q.n > 0) {
+		struct pl_entry *h = pipeline_head(&s->q);
+		h->flags |= PL_F_SILENT;
+		if (!pipeline_pop_ready(&s->q, &e, &local))
+			break;
+		drop_effect(&e);
+		free(e.msg);
+	}
+	pipeline_free(&s->q);
+}
+
 /* ---- client to upstream ---- */
+
+/* ---- transaction pooling: rewriting statement names ---- */
 
 static enum step protocol_violation(struct session *s, const char *message)
 {
@@ -342,6 +494,300 @@ static enum step need_whole(struct session *s, struct scan *sc, size_t total, ui
 	return sc->avail - sc->off < total ? STEP_WAIT : STEP_NEXT;
 }
 
+/* ---- transaction pooling: statement names follow the client ---- */
+
+static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind);
+
+static const uint8_t parse_complete[] = { '1', 0, 0, 0, 4 };
+static const uint8_t close_complete[] = { '3', 0, 0, 0, 4 };
+
+static uint8_t *copy_bytes(const uint8_t *p, size_t n)
+{
+	uint8_t *m = malloc(n);
+
+	if (m != NULL)
+		memcpy(m, p, n);
+	return m;
+}
+
+/* A local answer of fixed bytes (ParseComplete, CloseComplete) with an effect. */
+static enum step answer_here(struct session *s, enum pl_kind kind, const uint8_t *bytes,
+			     size_t n, enum relay_effect what, void *arg)
+{
+	uint8_t *m = copy_bytes(bytes, n);
+	struct pl_entry *e = m ? push(s, kind, PL_LOCAL, m, n) : NULL;
+
+	if (e == NULL) {
+		if (m == NULL)
+			out_of_memory(s);
+		return STEP_STOP;
+	}
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
+}
+
+static void write_parse_body(struct pgmsg_writer *out, const char *name, const uint8_t *body,
+			     size_t len)
+{
+	pgmsg_begin(out, 'P');
+	pgmsg_put_string(out, name);
+	pgmsg_put_bytes(out, body, len);
+	pgmsg_end(out);
+}
+
+/* An injected message whose success reply the client must not see. */
+static bool push_hidden(struct session *s, enum pl_kind kind, enum relay_effect what, void *arg)
+{
+	struct pl_entry *e = pipeline_push(&s->q, kind, PL_UPSTREAM, PL_F_HIDE_OK, NULL, 0);
+
+	if (e == NULL)
+		return out_of_memory(s);
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	return true;
+}
+
+/*
+ * The connection's entry for a Parse body, prepared there first if needed:
+ * Close of the least recently used one when the cache is full, then Parse,
+ * appended to <out> with hidden entries. NULL (session closed) on OOM.
+ */
+static struct server_stmt *prepare_here(struct session *s, struct pgmsg_writer *out,
+					const uint8_t *body, size_t len, uint64_t hash,
+					bool hidden)
+{
+	struct server_stmts *c = &s->server->stmts;
+	struct server_stmt *ss = server_stmts_find(c, hash, body, len);
+	char name[STMTS_NAME_MAX];
+
+	if (ss != NULL)
+		return ss;
+	if (c->n >= STMTS_SERVER_MAX) {
+		struct server_stmt *old = server_stmts_oldest(c);
+		server_stmt_name(old, name);
+		pgmsg_begin(out, 'C');
+		pgmsg_put_byte(out, 'S');
+		pgmsg_put_string(out, name);
+		pgmsg_end(out);
+		server_stmts_remove(c, old);
+		if (!push_hidden(s, PL_CLOSE, EFF_NONE, NULL))
+			return NULL;
+	}
+	ss = server_stmts_add(c, hash, body, len);
+	if (ss == NULL) {
+		out_of_memory(s);
+		return NULL;
+	}
+	server_stmt_name(ss, name);
+	write_parse_body(out, name, body, len);
+	if (hidden && !push_hidden(s, PL_PARSE, EFF_PREPARED_HERE, (void *)(uintptr_t)ss->id))
+		return NULL;
+	return ss;
+}
+
+/* Re-sends the client's unnamed statement if this connection holds another one. */
+static bool ensure_unnamed(struct session *s, struct pgmsg_writer *out)
+{
+	struct server *srv = s->server;
+
+	if (s->unnamed == NULL || (srv->unnamed_owner == s->id && srv->unnamed_gen == s->unnamed_gen))
+		return true;
+	write_parse_body(out, "", s->unnamed->body, s->unnamed->len);
+	srv->unnamed_owner = s->id;
+	srv->unnamed_gen = s->unnamed_gen;
+	return push_hidden(s, PL_PARSE, EFF_NONE, NULL);
+}
+
+/* Sends what the writer holds (after the run), then lets the message at pos through. */
+static enum step inject_then_forward(struct session *s, struct scan *sc, size_t total,
+				     enum pl_kind kind)
+{
+	if (s->w->out.len > 0) {
+		scan_flush(sc);
+		if (!send_to_server(s))
+			return out_of_memory(s), STEP_STOP;
+	}
+	if (push(s, kind, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
+	scan_take(sc, total);
+	return STEP_NEXT;
+}
+
+/* Sends what the writer holds in place of the message at pos. */
+static enum step replace_message(struct session *s, struct scan *sc, size_t total,
+				 enum pl_kind kind, enum relay_effect what, void *arg)
+{
+	scan_drop(sc, total);
+	struct pl_entry *e = push(s, kind, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
+		return STEP_STOP;
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	if (!send_to_server(s))
+		return out_of_memory(s), STEP_STOP;
+	return STEP_NEXT;
+}
+
+static enum step duplicate_statement(struct session *s, struct scan *sc, size_t total,
+				     const char *name)
+{
+	char msg[200];
+	size_t len = 0;
+	bool local;
+
+	snprintf(msg, sizeof(msg), "prepared statement \"%s\" already exists", name);
+	pgmsg_write_error(worker_writer(s->w), false, "42P05", msg, NULL, NULL);
+	uint8_t *err = copy_built(s, &len);
+	scan_drop(sc, total);
+	enum step st = queue_error(s, PL_PARSE, err, len, &local);
+	s->skip_to_sync = true;
+	s->skip_local = local;
+	return st;
+}
+
+/* Parse under transaction pooling: the client's name becomes the connection's. */
+static enum step txn_parse(struct session *s, struct scan *sc, size_t total, const uint8_t *body,
+			   uint32_t blen, const char *name)
+{
+	size_t skip = strlen(name) + 1;
+	const uint8_t *pbody = body + skip;
+	size_t plen = blen - skip;
+
+	if (name[0] == '\0') {
+		struct client_stmt *st = client_stmt_new("", pbody, plen);
+		if (st == NULL)
+			return out_of_memory(s), STEP_STOP;
+		client_stmt_free(s->unnamed);
+		s->unnamed = st;
+		s->server->unnamed_owner = s->id;
+		s->server->unnamed_gen = ++s->unnamed_gen;
+		struct pl_entry *e = push(s, PL_PARSE, PL_UPSTREAM, NULL, 0);
+		if (e == NULL)
+			return STEP_STOP;
+		e->effect.what = EFF_UNNAMED;
+		e->effect.arg = (void *)(uintptr_t)s->unnamed_gen;
+		scan_take(sc, total);
+		return STEP_NEXT;
+	}
+	if (stmt_table_find(&s->stmts, name) != NULL)
+		return duplicate_statement(s, sc, total, name);
+	struct client_stmt *st = stmt_table_add(&s->stmts, name, pbody, plen);
+	if (st == NULL)
+		return out_of_memory(s), STEP_STOP;
+	if (server_stmts_find(&s->server->stmts, st->hash, st->body, st->len) != NULL) {
+		/* Prepared here already (by this client or another): nothing to send. */
+		scan_drop(sc, total);
+		return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete),
+				   EFF_PARSE_LOCAL, st);
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	if (prepare_here(s, out, st->body, st->len, st->hash, false) == NULL)
+		return STEP_STOP;
+	return replace_message(s, sc, total, PL_PARSE, EFF_PARSE, st);
+}
+
+/*
+ * Bind or Describe of statement <name>: rewritten to the connection's name
+ * (the statement prepared there first if needed). Unknown names go through
+ * unchanged, so Postgres answers them with its own 26000.
+ */
+static enum step txn_statement_ref(struct session *s, struct scan *sc, size_t total,
+				   const uint8_t *body, uint32_t blen, enum pl_kind kind,
+				   const char *portal, const char *name)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+	char sname[STMTS_NAME_MAX];
+
+	if (name[0] == '\0') {
+		if (!ensure_unnamed(s, out))
+			return STEP_STOP;
+		return inject_then_forward(s, sc, total, kind);
+	}
+	struct client_stmt *st = stmt_table_find(&s->stmts, name);
+	if (st == NULL)
+		return inject_then_forward(s, sc, total, kind);
+	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
+	if (ss == NULL)
+		return STEP_STOP;
+	server_stmt_name(ss, sname);
+	if (kind == PL_BIND) {
+		size_t head = strlen(portal) + 1 + strlen(name) + 1;
+		pgmsg_begin(out, 'B');
+		pgmsg_put_string(out, portal);
+		pgmsg_put_string(out, sname);
+		pgmsg_put_bytes(out, body + head, blen - head);
+	} else {
+		pgmsg_begin(out, 'D');
+		pgmsg_put_byte(out, 'S');
+		pgmsg_put_string(out, sname);
+	}
+	pgmsg_end(out);
+	return replace_message(s, sc, total, kind, EFF_NONE, NULL);
+}
+
+static enum step txn_close(struct session *s, struct scan *sc, size_t total, const char *name)
+{
+	if (name[0] == '\0') {
+		client_stmt_free(s->unnamed);
+		s->unnamed = NULL;
+		if (s->server->unnamed_owner == s->id)
+			s->server->unnamed_owner = 0;
+		return inject_then_forward(s, sc, total, PL_CLOSE);
+	}
+	/* The connection keeps the body for whoever sends it next; the name is the client's. */
+	struct client_stmt *st = stmt_table_find(&s->stmts, name);
+	if (st != NULL)
+		stmt_table_unlink(&s->stmts, st);
+	scan_drop(sc, total);
+	return answer_here(s, PL_CLOSE, close_complete, sizeof(close_complete), EFF_CLOSE, st);
+}
+
+/* Bind, Describe and Close need the whole message under transaction pooling. */
+static enum step handle_txn_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
+				uint8_t type)
+{
+	const char *portal = "", *name;
+	char kind = 'S';
+	enum step st = need_whole(s, sc, total, blen);
+
+	if (st != STEP_NEXT)
+		return st;
+	const uint8_t *body = scan_body(sc, blen, s->w);
+	bool ok = body != NULL && (type == 'B' ? pgmsg_parse_bind(body, blen, &portal, &name)
+					       : pgmsg_parse_target(body, blen, &kind, &name));
+	if (!ok)
+		return protocol_violation(s, "invalid Bind, Describe or Close message");
+	if (type == 'B')
+		return txn_statement_ref(s, sc, total, body, blen, PL_BIND, portal, name);
+	if (kind == 'P')
+		return forward(s, sc, total, type == 'D' ? PL_DESCRIBE : PL_CLOSE);
+	if (type == 'D')
+		return txn_statement_ref(s, sc, total, body, blen, PL_DESCRIBE, NULL, name);
+	return txn_close(s, sc, total, name);
+}
+
+/* What a Query or Parse leaves behind in the session, under transaction pooling. */
+static void note_session_effects(struct session *s, const struct route_decision *d, bool query)
+{
+	enum route_pin why = route_pin_of(d->flags);
+
+	if (why != ROUTE_PIN_NONE) {
+		pin(s, route_pin_name(why));
+		/* Our sy_<n> statements do not survive DEALLOCATE ALL or DISCARD. */
+		if ((d->flags & ROUTE_F_DEALLOCATE) || why == ROUTE_PIN_DISCARD) {
+			server_stmts_clear(&s->server->stmts);
+			s->server->unnamed_owner = 0;
+		}
+	} else if ((d->flags & ROUTE_F_SET_ONLY) && !query) {
+		pin(s, "SET through the extended protocol");
+	}
+}
+
+
+
+/* ---- Query, Parse, Sync ---- */
+
 static enum step handle_query(struct session *s, struct scan *sc, size_t total, uint32_t blen)
 {
 	const char *sql;
@@ -360,8 +806,18 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 		scan_drop(sc, total);
 		return refuse(s, PL_QUERY, &d, &local);
 	}
-	if (push(s, PL_QUERY, PL_UPSTREAM, NULL, 0) == NULL)
+	struct pl_entry *e = push(s, PL_QUERY, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
 		return STEP_STOP;
+	if (s->txn_pool) {
+		note_session_effects(s, &d, true);
+		if ((d.flags & ROUTE_F_SET_ONLY) && !s->pinned) {
+			e->effect.what = EFF_SET;
+			e->effect.arg = strndup(sql, len);
+			if (e->effect.arg == NULL)
+				pin(s, "out of memory remembering a SET");
+		}
+	}
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
@@ -384,6 +840,10 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		st = refuse(s, PL_PARSE, &d, &s->skip_local);
 		s->skip_to_sync = true;
 		return st;
+	}
+	if (s->txn_pool) {
+		note_session_effects(s, &d, false);
+		return txn_parse(s, sc, total, body, blen, p.name);
 	}
 	if (push(s, PL_PARSE, PL_UPSTREAM, NULL, 0) == NULL)
 		return STEP_STOP;
@@ -464,12 +924,18 @@ static enum step client_message(struct session *s, struct scan *sc)
 		session_close(s, "client sent Terminate");
 		return STEP_STOP;
 	case 'B':
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
 		return forward(s, sc, (size_t)total, PL_BIND);
 	case 'D':
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
 		return forward(s, sc, (size_t)total, PL_DESCRIBE);
 	case 'E':
 		return forward(s, sc, (size_t)total, PL_EXECUTE);
 	case 'C':
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
 		return forward(s, sc, (size_t)total, PL_CLOSE);
 	case 'H':
 		return forward(s, sc, (size_t)total, PL_FLUSH);
@@ -527,11 +993,29 @@ static void resume_client(struct session *s)
 	relay_client_read(s);
 }
 
+/* Transaction pooling: a client between transactions sent something. */
+static void client_read_idle(struct session *s)
+{
+	uint8_t type;
+
+	if (evbuffer_copyout(s->conn->in, &type, 1) != 1)
+		return;
+	if (type == 'X') {
+		session_close(s, "client sent Terminate");
+		return;
+	}
+	session_need_upstream(s);
+}
+
 void relay_client_read(struct session *s)
 {
 	struct scan sc;
 	enum step st = STEP_NEXT;
 
+	if (s->state == SESSION_ST_IDLE && !s->closing) {
+		client_read_idle(s);
+		return;
+	}
 	if (s->state != SESSION_ST_ACTIVE || s->closing || s->c2s_paused || s->c2s_self_paused)
 		return;
 	struct evbuffer *in = s->conn->in;
@@ -551,6 +1035,9 @@ void relay_client_read(struct session *s)
 	}
 	/* A refusal answered here may have been the last thing owed. */
 	if (s->w->draining && session_drain_if_idle(s))
+		return;
+	relay_release_if_idle(s);
+	if (s->server == NULL)
 		return;
 done:
 	pause_client_if_backed_up(s);
@@ -665,8 +1152,10 @@ static enum step server_message(struct session *s, struct scan *sc)
 		return upstream_garbage(s, what);
 	}
 	}
-	if (res.retired)
+	if (res.retired) {
 		free(res.entry.msg);
+		apply_effect(s, &res.entry);
+	}
 	if (type == 'Z')
 		s->server->txn_status = r.status;
 	if (!emit_ready(s, sc))
@@ -697,8 +1186,50 @@ void relay_server_read(struct session *s)
 	}
 	if (s->w->draining && session_drain_if_idle(s))
 		return;
+	relay_release_if_idle(s);
+	if (s->server == NULL)
+		return;
 done:
 	pause_server_if_backed_up(s);
+}
+
+void relay_release_if_idle(struct session *s)
+{
+	if (!s->txn_pool || s->pinned || s->server == NULL || s->state != SESSION_ST_ACTIVE ||
+	    s->closing || !session_is_idle(s))
+		return;
+	/* More from the client, or an upstream notice still unread: keep the link for it. */
+	if (evbuffer_get_length(s->conn->in) > 0 || evbuffer_get_length(s->server->conn->in) > 0)
+		return;
+	session_release_upstream(s);
+}
+
+bool relay_link_again(struct session *s)
+{
+	struct server *srv = s->server;
+	struct pgmsg_writer *out;
+
+	if (srv->set_owner == s->id && srv->set_gen == s->set_gen)
+		return true;
+	if (s->sets == NULL && srv->set_owner == 0)
+		return true;
+	/* Another client's settings (or none) are on this connection: make them this one's. */
+	out = worker_writer(s->w);
+	pgmsg_begin(out, 'Q');
+	if (srv->set_owner != 0)
+		pgmsg_put_bytes(out, "RESET ALL", 9);
+	if (srv->set_owner != 0 && s->sets != NULL)
+		pgmsg_put_bytes(out, "; ", 2);
+	if (s->sets != NULL)
+		pgmsg_put_bytes(out, s->sets, s->sets_len);
+	pgmsg_put_byte(out, 0);
+	pgmsg_end(out);
+	if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_ALL, NULL, 0) == NULL ||
+	    !send_to_server(s))
+		return out_of_memory(s);
+	srv->set_owner = s->sets != NULL ? s->id : 0;
+	srv->set_gen = s->set_gen;
+	return true;
 }
 
 void relay_client_drained(struct session *s)

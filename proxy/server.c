@@ -154,6 +154,7 @@ void server_free(struct server *srv)
 	}
 	free(srv->reported);
 	free(srv->key);
+	server_stmts_free(&srv->stmts);
 	free(srv);
 }
 
@@ -422,12 +423,20 @@ static void startup_read_cb(struct conn *c, void *arg)
 		}
 		if (evbuffer_get_length(in) < (size_t)total)
 			return;
-		const uint8_t *msg = evbuffer_pullup(in, total);
-		bool more = msg && handle_startup_msg(srv, type, msg + PGMSG_HEADER_LEN, blen);
-		if (srv->state == SERVER_ST_CLOSED)
+		/*
+		 * Taken out of the buffer before it is handled: ReadyForQuery hands
+		 * the connection to a session, which must find only what follows.
+		 */
+		uint8_t *body = worker_scratch(srv->w, blen ? blen : 1);
+		if (body == NULL) {
+			server_fail(srv, NULL, "out of memory during startup");
 			return;
-		evbuffer_drain(in, (size_t)total);
-		if (!more)
+		}
+		evbuffer_drain(in, PGMSG_HEADER_LEN);
+		evbuffer_remove(in, body, blen);
+		if (!handle_startup_msg(srv, type, body, blen))
+			return;
+		if (srv->state == SERVER_ST_CLOSED)
 			return;
 	}
 }
@@ -765,6 +774,10 @@ void server_reset(struct server *srv)
 	/* Backpressure set while relaying must not outlive the session. */
 	conn_notify_drain(srv->conn, SIZE_MAX);
 	srv->reset_done = false;
+	/* DISCARD ALL drops prepared statements and settings: nothing is left of earlier clients. */
+	server_stmts_clear(&srv->stmts);
+	srv->unnamed_owner = 0;
+	srv->set_owner = 0;
 	(void)server_set_state(srv, SERVER_ST_RESET);
 	pgmsg_write_query(out, "DISCARD ALL");
 	if (!send_built(srv))

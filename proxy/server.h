@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "proxy/cancel.h"
+#include "proxy/stmts.h"
 
 struct worker;
 struct session;
@@ -72,6 +73,13 @@ struct server {
 	char txn_status;              /* last ReadyForQuery status */
 	bool reset_done;              /* CommandComplete "DISCARD ALL" seen during SERVER_ST_RESET */
 	struct session *session;      /* linked/requesting session, or NULL */
+
+	/* Transaction pooling: what earlier clients left on this connection. */
+	struct server_stmts stmts;    /* bodies prepared here as sy_<id> */
+	int64_t unnamed_owner;        /* session whose unnamed statement this holds; 0 none */
+	uint32_t unnamed_gen;         /* ...and which of its unnamed Parses */
+	int64_t set_owner;            /* session whose SETs this carries; 0 = none (defaults) */
+	uint32_t set_gen;
 	char error[256];              /* why connecting failed (for the client) */
 };
 

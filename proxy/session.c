@@ -51,6 +51,7 @@ static const char *const state_names[] = {
 	[SESSION_ST_AUTH] = "auth",
 	[SESSION_ST_WAIT_SERVER] = "wait_server",
 	[SESSION_ST_ACTIVE] = "active",
+	[SESSION_ST_IDLE] = "idle",
 	[SESSION_ST_CLOSED] = "closed",
 };
 
@@ -69,11 +70,12 @@ bool session_set_state(struct session *s, enum session_state st)
 	case SESSION_ST_TLS: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_WAIT_SERVER:
-		ok = s->state == SESSION_ST_AUTH;
+		ok = s->state == SESSION_ST_AUTH || s->state == SESSION_ST_IDLE;
 		if (ok)
 			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
+	case SESSION_ST_IDLE: ok = s->state == SESSION_ST_ACTIVE; break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
 	}
@@ -99,6 +101,7 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->id = atomic_fetch_add(&w->proxy->next_session_id, 1);
 	s->state = SESSION_ST_STARTUP;
 	pipeline_init(&s->q);
+	s->txn_pool = w->cfg->proxy.pool_mode == CONFIG_POOL_TRANSACTION;
 	log_format_addr(addr, s->addr, sizeof(s->addr));
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
 	s->guard = evtimer_new(w->base, guard_cb, s);
@@ -148,7 +151,7 @@ void session_detach_server(struct session *s, bool reusable)
 	if (srv == NULL)
 		return;
 	if (s->cancel_registered) {
-		cancel_unregister(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret);
+		cancel_unregister(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret);
 		s->cancel_registered = false;
 	}
 	bool clean = reusable && session_is_idle(s);
@@ -201,7 +204,10 @@ void session_free(struct session *s)
 		event_free(s->timer);
 	event_free(s->guard);
 	scram_server_free(s->scram);
-	pipeline_free(&s->q);
+	relay_session_free(s);
+	stmt_table_free(&s->stmts);
+	client_stmt_free(s->unnamed);
+	free(s->sets);
 	free_params(s);
 	free(s->user);
 	free(s->database);
@@ -538,9 +544,40 @@ static bool send_welcome(struct session *s, struct server *srv)
 
 	for (size_t i = 0; i < srv->nreported; i++)
 		pgmsg_write_param_status(out, srv->reported[i].name, srv->reported[i].value);
-	pgmsg_write_backend_key(out, srv->cancel.pid, s->cancel_secret);
+	pgmsg_write_backend_key(out, s->cancel_pid, s->cancel_secret);
 	pgmsg_write_ready(out, 'I');
 	return session_send_built(s);
+}
+
+/* A CancelRequest with the client's key now reaches <srv>. */
+static void register_cancel(struct session *s, struct server *srv)
+{
+	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &srv->cancel))
+		s->cancel_registered = true;
+}
+
+/* The first upstream after login: the client learns the server's parameters from it. */
+static void welcome(struct session *s, struct server *srv)
+{
+	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
+		session_fatal(s, "58000", "could not generate a cancel key", NULL);
+		return;
+	}
+	/*
+	 * Session pooling gives the client the upstream's own pid (what
+	 * pg_backend_pid() says); under transaction pooling the client meets
+	 * many upstreams, so the key is switchyard's.
+	 */
+	s->cancel_pid = s->txn_pool ? (int32_t)(s->id & 0x7fffffff) : srv->cancel.pid;
+	register_cancel(s, srv);
+	pipeline_set_txn(&s->q, PL_TXN_IDLE);
+	if (!send_welcome(s, srv)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	s->welcomed = true;
+	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
+		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
 }
 
 void session_server_ready(struct session *s, struct server *srv)
@@ -552,23 +589,21 @@ void session_server_ready(struct session *s, struct server *srv)
 	srv->session = s;
 	(void)server_set_state(srv, SERVER_ST_ACTIVE);
 	(void)session_set_state(s, SESSION_ST_ACTIVE);
-	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
-		session_fatal(s, "58000", "could not generate a cancel key", NULL);
-		return;
+	if (!s->welcomed) {
+		welcome(s, srv);
+		if (s->state != SESSION_ST_ACTIVE || s->closing)
+			return;
+	} else {
+		register_cancel(s, srv);
+		if (!relay_link_again(s))
+			return;
 	}
-	if (cancel_register(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret, &srv->cancel))
-		s->cancel_registered = true;
-	pipeline_set_txn(&s->q, PL_TXN_IDLE);
-	if (!send_welcome(s, srv)) {
-		session_close(s, "out of memory");
-		return;
-	}
-	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
-		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
 	conn_read_enable(s->conn, true);
 	/* Some drivers pipeline their first query behind the startup packet. */
 	if (evbuffer_get_length(s->conn->in) > 0)
 		relay_client_read(s);
+	else
+		relay_release_if_idle(s);
 }
 
 void session_server_failed(struct session *s, const char *sqlstate, const char *message,
@@ -587,6 +622,8 @@ bool session_is_idle(const struct session *s)
 bool session_drain_if_idle(struct session *s)
 {
 	switch (s->state) {
+	case SESSION_ST_IDLE:
+		break;
 	case SESSION_ST_ACTIVE:
 		if (!session_is_idle(s))
 			return false;
@@ -599,6 +636,32 @@ bool session_drain_if_idle(struct session *s)
 	session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
 		      "The session was idle; reconnect to another instance.");
 	return true;
+}
+
+void session_need_upstream(struct session *s)
+{
+	/* The bytes wait in the input buffer until an upstream is linked. */
+	conn_read_enable(s->conn, false);
+	if (!session_set_state(s, SESSION_ST_WAIT_SERVER))
+		return;
+	pool_acquire(s->w, s);
+}
+
+void session_release_upstream(struct session *s)
+{
+	struct server *srv = s->server;
+
+	if (s->cancel_registered) {
+		cancel_unregister(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret);
+		s->cancel_registered = false;
+	}
+	s->c2s_paused = s->c2s_self_paused = s->s2c_paused = false;
+	conn_notify_drain(s->conn, SIZE_MAX);
+	s->server = NULL;
+	srv->session = NULL;
+	(void)session_set_state(s, SESSION_ST_IDLE);
+	pool_release_between_transactions(s->w, srv);
+	conn_read_enable(s->conn, true);
 }
 
 /* ---- callbacks ---- */
@@ -632,6 +695,7 @@ static void client_read_cb(struct conn *c, void *arg)
 		session_auth_read(s);
 		break;
 	case SESSION_ST_ACTIVE:
+	case SESSION_ST_IDLE:
 		relay_client_read(s);
 		break;
 	case SESSION_ST_WAIT_SERVER:

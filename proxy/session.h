@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "proxy/list.h"
 #include "proxy/pipeline.h"
+#include "proxy/stmts.h"
 #include <sys/socket.h>
 
 struct worker;
@@ -29,6 +30,7 @@ enum session_state {
 	SESSION_ST_AUTH,        /* password / SASL exchange with the client */
 	SESSION_ST_WAIT_SERVER, /* authenticated; the pool is finding an upstream */
 	SESSION_ST_ACTIVE,      /* linked to an upstream, relaying */
+	SESSION_ST_IDLE,        /* transaction pooling: between transactions, no upstream */
 	SESSION_ST_CLOSED,      /* on the doomed list; freed after the current callback */
 };
 
@@ -39,6 +41,7 @@ struct session {
 	TAILQ_ENTRY(session) link;      /* worker sessions or doomed */
 	TAILQ_ENTRY(session) wait_link; /* pool waiters while WAIT_SERVER */
 	bool waiting;
+	int64_t wait_since_ms;          /* monotonic ms when it joined the pool's wait queue */
 
 	struct conn *conn;
 	bool tls;
@@ -69,8 +72,20 @@ struct session {
 	struct server *opening; /* an upstream being opened for this session, not linked yet */
 	struct event *timer; /* pool wait deadline */
 	struct event *guard; /* login_timeout_ms until authenticated; then bounds a FATAL's flush */
-	int32_t cancel_secret;
+	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
+	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
 	bool cancel_registered;
+
+	/* Transaction pooling (pool_mode = "transaction"). */
+	bool txn_pool;          /* fixed at login: the upstream is held only for transactions */
+	bool welcomed;          /* the client has had its ParameterStatus/BackendKeyData */
+	bool pinned;            /* state that cannot move: keeps its upstream until it leaves */
+	struct stmt_table stmts;    /* the client's named prepared statements */
+	struct client_stmt *unnamed; /* the client's unnamed statement (name ""), or NULL */
+	uint32_t unnamed_gen;   /* bumped by every unnamed Parse */
+	char *sets;             /* SET/RESET texts run outside transactions, "; "-joined */
+	size_t sets_len;
+	uint32_t set_gen;       /* bumped by every remembered SET */
 
 	/* Relay state (relay.c). */
 	struct pipeline q;      /* every client message still owed a reply, in order */
@@ -107,6 +122,15 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
  * only if <reusable> and the session left it at a clean protocol boundary.
  */
 void session_detach_server(struct session *s, bool reusable);
+
+/*
+ * Transaction pooling. need_upstream: the client sent something while IDLE;
+ * an upstream is requested and the bytes wait. release_upstream: the
+ * session is idle between transactions; its upstream goes back to the pool
+ * as it is (no reset) and the session becomes IDLE.
+ */
+void session_need_upstream(struct session *s);
+void session_release_upstream(struct session *s);
 
 /* Sends bytes built in the worker's writer to the client; false if the writer failed. */
 bool session_send_built(struct session *s) __attribute__((warn_unused_result));
