@@ -12,14 +12,55 @@
 #include "proxy/pool.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include <event2/event.h>
 
+#include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+
+/*
+ * A slot moves to another worker (its connection closes, the other opens one)
+ * only when a client there has waited this much longer than any here: under
+ * even load both workers keep their connections, under uneven load nobody
+ * starves.
+ */
+#define POOL_HANDOVER_MS 50
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Publishes when the oldest local waiter started waiting. */
+static void note_oldest(struct worker *w)
+{
+	struct session *first = TAILQ_FIRST(&w->pool.waiters);
+
+	atomic_store(&w->pool.oldest_wait_ms, first ? first->wait_since_ms : 0);
+}
+
+/* Does a client of another worker wait much longer than every client here? */
+static bool other_worker_starves(struct worker *w)
+{
+	if (atomic_load(&w->proxy->pool_waiters) <= w->pool.nwaiting)
+		return false;
+	int64_t mine = atomic_load(&w->pool.oldest_wait_ms);
+	for (int i = 0; i < w->proxy->nworkers; i++) {
+		struct worker *o = &w->proxy->workers[i];
+		int64_t theirs = o == w ? 0 : atomic_load(&o->pool.oldest_wait_ms);
+		if (theirs != 0 && (mine == 0 || theirs + POOL_HANDOVER_MS < mine))
+			return true;
+	}
+	return false;
+}
 
 void pool_init(struct pool *pool)
 {
@@ -104,7 +145,9 @@ static void enqueue(struct worker *w, struct session *s)
 	evtimer_add(s->timer, &tv);
 	TAILQ_INSERT_TAIL(&w->pool.waiters, s, wait_link);
 	s->waiting = true;
+	s->wait_since_ms = now_ms();
 	w->pool.nwaiting++;
+	note_oldest(w);
 	atomic_fetch_add(&w->proxy->pool_waiters, 1);
 	log_debug(w->id, s->id, "waiting for an upstream slot", "pool_total=%d",
 		  atomic_load(&w->proxy->pool_total));
@@ -143,6 +186,7 @@ void pool_forget_waiter(struct worker *w, struct session *s)
 	TAILQ_REMOVE(&w->pool.waiters, s, wait_link);
 	s->waiting = false;
 	w->pool.nwaiting--;
+	note_oldest(w);
 	atomic_fetch_sub(&w->proxy->pool_waiters, 1);
 	if (s->timer)
 		evtimer_del(s->timer);
@@ -183,17 +227,19 @@ void pool_server_idle(struct worker *w, struct server *srv)
 		return;
 	}
 	/*
-	 * Nobody here waits but a client on another worker does: a connection
-	 * cannot change event loops, so hand over its slot instead.
+	 * A client on another worker waits (longer than anyone here): a
+	 * connection cannot change event loops, so hand over its slot instead.
 	 */
-	if (w->pool.nwaiting == 0 && atomic_load(&w->proxy->pool_waiters) > 0) {
+	if (other_worker_starves(w)) {
+		w->pool.handing_over = true;
 		server_close(srv, "slot handed to another worker's client");
+		w->pool.handing_over = false;
 		return;
 	}
 	TAILQ_REMOVE(&w->pool.others, srv, link);
 	TAILQ_INSERT_HEAD(&w->pool.idle, srv, link);
 	w->pool.nidle++;
-	server_set_state(srv, SERVER_ST_IDLE);
+	(void)server_set_state(srv, SERVER_ST_IDLE);
 	if (w->pool.nwaiting == 0 || serve_one_waiter(w))
 		return;
 	/* The first waiter needs other startup parameters: trade this one for a new slot. */
@@ -211,11 +257,21 @@ void pool_release(struct worker *w, struct server *srv, bool clean)
 	server_reset(srv);
 }
 
+void pool_release_between_transactions(struct worker *w, struct server *srv)
+{
+	if (srv->state != SERVER_ST_ACTIVE || srv->txn_status != 'I') {
+		server_close(srv, "released mid-protocol or in a transaction");
+		return;
+	}
+	conn_notify_drain(srv->conn, SIZE_MAX);
+	pool_server_idle(w, srv);
+}
+
 void pool_server_gone(struct worker *w, struct server *srv)
 {
 	(void)srv;
 	atomic_fetch_sub(&w->proxy->pool_total, 1);
-	if (w->pool.nwaiting > 0)
+	if (w->pool.nwaiting > 0 && !w->pool.handing_over)
 		serve_waiters(w);
 	if (atomic_load(&w->proxy->pool_waiters) > w->pool.nwaiting)
 		proxy_wake_all(w->proxy, PROXY_WAKE_POOL, w);

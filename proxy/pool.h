@@ -17,7 +17,9 @@
 #ifndef SY_POOL_H
 #define SY_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "proxy/list.h"
 
 struct worker;
@@ -33,6 +35,9 @@ struct pool {
 	struct session_waitq waiters; /* sessions waiting for a slot, oldest first */
 	int nidle;
 	int nwaiting;
+	/* When the oldest waiter started waiting (monotonic ms), 0 if none; read by other workers. */
+	_Atomic int64_t oldest_wait_ms;
+	bool handing_over;    /* a slot is being closed for another worker: not ours to take */
 };
 
 void pool_init(struct pool *pool);
@@ -54,6 +59,12 @@ void pool_forget_waiter(struct worker *w, struct session *s);
  * the server is outside a transaction; otherwise it is closed.
  */
 void pool_release(struct worker *w, struct server *srv, bool clean);
+
+/*
+ * Transaction pooling: the client is between transactions; <srv> (idle, no
+ * reset: it keeps its prepared statements) serves the next client.
+ */
+void pool_release_between_transactions(struct worker *w, struct server *srv);
 
 /* A server finished its reset or its first startup and has no session. */
 void pool_server_idle(struct worker *w, struct server *srv);

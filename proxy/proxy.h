@@ -46,6 +46,7 @@ struct proxy {
 	_Atomic int pool_total;    /* upstream connections open or opening, all workers */
 	_Atomic int pool_waiters;  /* sessions waiting for an upstream slot, all workers */
 	_Atomic bool shutting_down;
+	_Atomic uint64_t pins;     /* clients pinned to their upstream (transaction pooling) */
 
 	struct cancel_registry cancels;
 	struct refusals refusals;

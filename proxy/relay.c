@@ -1,6 +1,11 @@
 /*
  * relay — the per-message path between a client and its upstream.
  *
+ * Every client message that earns a reply becomes an entry of the session's
+ * request queue (pipeline.h) before it is forwarded or answered here, and
+ * every upstream reply is placed against that queue: the queue, not this
+ * file, knows who answers what and in which order replies leave.
+ *
  * Both directions scan the input evbuffer message by message without moving
  * bytes: consecutive messages that go through unchanged accumulate into one
  * "run" that is handed over with a single evbuffer_remove_buffer (which moves
@@ -13,11 +18,14 @@
  *
  * Refusals. A refused statement never leaves switchyard. If nothing is in
  * flight and no transaction is open, the ErrorResponse (and, for a simple
- * query, ReadyForQuery) is answered right here. Otherwise the upstream's own
- * state must change the way Postgres' would on an error — the transaction
- * becomes aborted, the pipeline skips to Sync — so a statement that cannot
- * parse (REFUSAL_MARKER) is sent in its place and the syntax error it earns
- * is replaced by the refusal's ErrorResponse on the way back.
+ * query, ReadyForQuery) is a local entry, answered right here. Otherwise the
+ * upstream's own state must change the way Postgres' would on an error — the
+ * transaction becomes aborted, the pipeline skips to Sync — so a statement
+ * that cannot parse (REFUSAL_MARKER) is sent in its place. Its entry carries
+ * the refusal: the syntax error the marker earns is replaced by it, and
+ * whatever else answers it (25P02 in an aborted transaction, nothing at all
+ * when an earlier error made the upstream skip) is what Postgres would have
+ * said to the refused statement too.
  */
 #include "proxy/relay.h"
 
@@ -31,6 +39,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/log.h"
+#include "proxy/pipeline.h"
 #include "proxy/refusals.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -43,8 +52,15 @@
 /* Upstream messages we look inside (ParameterStatus, errors) are small; bigger ones just pass. */
 #define RELAY_INSPECT_MAX (1u << 20)
 
-/* Not valid SQL, and recognisable in the syntax error Postgres reports for it. */
-#define REFUSAL_MARKER "switchyard_refused_statement"
+/*
+ * Sent in place of a refused statement. It parses, so an aborted transaction
+ * answers it with Postgres' own 25P02 exactly as it would the refused one; and
+ * it always fails parse analysis (the empty derived table has no such column,
+ * whatever the catalog holds) with REFUSAL_MARKER_SQLSTATE, which the entry's
+ * refusal replaces. It can never run anything.
+ */
+#define REFUSAL_MARKER "SELECT switchyard_refused_statement FROM (SELECT) AS switchyard"
+#define REFUSAL_MARKER_SQLSTATE "42703"
 #define REFUSAL_STMT_NAME "switchyard_refused_statement"
 
 /* A cursor over an input evbuffer: the scan position and the run ready to forward. */
@@ -168,50 +184,81 @@ static bool continue_pass(struct evbuffer *in, struct conn *out, size_t *pass, b
 	return *pass == 0;
 }
 
-static bool send_to_server(struct session *s)
-{
-	struct pgmsg_writer *out = &s->w->out;
+/* ---- the queue ---- */
 
-	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
+static void apply_effect(struct session *s, const struct pl_entry *e);
+
+static bool out_of_memory(struct session *s)
+{
+	session_close(s, "out of memory");
+	return false;
 }
 
-/* ---- refusals ---- */
-
-void relay_forget_refusals(struct session *s)
+/* A copy of the message in the worker's writer (owned by the caller); NULL on OOM. */
+static uint8_t *copy_built(struct session *s, size_t *len)
 {
-	while (s->refusals != NULL) {
-		struct session_refusal *r = s->refusals;
-		s->refusals = r->next;
-		free(r);
+	const struct pgmsg_writer *out = &s->w->out;
+	uint8_t *m = out->failed ? NULL : malloc(out->len);
+
+	if (m != NULL) {
+		memcpy(m, out->buf, out->len);
+		*len = out->len;
 	}
-	s->refusals_tail = &s->refusals;
+	return m;
+}
+
+/* Appends an entry; NULL (session closed) on OOM. Takes ownership of <msg>. */
+static struct pl_entry *push(struct session *s, enum pl_kind kind, enum pl_producer producer,
+			     uint8_t *msg, size_t len)
+{
+	struct pl_entry *e = pipeline_push(&s->q, kind, producer, 0, msg, len);
+
+	if (e == NULL)
+		out_of_memory(s);
+	return e;
+}
+
+/*
+ * Writes the answers of local entries that reached the head and retires
+ * silent ones. Upstream bytes still in <sc>'s run go first, so the order
+ * holds. False if the session was closed.
+ */
+static bool emit_ready(struct session *s, struct scan *sc)
+{
+	struct pl_entry e;
+	bool local;
+
+	while (pipeline_pop_ready(&s->q, &e, &local)) {
+		bool ok = true;
+		if (local) {
+			if (sc != NULL)
+				scan_flush(sc);
+			if (e.msg != NULL)
+				ok = conn_write(s->conn, e.msg, e.len);
+			if (ok && e.ready_after) {
+				pgmsg_write_ready(worker_writer(s->w), (char)s->q.txn);
+				ok = session_send_built(s);
+			}
+		}
+		free(e.msg);
+		apply_effect(s, &e);
+		if (!ok)
+			return out_of_memory(s);
+	}
+	return true;
 }
 
 /* Nothing in flight, no transaction open: a refusal can be answered here. */
 static bool can_answer_locally(const struct session *s)
 {
-	return s->segments_sent == s->segments_done && !s->in_segment && s->txn_status == 'I' &&
-	       s->s2c_pass == 0 && s->refusals == NULL && !s->sync_uncertain;
+	return session_is_idle(s);
 }
 
-/* Copies the ErrorResponse in the worker's writer into the substitution queue. */
-static bool queue_substitution(struct session *s, uint64_t segment)
+static bool send_to_server(struct session *s)
 {
-	const struct pgmsg_writer *err = &s->w->out;
-	struct session_refusal *r = malloc(sizeof(*r) + err->len);
+	struct pgmsg_writer *out = &s->w->out;
 
-	if (r == NULL || err->failed) {
-		free(r);
-		return false;
-	}
-	r->next = NULL;
-	r->segment = segment;
-	r->msg = (uint8_t *)(r + 1);
-	r->len = err->len;
-	memcpy(r->msg, err->buf, err->len);
-	*s->refusals_tail = r;
-	s->refusals_tail = &r->next;
-	return true;
+	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
 }
 
 /* Asks the router about the text of a Query or Parse. */
@@ -237,66 +284,197 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 #endif
 }
 
-static void build_refusal(struct session *s, const struct route_decision *d)
+/* The refusal's ErrorResponse, owned by the caller; NULL on OOM. */
+static uint8_t *build_refusal(struct session *s, const struct route_decision *d, size_t *len)
 {
 	struct pgmsg_writer *out = worker_writer(s->w);
 
 	refusals_note(&s->w->proxy->refusals, s->w->id, s->id, d->fingerprint, d->table,
 		      d->sqlstate, d->message, s->log_user, s->log_app);
 	pgmsg_write_error(out, false, d->sqlstate, d->message, d->detail, d->hint);
+	return copy_built(s, len);
 }
 
-/* Refuses the simple Query at pos; it is dropped, never forwarded. */
-static enum step refuse_query(struct session *s, struct scan *sc, size_t total,
-			      const struct route_decision *d)
+/*
+ * Queues an error answer to a Query or Parse (already dropped from the
+ * input): a local answer when nothing is in flight, else a marker whose error
+ * it replaces. Takes ownership of <err>. *local tells which.
+ */
+static enum step queue_error(struct session *s, enum pl_kind kind, uint8_t *err, size_t len,
+			     bool *local)
 {
-	scan_drop(sc, total);
-	build_refusal(s, d);
-	if (can_answer_locally(s)) {
-		pgmsg_write_ready(&s->w->out, 'I');
-		return session_send_built(s) ? STEP_NEXT : STEP_STOP;
-	}
-	if (!queue_substitution(s, s->segments_sent + 1)) {
-		session_close(s, "out of memory");
+	if (err == NULL)
+		return out_of_memory(s), STEP_STOP;
+	*local = can_answer_locally(s);
+	struct pl_entry *e = push(s, kind, *local ? PL_LOCAL : PL_UPSTREAM, err, len);
+	if (e == NULL)
 		return STEP_STOP;
+	if (*local) {
+		e->ready_after = kind == PL_QUERY;
+		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	}
-	pgmsg_write_query(worker_writer(s->w), REFUSAL_MARKER);
-	s->segments_sent++;
-	s->last_exec_extended = false;
-	if (!send_to_server(s)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
+	if (kind == PL_QUERY)
+		pgmsg_write_query(worker_writer(s->w), REFUSAL_MARKER);
+	else /* a named marker, so a failed Parse leaves the client's unnamed statement alone */
+		pgmsg_write_parse(worker_writer(s->w), REFUSAL_STMT_NAME, REFUSAL_MARKER);
+	if (!send_to_server(s))
+		return out_of_memory(s), STEP_STOP;
 	return STEP_NEXT;
 }
 
-/* Refuses the Parse at pos; then, as Postgres does, drops messages until Sync. */
-static enum step refuse_parse(struct session *s, struct scan *sc, size_t total,
-			      const struct route_decision *d)
+static enum step refuse(struct session *s, enum pl_kind kind, const struct route_decision *d,
+			bool *local)
 {
-	scan_drop(sc, total);
-	build_refusal(s, d);
-	s->skip_to_sync = true;
-	if (can_answer_locally(s)) {
-		s->local_segment = true;
-		return session_send_built(s) ? STEP_NEXT : STEP_STOP;
+	size_t len = 0;
+	uint8_t *err = build_refusal(s, d, &len);
+
+	return queue_error(s, kind, err, len, local);
+}
+
+/* ---- transaction pooling: statements, SETs, pins ---- */
+
+/* What a retired entry asks of the session (pl_effect.what). */
+enum relay_effect {
+	EFF_NONE = 0,      /* nothing */
+	EFF_PARSE,         /* a client Parse sent as sy_<n>: undo it (and the cache) if it failed */
+	EFF_PARSE_LOCAL,   /* a client Parse answered here: undo the client statement if skipped */
+	EFF_CLOSE,         /* a client Close answered here: frees the statement it unlinked */
+	EFF_SET,           /* a SET/RESET text: remember it if it ran outside a transaction */
+	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
+	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
+};
+
+/* Sets of one client bigger than this pin it instead of being replayed. */
+#define RELAY_SETS_MAX (64u << 10)
+
+static void pin(struct session *s, const char *reason)
+{
+	if (!s->txn_pool || s->pinned)
+		return;
+	s->pinned = true;
+	atomic_fetch_add(&s->w->proxy->pins, 1);
+	log_info(s->w->id, s->id, "client pinned to its upstream", "reason=\"%s\" user=%s app=%s",
+		 reason, s->log_user, s->log_app);
+}
+
+static void uncache_body(struct session *s, const uint8_t *body, size_t len)
+{
+	struct server_stmt *ss;
+
+	if (s->server != NULL &&
+	    (ss = server_stmts_find(&s->server->stmts, stmts_hash(body, len), body, len)) != NULL)
+		server_stmts_remove(&s->server->stmts, ss);
+}
+
+static void uncache_id(struct session *s, uint32_t id)
+{
+	struct server_stmts *c = s->server ? &s->server->stmts : NULL;
+
+	for (size_t i = 0; c != NULL && i < c->nbuckets; i++)
+		for (struct server_stmt *e = c->buckets[i]; e; e = e->next)
+			if (e->id == id) {
+				server_stmts_remove(c, e);
+				return;
+			}
+}
+
+static void remember_set(struct session *s, char *sql)
+{
+	size_t n = strlen(sql);
+
+	if (s->q.txn != PL_TXN_IDLE || s->sets_len + n + 2 > RELAY_SETS_MAX) {
+		/* Inside a block a SET lasts only if the block commits: keep the connection. */
+		pin(s, s->q.txn != PL_TXN_IDLE ? "SET inside a transaction block" : "too many SETs");
+		return;
 	}
-	s->local_segment = false;
-	if (!queue_substitution(s, s->segments_sent + 1)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
+	char *sets = realloc(s->sets, s->sets_len + n + 3);
+	if (sets == NULL) {
+		pin(s, "out of memory remembering a SET");
+		return;
 	}
-	/* A named marker statement, so a failed Parse leaves the client's statements alone. */
-	pgmsg_write_parse(worker_writer(s->w), REFUSAL_STMT_NAME, REFUSAL_MARKER);
-	s->in_segment = true;
-	if (!send_to_server(s)) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
+	if (s->sets_len > 0) {
+		memcpy(sets + s->sets_len, "; ", 2);
+		s->sets_len += 2;
 	}
-	return STEP_NEXT;
+	memcpy(sets + s->sets_len, sql, n + 1);
+	s->sets = sets;
+	s->sets_len += n;
+	s->set_gen++;
+	if (s->server != NULL) {
+		s->server->set_owner = s->id;
+		s->server->set_gen = s->set_gen;
+	}
+}
+
+/* Applies what a retired entry asks for; frees its effect's argument. */
+static void apply_effect(struct session *s, const struct pl_entry *e)
+{
+	bool failed = (e->flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0;
+	struct client_stmt *st = e->effect.arg;
+
+	switch ((enum relay_effect)e->effect.what) {
+	case EFF_NONE:
+		break;
+	case EFF_PARSE:
+	case EFF_PARSE_LOCAL:
+		if (failed && stmt_table_find(&s->stmts, st->name) == st) {
+			stmt_table_unlink(&s->stmts, st);
+			if (e->effect.what == EFF_PARSE)
+				uncache_body(s, st->body, st->len);
+			client_stmt_free(st);
+		}
+		break;
+	case EFF_CLOSE:
+		client_stmt_free(st);
+		break;
+	case EFF_SET:
+		if (!failed)
+			remember_set(s, e->effect.arg);
+		free(e->effect.arg);
+		break;
+	case EFF_UNNAMED:
+		if (failed && s->unnamed != NULL &&
+		    s->unnamed_gen == (uint32_t)(uintptr_t)e->effect.arg) {
+			client_stmt_free(s->unnamed);
+			s->unnamed = NULL;
+		}
+		break;
+	case EFF_PREPARED_HERE:
+		if (failed)
+			uncache_id(s, (uint32_t)(uintptr_t)e->effect.arg);
+		break;
+	}
+}
+
+/* Undoes nothing, frees the arguments of effects that die with the session. */
+static void drop_effect(struct pl_entry *e)
+{
+	if (e->effect.what == EFF_CLOSE)
+		client_stmt_free(e->effect.arg);
+	else if (e->effect.what == EFF_SET)
+		free(e->effect.arg);
+}
+
+void relay_session_free(struct session *s)
+{
+	struct pl_entry e;
+	bool local;
+
+	/* Entries still queued: silent or not, nothing will answer them now. */
+	while (s->q.n > 0) {
+		struct pl_entry *h = pipeline_head(&s->q);
+		h->flags |= PL_F_SILENT;
+		if (!pipeline_pop_ready(&s->q, &e, &local))
+			break;
+		drop_effect(&e);
+		free(e.msg);
+	}
+	pipeline_free(&s->q);
 }
 
 /* ---- client to upstream ---- */
+
+/* ---- transaction pooling: rewriting statement names ---- */
 
 static enum step protocol_violation(struct session *s, const char *message)
 {
@@ -316,11 +494,306 @@ static enum step need_whole(struct session *s, struct scan *sc, size_t total, ui
 	return sc->avail - sc->off < total ? STEP_WAIT : STEP_NEXT;
 }
 
+/* ---- transaction pooling: statement names follow the client ---- */
+
+static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind);
+
+static const uint8_t parse_complete[] = { '1', 0, 0, 0, 4 };
+static const uint8_t close_complete[] = { '3', 0, 0, 0, 4 };
+
+static uint8_t *copy_bytes(const uint8_t *p, size_t n)
+{
+	uint8_t *m = malloc(n);
+
+	if (m != NULL)
+		memcpy(m, p, n);
+	return m;
+}
+
+/* A local answer of fixed bytes (ParseComplete, CloseComplete) with an effect. */
+static enum step answer_here(struct session *s, enum pl_kind kind, const uint8_t *bytes,
+			     size_t n, enum relay_effect what, void *arg)
+{
+	uint8_t *m = copy_bytes(bytes, n);
+	struct pl_entry *e = m ? push(s, kind, PL_LOCAL, m, n) : NULL;
+
+	if (e == NULL) {
+		if (m == NULL)
+			out_of_memory(s);
+		return STEP_STOP;
+	}
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
+}
+
+static void write_parse_body(struct pgmsg_writer *out, const char *name, const uint8_t *body,
+			     size_t len)
+{
+	pgmsg_begin(out, 'P');
+	pgmsg_put_string(out, name);
+	pgmsg_put_bytes(out, body, len);
+	pgmsg_end(out);
+}
+
+/* An injected message whose success reply the client must not see. */
+static bool push_hidden(struct session *s, enum pl_kind kind, enum relay_effect what, void *arg)
+{
+	struct pl_entry *e = pipeline_push(&s->q, kind, PL_UPSTREAM, PL_F_HIDE_OK, NULL, 0);
+
+	if (e == NULL)
+		return out_of_memory(s);
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	return true;
+}
+
+/*
+ * The connection's entry for a Parse body, prepared there first if needed:
+ * Close of the least recently used one when the cache is full, then Parse,
+ * appended to <out> with hidden entries. NULL (session closed) on OOM.
+ */
+static struct server_stmt *prepare_here(struct session *s, struct pgmsg_writer *out,
+					const uint8_t *body, size_t len, uint64_t hash,
+					bool hidden)
+{
+	struct server_stmts *c = &s->server->stmts;
+	struct server_stmt *ss = server_stmts_find(c, hash, body, len);
+	char name[STMTS_NAME_MAX];
+
+	if (ss != NULL)
+		return ss;
+	if (c->n >= STMTS_SERVER_MAX) {
+		struct server_stmt *old = server_stmts_oldest(c);
+		server_stmt_name(old, name);
+		pgmsg_begin(out, 'C');
+		pgmsg_put_byte(out, 'S');
+		pgmsg_put_string(out, name);
+		pgmsg_end(out);
+		server_stmts_remove(c, old);
+		if (!push_hidden(s, PL_CLOSE, EFF_NONE, NULL))
+			return NULL;
+	}
+	ss = server_stmts_add(c, hash, body, len);
+	if (ss == NULL) {
+		out_of_memory(s);
+		return NULL;
+	}
+	server_stmt_name(ss, name);
+	write_parse_body(out, name, body, len);
+	if (hidden && !push_hidden(s, PL_PARSE, EFF_PREPARED_HERE, (void *)(uintptr_t)ss->id))
+		return NULL;
+	return ss;
+}
+
+/* Re-sends the client's unnamed statement if this connection holds another one. */
+static bool ensure_unnamed(struct session *s, struct pgmsg_writer *out)
+{
+	struct server *srv = s->server;
+
+	if (s->unnamed == NULL || (srv->unnamed_owner == s->id && srv->unnamed_gen == s->unnamed_gen))
+		return true;
+	write_parse_body(out, "", s->unnamed->body, s->unnamed->len);
+	srv->unnamed_owner = s->id;
+	srv->unnamed_gen = s->unnamed_gen;
+	return push_hidden(s, PL_PARSE, EFF_NONE, NULL);
+}
+
+/* Sends what the writer holds (after the run), then lets the message at pos through. */
+static enum step inject_then_forward(struct session *s, struct scan *sc, size_t total,
+				     enum pl_kind kind)
+{
+	if (s->w->out.len > 0) {
+		scan_flush(sc);
+		if (!send_to_server(s))
+			return out_of_memory(s), STEP_STOP;
+	}
+	if (push(s, kind, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
+	scan_take(sc, total);
+	return STEP_NEXT;
+}
+
+/* Sends what the writer holds in place of the message at pos. */
+static enum step replace_message(struct session *s, struct scan *sc, size_t total,
+				 enum pl_kind kind, enum relay_effect what, void *arg)
+{
+	scan_drop(sc, total);
+	struct pl_entry *e = push(s, kind, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
+		return STEP_STOP;
+	e->effect.what = (uint16_t)what;
+	e->effect.arg = arg;
+	if (!send_to_server(s))
+		return out_of_memory(s), STEP_STOP;
+	return STEP_NEXT;
+}
+
+static enum step duplicate_statement(struct session *s, struct scan *sc, size_t total,
+				     const char *name)
+{
+	char msg[200];
+	size_t len = 0;
+	bool local;
+
+	snprintf(msg, sizeof(msg), "prepared statement \"%s\" already exists", name);
+	pgmsg_write_error(worker_writer(s->w), false, "42P05", msg, NULL, NULL);
+	uint8_t *err = copy_built(s, &len);
+	scan_drop(sc, total);
+	enum step st = queue_error(s, PL_PARSE, err, len, &local);
+	s->skip_to_sync = true;
+	s->skip_local = local;
+	return st;
+}
+
+/* Parse under transaction pooling: the client's name becomes the connection's. */
+static enum step txn_parse(struct session *s, struct scan *sc, size_t total, const uint8_t *body,
+			   uint32_t blen, const char *name)
+{
+	size_t skip = strlen(name) + 1;
+	const uint8_t *pbody = body + skip;
+	size_t plen = blen - skip;
+
+	if (name[0] == '\0') {
+		struct client_stmt *st = client_stmt_new("", pbody, plen);
+		if (st == NULL)
+			return out_of_memory(s), STEP_STOP;
+		client_stmt_free(s->unnamed);
+		s->unnamed = st;
+		s->server->unnamed_owner = s->id;
+		s->server->unnamed_gen = ++s->unnamed_gen;
+		struct pl_entry *e = push(s, PL_PARSE, PL_UPSTREAM, NULL, 0);
+		if (e == NULL)
+			return STEP_STOP;
+		e->effect.what = EFF_UNNAMED;
+		e->effect.arg = (void *)(uintptr_t)s->unnamed_gen;
+		scan_take(sc, total);
+		return STEP_NEXT;
+	}
+	if (stmt_table_find(&s->stmts, name) != NULL)
+		return duplicate_statement(s, sc, total, name);
+	struct client_stmt *st = stmt_table_add(&s->stmts, name, pbody, plen);
+	if (st == NULL)
+		return out_of_memory(s), STEP_STOP;
+	if (server_stmts_find(&s->server->stmts, st->hash, st->body, st->len) != NULL) {
+		/* Prepared here already (by this client or another): nothing to send. */
+		scan_drop(sc, total);
+		return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete),
+				   EFF_PARSE_LOCAL, st);
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	if (prepare_here(s, out, st->body, st->len, st->hash, false) == NULL)
+		return STEP_STOP;
+	return replace_message(s, sc, total, PL_PARSE, EFF_PARSE, st);
+}
+
+/*
+ * Bind or Describe of statement <name>: rewritten to the connection's name
+ * (the statement prepared there first if needed). Unknown names go through
+ * unchanged, so Postgres answers them with its own 26000.
+ */
+static enum step txn_statement_ref(struct session *s, struct scan *sc, size_t total,
+				   const uint8_t *body, uint32_t blen, enum pl_kind kind,
+				   const char *portal, const char *name)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+	char sname[STMTS_NAME_MAX];
+
+	if (name[0] == '\0') {
+		if (!ensure_unnamed(s, out))
+			return STEP_STOP;
+		return inject_then_forward(s, sc, total, kind);
+	}
+	struct client_stmt *st = stmt_table_find(&s->stmts, name);
+	if (st == NULL)
+		return inject_then_forward(s, sc, total, kind);
+	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
+	if (ss == NULL)
+		return STEP_STOP;
+	server_stmt_name(ss, sname);
+	if (kind == PL_BIND) {
+		size_t head = strlen(portal) + 1 + strlen(name) + 1;
+		pgmsg_begin(out, 'B');
+		pgmsg_put_string(out, portal);
+		pgmsg_put_string(out, sname);
+		pgmsg_put_bytes(out, body + head, blen - head);
+	} else {
+		pgmsg_begin(out, 'D');
+		pgmsg_put_byte(out, 'S');
+		pgmsg_put_string(out, sname);
+	}
+	pgmsg_end(out);
+	return replace_message(s, sc, total, kind, EFF_NONE, NULL);
+}
+
+static enum step txn_close(struct session *s, struct scan *sc, size_t total, const char *name)
+{
+	if (name[0] == '\0') {
+		client_stmt_free(s->unnamed);
+		s->unnamed = NULL;
+		if (s->server->unnamed_owner == s->id)
+			s->server->unnamed_owner = 0;
+		return inject_then_forward(s, sc, total, PL_CLOSE);
+	}
+	/* The connection keeps the body for whoever sends it next; the name is the client's. */
+	struct client_stmt *st = stmt_table_find(&s->stmts, name);
+	if (st != NULL)
+		stmt_table_unlink(&s->stmts, st);
+	scan_drop(sc, total);
+	return answer_here(s, PL_CLOSE, close_complete, sizeof(close_complete), EFF_CLOSE, st);
+}
+
+/* Bind, Describe and Close need the whole message under transaction pooling. */
+static enum step handle_txn_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
+				uint8_t type)
+{
+	const char *portal = "", *name;
+	char kind = 'S';
+	enum step st = need_whole(s, sc, total, blen);
+
+	if (st != STEP_NEXT)
+		return st;
+	const uint8_t *body = scan_body(sc, blen, s->w);
+	bool ok = body != NULL && (type == 'B' ? pgmsg_parse_bind(body, blen, &portal, &name)
+					       : pgmsg_parse_target(body, blen, &kind, &name));
+	if (!ok)
+		return protocol_violation(s, "invalid Bind, Describe or Close message");
+	if (type == 'B')
+		return txn_statement_ref(s, sc, total, body, blen, PL_BIND, portal, name);
+	if (kind == 'P')
+		return forward(s, sc, total, type == 'D' ? PL_DESCRIBE : PL_CLOSE);
+	if (type == 'D')
+		return txn_statement_ref(s, sc, total, body, blen, PL_DESCRIBE, NULL, name);
+	return txn_close(s, sc, total, name);
+}
+
+/* What a Query or Parse leaves behind in the session, under transaction pooling. */
+static void note_session_effects(struct session *s, const struct route_decision *d, bool query)
+{
+	enum route_pin why = route_pin_of(d->flags);
+
+	if (why != ROUTE_PIN_NONE) {
+		pin(s, route_pin_name(why));
+		/* Our sy_<n> statements do not survive DEALLOCATE ALL or DISCARD. */
+		if ((d->flags & ROUTE_F_DEALLOCATE) || why == ROUTE_PIN_DISCARD) {
+			server_stmts_clear(&s->server->stmts);
+			s->server->unnamed_owner = 0;
+		}
+	} else if ((d->flags & ROUTE_F_SET_ONLY) && !query) {
+		pin(s, "SET through the extended protocol");
+	}
+}
+
+
+
+/* ---- Query, Parse, Sync ---- */
+
 static enum step handle_query(struct session *s, struct scan *sc, size_t total, uint32_t blen)
 {
 	const char *sql;
 	size_t len;
 	struct route_decision d;
+	bool local;
 	enum step st = need_whole(s, sc, total, blen);
 
 	if (st != STEP_NEXT)
@@ -329,12 +802,22 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	if (body == NULL || !pgmsg_parse_query(body, blen, &sql, &len))
 		return protocol_violation(s, "invalid Query message");
 	route(s, sql, len, &d);
-	if (d.target == ROUTE_REJECT)
-		return refuse_query(s, sc, total, &d);
-	s->segments_sent++;
-	s->last_exec_extended = false;
-	s->copy_done_sent = false;
-	s->syncs_after_exec = 0;
+	if (d.target == ROUTE_REJECT) {
+		scan_drop(sc, total);
+		return refuse(s, PL_QUERY, &d, &local);
+	}
+	struct pl_entry *e = push(s, PL_QUERY, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
+		return STEP_STOP;
+	if (s->txn_pool) {
+		note_session_effects(s, &d, true);
+		if ((d.flags & ROUTE_F_SET_ONLY) && !s->pinned) {
+			e->effect.what = EFF_SET;
+			e->effect.arg = strndup(sql, len);
+			if (e->effect.arg == NULL)
+				pin(s, "out of memory remembering a SET");
+		}
+	}
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
@@ -351,34 +834,40 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	if (body == NULL || !pgmsg_parse_parse(body, blen, &p))
 		return protocol_violation(s, "invalid Parse message");
 	route(s, p.sql, p.sql_len, &d);
-	if (d.target == ROUTE_REJECT)
-		return refuse_parse(s, sc, total, &d);
-	s->in_segment = true;
+	if (d.target == ROUTE_REJECT) {
+		/* As Postgres does after an error: everything up to Sync is skipped. */
+		scan_drop(sc, total);
+		st = refuse(s, PL_PARSE, &d, &s->skip_local);
+		s->skip_to_sync = true;
+		return st;
+	}
+	if (s->txn_pool) {
+		note_session_effects(s, &d, false);
+		return txn_parse(s, sc, total, body, blen, p.name);
+	}
+	if (push(s, PL_PARSE, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
 
 static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 {
-	if (s->skip_to_sync) {
-		s->skip_to_sync = false;
-		if (s->local_segment) {
-			/* The whole segment was refused here: so is its ReadyForQuery. */
-			s->local_segment = false;
-			s->in_segment = false;
-			scan_drop(sc, total);
-			pgmsg_write_ready(worker_writer(s->w), s->txn_status);
-			return session_send_built(s) ? STEP_NEXT : STEP_STOP;
-		}
+	bool local = s->skip_to_sync && s->skip_local;
+
+	s->skip_to_sync = false;
+	s->skip_local = false;
+	if (local) {
+		/* The whole segment was refused here: so is its ReadyForQuery. */
+		scan_drop(sc, total);
+		struct pl_entry *e = push(s, PL_SYNC, PL_LOCAL, NULL, 0);
+		if (e == NULL)
+			return STEP_STOP;
+		e->ready_after = true;
+		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	}
-	s->execs_since_sync = 0;
-	/* In COPY FROM STDIN the upstream ignores Sync: no ReadyForQuery will answer it. */
-	if (!s->copy_in) {
-		s->segments_sent++;
-		if (!s->copy_done_sent)
-			s->syncs_after_exec++;
-	}
-	s->in_segment = false;
+	if (push(s, PL_SYNC, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
@@ -396,6 +885,19 @@ static enum step drop_message(struct session *s, struct scan *sc, size_t total)
 	s->c2s_pass = total - here;
 	s->c2s_drop = true;
 	return STEP_WAIT;
+}
+
+/* A message forwarded as it is, with its entry. */
+static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind)
+{
+	struct pl_entry *e = push(s, kind, PL_UPSTREAM, NULL, 0);
+
+	if (e == NULL)
+		return STEP_STOP;
+	/* Nothing will answer a Flush or CopyDone: at the head it is done already. */
+	if ((e->flags & PL_F_SILENT) && !emit_ready(s, NULL))
+		return STEP_STOP;
+	return scan_pass(sc, total, &s->c2s_pass);
 }
 
 static enum step client_message(struct session *s, struct scan *sc)
@@ -421,26 +923,27 @@ static enum step client_message(struct session *s, struct scan *sc)
 		scan_flush(sc);
 		session_close(s, "client sent Terminate");
 		return STEP_STOP;
-	case 'E':
-		s->last_exec_extended = true;
-		s->copy_done_sent = false;
-		s->syncs_after_exec = 0;
-		s->exec_alone = ++s->execs_since_sync == 1;
-		/* fall through */
 	case 'B':
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
+		return forward(s, sc, (size_t)total, PL_BIND);
 	case 'D':
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
+		return forward(s, sc, (size_t)total, PL_DESCRIBE);
+	case 'E':
+		return forward(s, sc, (size_t)total, PL_EXECUTE);
 	case 'C':
-		s->in_segment = true;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
+		if (s->txn_pool)
+			return handle_txn_ref(s, sc, (size_t)total, blen, type);
+		return forward(s, sc, (size_t)total, PL_CLOSE);
+	case 'H':
+		return forward(s, sc, (size_t)total, PL_FLUSH);
 	case 'F':
-		s->segments_sent++;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
+		return forward(s, sc, (size_t)total, PL_FUNCTION);
 	case 'c':
 	case 'f':
-		s->copy_in = false;
-		s->copy_done_sent = true;
-		return scan_pass(sc, (size_t)total, &s->c2s_pass);
-	case 'H':
+		return forward(s, sc, (size_t)total, PL_COPY_END);
 	case 'd':
 		return scan_pass(sc, (size_t)total, &s->c2s_pass);
 	default: {
@@ -490,11 +993,29 @@ static void resume_client(struct session *s)
 	relay_client_read(s);
 }
 
+/* Transaction pooling: a client between transactions sent something. */
+static void client_read_idle(struct session *s)
+{
+	uint8_t type;
+
+	if (evbuffer_copyout(s->conn->in, &type, 1) != 1)
+		return;
+	if (type == 'X') {
+		session_close(s, "client sent Terminate");
+		return;
+	}
+	session_need_upstream(s);
+}
+
 void relay_client_read(struct session *s)
 {
 	struct scan sc;
 	enum step st = STEP_NEXT;
 
+	if (s->state == SESSION_ST_IDLE && !s->closing) {
+		client_read_idle(s);
+		return;
+	}
 	if (s->state != SESSION_ST_ACTIVE || s->closing || s->c2s_paused || s->c2s_self_paused)
 		return;
 	struct evbuffer *in = s->conn->in;
@@ -512,6 +1033,12 @@ void relay_client_read(struct session *s)
 		session_close(s, "out of memory");
 		return;
 	}
+	/* A refusal answered here may have been the last thing owed. */
+	if (s->w->draining && session_drain_if_idle(s))
+		return;
+	relay_release_if_idle(s);
+	if (s->server == NULL)
+		return;
 done:
 	pause_client_if_backed_up(s);
 }
@@ -528,108 +1055,47 @@ void relay_server_drained(struct session *s)
 
 /* ---- upstream to client ---- */
 
-static void on_ready(struct session *s, char status)
+static enum step upstream_garbage(struct session *s, const char *what)
 {
-	s->txn_status = status;
-	s->server->txn_status = status;
-	if (s->segments_done < s->segments_sent)
-		s->segments_done++;
-	s->copy_in = false;
-	/* A substitution whose segment is over was never needed: an earlier error skipped it. */
-	while (s->refusals != NULL && s->refusals->segment <= s->segments_done) {
-		struct session_refusal *r = s->refusals;
-		s->refusals = r->next;
-		free(r);
-	}
-	if (s->refusals == NULL)
-		s->refusals_tail = &s->refusals;
-}
-
-/*
- * CopyInResponse: the upstream now ignores Sync until CopyDone/CopyFail. Syncs
- * the client pipelined behind the Execute that started the COPY (and before
- * its CopyDone) were read in that mode, so they will get no ReadyForQuery.
- */
-static void on_copy_in(struct session *s)
-{
-	/*
-	 * Exact only if the COPY's Execute is the last one and nothing else is
-	 * outstanding: it was alone in its segment and every reply still due is
-	 * one of the Syncs behind it (libpq's Parse/Bind/Execute/Sync). Anything
-	 * else is left over-counted: that only costs local refusal answers and
-	 * reuse of the upstream, while under-counting would let a stray
-	 * ReadyForQuery reach the client. (Postgres ends the session with FATAL
-	 * 08P01 on any non-COPY message during COPY FROM STDIN, so the inexact
-	 * case rarely outlives its connection.)
-	 */
-	bool exact = s->last_exec_extended && s->exec_alone &&
-		     s->segments_sent - s->segments_done == s->syncs_after_exec;
-	if (exact)
-		s->segments_sent -= s->syncs_after_exec;
-	else if (s->last_exec_extended)
-		s->sync_uncertain = true;
-	s->syncs_after_exec = 0;
-	s->copy_in = !s->copy_done_sent;
-}
-
-static bool is_marker_error(const uint8_t *body, uint32_t blen)
-{
-	struct pgmsg_error e;
-
-	return pgmsg_parse_error(body, blen, &e) && strcmp(e.sqlstate, "42601") == 0 &&
-	       strstr(e.message, REFUSAL_MARKER) != NULL;
-}
-
-/* An ErrorResponse: replaced by the pending refusal if it answers our marker. */
-static enum step handle_server_error(struct session *s, struct scan *sc, size_t total,
-				     uint32_t blen)
-{
-	struct session_refusal *r = s->refusals;
-
-	s->copy_in = false;
-	if (r == NULL || r->segment != s->segments_done + 1 || blen > RELAY_INSPECT_MAX)
-		return scan_pass(sc, total, &s->s2c_pass);
-	if (sc->avail - sc->off < total)
-		return STEP_WAIT;
-	const uint8_t *body = scan_body(sc, blen, s->w);
-	if (body == NULL || !is_marker_error(body, blen)) {
-		scan_take(sc, total);
-		return STEP_NEXT;
-	}
-	scan_drop(sc, total);
-	s->refusals = r->next;
-	if (s->refusals == NULL)
-		s->refusals_tail = &s->refusals;
-	bool ok = conn_write(s->conn, r->msg, r->len);
-	free(r);
-	if (!ok) {
-		session_close(s, "out of memory");
-		return STEP_STOP;
-	}
-	return STEP_NEXT;
-}
-
-static enum step handle_param_status(struct session *s, struct scan *sc, size_t total,
-				     uint32_t blen)
-{
-	const char *name, *value;
-
-	if (blen > RELAY_INSPECT_MAX)
-		return scan_pass(sc, total, &s->s2c_pass);
-	if (sc->avail - sc->off < total)
-		return STEP_WAIT;
-	const uint8_t *body = scan_body(sc, blen, s->w);
-	if (body != NULL && pgmsg_parse_param_status(body, blen, &name, &value))
-		server_note_param(s->server, name, value);
-	scan_take(sc, total);
-	return STEP_NEXT;
-}
-
-static enum step upstream_garbage(struct session *s)
-{
+	log_warn(s->w->id, s->id, "upstream out of step", "what=\"%s\"", what);
 	session_detach_server(s, false);
 	session_fatal(s, "08006", "invalid message from upstream", NULL);
 	return STEP_STOP;
+}
+
+/* Only rows, COPY data and notices may be big; they stream through unseen. */
+static bool may_stream(uint8_t type)
+{
+	return type == 'D' || type == 'd' || type == 'N' || type == 'A' || type == 'V';
+}
+
+/* Fills in what the queue needs to know about the (complete) message at pos. */
+static bool inspect(struct session *s, struct scan *sc, uint32_t blen, struct pl_reply *r)
+{
+	const uint8_t *body;
+	struct pgmsg_error e;
+	const char *name, *value;
+
+	switch (r->type) {
+	case 'Z':
+		body = scan_body(sc, blen, s->w);
+		return body != NULL && pgmsg_parse_ready(body, blen, &r->status);
+	case 'E':
+		body = scan_body(sc, blen, s->w);
+		if (body == NULL || !pgmsg_parse_error(body, blen, &e))
+			return true; /* relayed as it is; the queue only needs its type */
+		r->marker_error = strcmp(e.sqlstate, REFUSAL_MARKER_SQLSTATE) == 0;
+		r->fatal = strcmp(e.severity, "FATAL") == 0 || strcmp(e.severity, "PANIC") == 0;
+		s->upstream_fatal |= r->fatal;
+		return true;
+	case 'S':
+		body = scan_body(sc, blen, s->w);
+		if (body != NULL && pgmsg_parse_param_status(body, blen, &name, &value))
+			server_note_param(s->server, name, value);
+		return true;
+	default:
+		return true;
+	}
 }
 
 static enum step server_message(struct session *s, struct scan *sc)
@@ -637,34 +1103,64 @@ static enum step server_message(struct session *s, struct scan *sc)
 	uint8_t type;
 	uint32_t blen;
 	ssize_t total = scan_header(sc, &type, &blen);
-	char status;
+	struct pl_reply r = { .type = 0 };
+	struct pl_result res;
+	enum step st = STEP_NEXT;
+	bool written;
 
 	if (total == 0)
 		return STEP_WAIT;
 	if (total < 0)
-		return upstream_garbage(s);
-	switch (type) {
-	case 'Z':
-		if (blen != 1)
-			return upstream_garbage(s);
-		if (sc->avail - sc->off < (size_t)total)
-			return STEP_WAIT;
-		struct evbuffer_ptr at = sc->pos;
-		evbuffer_ptr_set(sc->in, &at, PGMSG_HEADER_LEN, EVBUFFER_PTR_ADD);
-		evbuffer_copyout_from(sc->in, &at, &status, 1);
-		on_ready(s, status);
-		scan_take(sc, (size_t)total);
-		return STEP_NEXT;
-	case 'S':
-		return handle_param_status(s, sc, (size_t)total, blen);
-	case 'E':
-		return handle_server_error(s, sc, (size_t)total, blen);
-	case 'G':
-		on_copy_in(s);
-		return scan_pass(sc, (size_t)total, &s->s2c_pass);
-	default:
-		return scan_pass(sc, (size_t)total, &s->s2c_pass);
+		return upstream_garbage(s, "bad length");
+	bool whole = sc->avail - sc->off >= (size_t)total;
+	if (blen > RELAY_INSPECT_MAX) {
+		if (!may_stream(type))
+			return upstream_garbage(s, "oversized message");
+	} else if (!whole) {
+		return STEP_WAIT;
 	}
+	r.type = type;
+	if (!emit_ready(s, sc))
+		return STEP_STOP;
+	if (whole && !inspect(s, sc, blen, &r))
+		return upstream_garbage(s, "malformed message");
+	pipeline_upstream(&s->q, &r, &res);
+	switch (res.verdict) {
+	case PL_V_PASS:
+		st = scan_pass(sc, (size_t)total, &s->s2c_pass);
+		break;
+	case PL_V_DROP:
+		if (!whole)
+			return upstream_garbage(s, "oversized reply to an injected message");
+		scan_drop(sc, (size_t)total);
+		break;
+	case PL_V_SUBST:
+		scan_drop(sc, (size_t)total);
+		written = conn_write(s->conn, res.entry.msg, res.entry.len);
+		free(res.entry.msg);
+		res.entry.msg = NULL;
+		if (!written)
+			return out_of_memory(s), STEP_STOP;
+		break;
+	case PL_V_DESYNC:
+	default: {
+		char what[96];
+		const struct pl_entry *h = pipeline_head(&s->q);
+		snprintf(what, sizeof(what), "unexpected message '%c' for %s",
+			 type > 31 && type < 127 ? type : '?',
+			 h ? pipeline_kind_name((enum pl_kind)h->kind) : "nothing");
+		return upstream_garbage(s, what);
+	}
+	}
+	if (res.retired) {
+		free(res.entry.msg);
+		apply_effect(s, &res.entry);
+	}
+	if (type == 'Z')
+		s->server->txn_status = r.status;
+	if (!emit_ready(s, sc))
+		return STEP_STOP;
+	return st;
 }
 
 void relay_server_read(struct session *s)
@@ -690,8 +1186,50 @@ void relay_server_read(struct session *s)
 	}
 	if (s->w->draining && session_drain_if_idle(s))
 		return;
+	relay_release_if_idle(s);
+	if (s->server == NULL)
+		return;
 done:
 	pause_server_if_backed_up(s);
+}
+
+void relay_release_if_idle(struct session *s)
+{
+	if (!s->txn_pool || s->pinned || s->server == NULL || s->state != SESSION_ST_ACTIVE ||
+	    s->closing || !session_is_idle(s))
+		return;
+	/* More from the client, or an upstream notice still unread: keep the link for it. */
+	if (evbuffer_get_length(s->conn->in) > 0 || evbuffer_get_length(s->server->conn->in) > 0)
+		return;
+	session_release_upstream(s);
+}
+
+bool relay_link_again(struct session *s)
+{
+	struct server *srv = s->server;
+	struct pgmsg_writer *out;
+
+	if (srv->set_owner == s->id && srv->set_gen == s->set_gen)
+		return true;
+	if (s->sets == NULL && srv->set_owner == 0)
+		return true;
+	/* Another client's settings (or none) are on this connection: make them this one's. */
+	out = worker_writer(s->w);
+	pgmsg_begin(out, 'Q');
+	if (srv->set_owner != 0)
+		pgmsg_put_bytes(out, "RESET ALL", 9);
+	if (srv->set_owner != 0 && s->sets != NULL)
+		pgmsg_put_bytes(out, "; ", 2);
+	if (s->sets != NULL)
+		pgmsg_put_bytes(out, s->sets, s->sets_len);
+	pgmsg_put_byte(out, 0);
+	pgmsg_end(out);
+	if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_ALL, NULL, 0) == NULL ||
+	    !send_to_server(s))
+		return out_of_memory(s);
+	srv->set_owner = s->sets != NULL ? s->id : 0;
+	srv->set_gen = s->set_gen;
+	return true;
 }
 
 void relay_client_drained(struct session *s)

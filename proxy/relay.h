@@ -11,7 +11,19 @@
 #ifndef SY_RELAY_H
 #define SY_RELAY_H
 
+#include <stdbool.h>
+
 struct session;
+
+/*
+ * Transaction pooling: link_again prepares a new upstream for the client
+ * (replays its SETs) — false if the session closed; release_if_idle gives the
+ * upstream back when the client is between transactions and not pinned.
+ */
+bool relay_link_again(struct session *s) __attribute__((warn_unused_result));
+void relay_release_if_idle(struct session *s);
+/* Frees what the queue still holds (the session is being freed). */
+void relay_session_free(struct session *s);
 
 /* Client bytes arrived (or were already buffered when the link formed). */
 void relay_client_read(struct session *s);
@@ -21,7 +33,5 @@ void relay_server_read(struct session *s);
 void relay_client_drained(struct session *s);
 /* The upstream's output drained: resume reading the client if paused. */
 void relay_server_drained(struct session *s);
-/* Frees pending refusal substitutions. */
-void relay_forget_refusals(struct session *s);
 
 #endif

@@ -121,7 +121,7 @@ void server_close(struct server *srv, const char *reason)
 		conn_set_callbacks(srv->conn, NULL, NULL, NULL, NULL);
 		conn_close(srv->conn);
 	}
-	srv->state = SERVER_ST_CLOSED;
+	(void)server_set_state(srv, SERVER_ST_CLOSED);
 	srv->session = NULL;
 	/* dns_cb still runs (with EVUTIL_EAI_CANCEL) and lets the reaper free us. */
 	if (srv->dns_req != NULL)
@@ -154,6 +154,7 @@ void server_free(struct server *srv)
 	}
 	free(srv->reported);
 	free(srv->key);
+	server_stmts_free(&srv->stmts);
 	free(srv);
 }
 
@@ -238,7 +239,7 @@ static void send_startup(struct server *srv)
 	}
 	struct pgmsg_writer *out = worker_writer(srv->w);
 	pgmsg_write_startup(out, names, values, n);
-	srv->state = SERVER_ST_AUTH;
+	(void)server_set_state(srv, SERVER_ST_AUTH);
 	conn_set_callbacks(srv->conn, startup_read_cb, NULL, connect_event_cb, srv);
 	conn_read_enable(srv->conn, true);
 	if (!send_built(srv))
@@ -308,7 +309,7 @@ static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
 			server_fail(srv, NULL, "server ended SCRAM authentication without its signature");
 			return false;
 		}
-		srv->state = SERVER_ST_STARTUP;
+		(void)server_set_state(srv, SERVER_ST_STARTUP);
 		return true;
 	case PGMSG_AUTH_CLEARTEXT:
 		out = worker_writer(srv->w);
@@ -422,12 +423,20 @@ static void startup_read_cb(struct conn *c, void *arg)
 		}
 		if (evbuffer_get_length(in) < (size_t)total)
 			return;
-		const uint8_t *msg = evbuffer_pullup(in, total);
-		bool more = msg && handle_startup_msg(srv, type, msg + PGMSG_HEADER_LEN, blen);
-		if (srv->state == SERVER_ST_CLOSED)
+		/*
+		 * Taken out of the buffer before it is handled: ReadyForQuery hands
+		 * the connection to a session, which must find only what follows.
+		 */
+		uint8_t *body = worker_scratch(srv->w, blen ? blen : 1);
+		if (body == NULL) {
+			server_fail(srv, NULL, "out of memory during startup");
 			return;
-		evbuffer_drain(in, (size_t)total);
-		if (!more)
+		}
+		evbuffer_drain(in, PGMSG_HEADER_LEN);
+		evbuffer_remove(in, body, blen);
+		if (!handle_startup_msg(srv, type, body, blen))
+			return;
+		if (srv->state == SERVER_ST_CLOSED)
 			return;
 	}
 }
@@ -444,7 +453,7 @@ static void start_tls(struct server *srv)
 		server_fail(srv, NULL, "cannot create TLS state");
 		return;
 	}
-	srv->state = SERVER_ST_TLS;
+	(void)server_set_state(srv, SERVER_ST_TLS);
 	conn_set_callbacks(srv->conn, NULL, NULL, connect_event_cb, srv);
 	if (!conn_start_tls(srv->conn, ssl, false))
 		server_fail(srv, NULL, "cannot start TLS");
@@ -488,7 +497,7 @@ static void connected(struct server *srv)
 	}
 	struct pgmsg_writer *out = worker_writer(srv->w);
 	pgmsg_write_ssl_request(out);
-	srv->state = SERVER_ST_SSL_REQUEST;
+	(void)server_set_state(srv, SERVER_ST_SSL_REQUEST);
 	conn_set_callbacks(srv->conn, ssl_response_cb, NULL, connect_event_cb, srv);
 	conn_read_enable(srv->conn, true);
 	if (!send_built(srv))
@@ -530,7 +539,7 @@ static void try_next_address(struct server *srv)
 {
 	for (; srv->cur_addr != NULL; srv->cur_addr = srv->cur_addr->ai_next) {
 		struct addrinfo *ai = srv->cur_addr;
-		srv->state = SERVER_ST_CONNECTING;
+		(void)server_set_state(srv, SERVER_ST_CONNECTING);
 		conn_set_callbacks(srv->conn, NULL, NULL, connect_event_cb, srv);
 		if (conn_connect(srv->conn, ai->ai_addr, ai->ai_addrlen))
 			return;
@@ -575,7 +584,7 @@ struct server *server_connect(struct worker *w, struct session *s)
 		return NULL;
 	srv->id = atomic_fetch_add(&next_server_id, 1);
 	srv->w = w;
-	srv->state = SERVER_ST_RESOLVING;
+	/* calloc: state 0 is SERVER_ST_RESOLVING, where every connection starts */
 	srv->txn_status = 'I';
 	srv->session = s;
 	s->opening = srv;
@@ -697,7 +706,11 @@ static void active_event_cb(struct conn *c, unsigned events, void *arg)
 	snprintf(msg, sizeof(msg), "lost connection to upstream \"%s:%u\"%s%s", cfg->supabase.host,
 		 (unsigned)cfg->supabase.port, (events & CONN_EV_EOF) ? "" : ": ",
 		 (events & CONN_EV_EOF) ? "" : c->error_text);
-	if (s != NULL) {
+	if (s != NULL && s->upstream_fatal) {
+		/* Postgres said why in its FATAL, already relayed: the close is all that follows. */
+		session_detach_server(s, false);
+		session_close_after_flush(s, "upstream ended the session with FATAL");
+	} else if (s != NULL) {
 		session_detach_server(s, false);
 		session_fatal(s, "08006", msg, NULL);
 	} else {
@@ -705,8 +718,35 @@ static void active_event_cb(struct conn *c, unsigned events, void *arg)
 	}
 }
 
-void server_set_state(struct server *srv, enum server_state st)
+/* Legal moves: through the connect phases (any of them back to CONNECTING for the next address), then ACTIVE <-> RESET/IDLE, anything to CLOSED. */
+static bool server_move_ok(enum server_state from, enum server_state to)
 {
+	switch (to) {
+	case SERVER_ST_RESOLVING: return false;
+	case SERVER_ST_CONNECTING: return from <= SERVER_ST_AUTH;
+	case SERVER_ST_SSL_REQUEST: return from == SERVER_ST_CONNECTING;
+	case SERVER_ST_TLS: return from == SERVER_ST_SSL_REQUEST;
+	case SERVER_ST_AUTH:
+		return from == SERVER_ST_CONNECTING || from == SERVER_ST_SSL_REQUEST ||
+		       from == SERVER_ST_TLS;
+	case SERVER_ST_STARTUP: return from == SERVER_ST_AUTH;
+	case SERVER_ST_ACTIVE: return from == SERVER_ST_STARTUP || from == SERVER_ST_IDLE;
+	case SERVER_ST_RESET: return from == SERVER_ST_ACTIVE;
+	case SERVER_ST_IDLE:
+		return from == SERVER_ST_STARTUP || from == SERVER_ST_RESET || from == SERVER_ST_ACTIVE;
+	case SERVER_ST_CLOSED: return from != SERVER_ST_CLOSED;
+	default: return false;
+	}
+}
+
+bool server_set_state(struct server *srv, enum server_state st)
+{
+	if (!server_move_ok(srv->state, st)) {
+		log_error(srv->w->id, -1, "bad upstream state change", "server=%llu from=%s to=%s",
+			  (unsigned long long)srv->id, server_state_name(srv->state),
+			  server_state_name(st));
+		return false;
+	}
 	srv->state = st;
 	switch (st) {
 	case SERVER_ST_ACTIVE:
@@ -724,6 +764,7 @@ void server_set_state(struct server *srv, enum server_state st)
 	default:
 		break;
 	}
+	return true;
 }
 
 void server_reset(struct server *srv)
@@ -733,7 +774,11 @@ void server_reset(struct server *srv)
 	/* Backpressure set while relaying must not outlive the session. */
 	conn_notify_drain(srv->conn, SIZE_MAX);
 	srv->reset_done = false;
-	server_set_state(srv, SERVER_ST_RESET);
+	/* DISCARD ALL drops prepared statements and settings: nothing is left of earlier clients. */
+	server_stmts_clear(&srv->stmts);
+	srv->unnamed_owner = 0;
+	srv->set_owner = 0;
+	(void)server_set_state(srv, SERVER_ST_RESET);
 	pgmsg_write_query(out, "DISCARD ALL");
 	if (!send_built(srv))
 		server_close(srv, "out of memory");

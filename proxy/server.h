@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "proxy/cancel.h"
+#include "proxy/stmts.h"
 
 struct worker;
 struct session;
@@ -72,6 +73,13 @@ struct server {
 	char txn_status;              /* last ReadyForQuery status */
 	bool reset_done;              /* CommandComplete "DISCARD ALL" seen during SERVER_ST_RESET */
 	struct session *session;      /* linked/requesting session, or NULL */
+
+	/* Transaction pooling: what earlier clients left on this connection. */
+	struct server_stmts stmts;    /* bodies prepared here as sy_<id> */
+	int64_t unnamed_owner;        /* session whose unnamed statement this holds; 0 none */
+	uint32_t unnamed_gen;         /* ...and which of its unnamed Parses */
+	int64_t set_owner;            /* session whose SETs this carries; 0 = none (defaults) */
+	uint32_t set_gen;
 	char error[256];              /* why connecting failed (for the client) */
 };
 
@@ -106,8 +114,11 @@ void server_send_cancel(struct worker *w, const struct cancel_target *target);
 /* Frees the worker's cancel connections that are still out (worker teardown). */
 void server_cancels_free(struct worker *w);
 
-/* Sets the state and points the connection's callbacks at the relay (ACTIVE) or the pool (RESET, IDLE). */
-void server_set_state(struct server *srv, enum server_state st);
+/*
+ * Sets the state if the move is legal (else logs and returns false) and
+ * points the connection's callbacks at the relay (ACTIVE) or the pool (RESET, IDLE).
+ */
+bool server_set_state(struct server *srv, enum server_state st);
 const char *server_state_name(enum server_state st);
 
 #endif

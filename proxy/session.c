@@ -51,6 +51,7 @@ static const char *const state_names[] = {
 	[SESSION_ST_AUTH] = "auth",
 	[SESSION_ST_WAIT_SERVER] = "wait_server",
 	[SESSION_ST_ACTIVE] = "active",
+	[SESSION_ST_IDLE] = "idle",
 	[SESSION_ST_CLOSED] = "closed",
 };
 
@@ -69,11 +70,12 @@ bool session_set_state(struct session *s, enum session_state st)
 	case SESSION_ST_TLS: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_WAIT_SERVER:
-		ok = s->state == SESSION_ST_AUTH;
+		ok = s->state == SESSION_ST_AUTH || s->state == SESSION_ST_IDLE;
 		if (ok)
 			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
+	case SESSION_ST_IDLE: ok = s->state == SESSION_ST_ACTIVE; break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
 	}
@@ -98,8 +100,8 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->w = w;
 	s->id = atomic_fetch_add(&w->proxy->next_session_id, 1);
 	s->state = SESSION_ST_STARTUP;
-	s->txn_status = 'I';
-	s->refusals_tail = &s->refusals;
+	pipeline_init(&s->q);
+	s->txn_pool = w->cfg->proxy.pool_mode == CONFIG_POOL_TRANSACTION;
 	log_format_addr(addr, s->addr, sizeof(s->addr));
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
 	s->guard = evtimer_new(w->base, guard_cb, s);
@@ -149,12 +151,10 @@ void session_detach_server(struct session *s, bool reusable)
 	if (srv == NULL)
 		return;
 	if (s->cancel_registered) {
-		cancel_unregister(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret);
+		cancel_unregister(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret);
 		s->cancel_registered = false;
 	}
-	bool clean = reusable && !s->sync_uncertain && s->segments_sent == s->segments_done &&
-		     !s->in_segment && !s->copy_in && s->c2s_pass == 0 &&
-		     s->s2c_pass == 0 && s->refusals == NULL;
+	bool clean = reusable && session_is_idle(s);
 	s->server = NULL;
 	srv->session = NULL;
 	pool_release(s->w, srv, clean);
@@ -204,7 +204,10 @@ void session_free(struct session *s)
 		event_free(s->timer);
 	event_free(s->guard);
 	scram_server_free(s->scram);
-	relay_forget_refusals(s);
+	relay_session_free(s);
+	stmt_table_free(&s->stmts);
+	client_stmt_free(s->unnamed);
+	free(s->sets);
 	free_params(s);
 	free(s->user);
 	free(s->database);
@@ -242,6 +245,24 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 	/* Give the upstream back now: nothing more will be relayed. */
 	session_detach_server(s, true);
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", message);
+}
+
+void session_close_after_flush(struct session *s, const char *reason)
+{
+	if (s->state == SESSION_ST_CLOSED || s->closing)
+		return;
+	if (conn_out_pending(s->conn) == 0) {
+		session_close(s, reason);
+		return;
+	}
+	conn_read_enable(s->conn, false);
+	conn_notify_drain(s->conn, 0);
+	s->closing = true;
+	arm_guard(s, FATAL_FLUSH_MS);
+	if (s->waiting)
+		pool_forget_waiter(s->w, s);
+	session_detach_server(s, false);
+	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
 }
 
 /* ---- startup phase ---- */
@@ -523,9 +544,40 @@ static bool send_welcome(struct session *s, struct server *srv)
 
 	for (size_t i = 0; i < srv->nreported; i++)
 		pgmsg_write_param_status(out, srv->reported[i].name, srv->reported[i].value);
-	pgmsg_write_backend_key(out, srv->cancel.pid, s->cancel_secret);
+	pgmsg_write_backend_key(out, s->cancel_pid, s->cancel_secret);
 	pgmsg_write_ready(out, 'I');
 	return session_send_built(s);
+}
+
+/* A CancelRequest with the client's key now reaches <srv>. */
+static void register_cancel(struct session *s, struct server *srv)
+{
+	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &srv->cancel))
+		s->cancel_registered = true;
+}
+
+/* The first upstream after login: the client learns the server's parameters from it. */
+static void welcome(struct session *s, struct server *srv)
+{
+	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
+		session_fatal(s, "58000", "could not generate a cancel key", NULL);
+		return;
+	}
+	/*
+	 * Session pooling gives the client the upstream's own pid (what
+	 * pg_backend_pid() says); under transaction pooling the client meets
+	 * many upstreams, so the key is switchyard's.
+	 */
+	s->cancel_pid = s->txn_pool ? (int32_t)(s->id & 0x7fffffff) : srv->cancel.pid;
+	register_cancel(s, srv);
+	pipeline_set_txn(&s->q, PL_TXN_IDLE);
+	if (!send_welcome(s, srv)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	s->welcomed = true;
+	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
+		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
 }
 
 void session_server_ready(struct session *s, struct server *srv)
@@ -535,25 +587,23 @@ void session_server_ready(struct session *s, struct server *srv)
 	s->opening = NULL;
 	s->server = srv;
 	srv->session = s;
-	server_set_state(srv, SERVER_ST_ACTIVE);
+	(void)server_set_state(srv, SERVER_ST_ACTIVE);
 	(void)session_set_state(s, SESSION_ST_ACTIVE);
-	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
-		session_fatal(s, "58000", "could not generate a cancel key", NULL);
-		return;
+	if (!s->welcomed) {
+		welcome(s, srv);
+		if (s->state != SESSION_ST_ACTIVE || s->closing)
+			return;
+	} else {
+		register_cancel(s, srv);
+		if (!relay_link_again(s))
+			return;
 	}
-	if (cancel_register(&s->w->proxy->cancels, srv->cancel.pid, s->cancel_secret, &srv->cancel))
-		s->cancel_registered = true;
-	s->txn_status = 'I';
-	if (!send_welcome(s, srv)) {
-		session_close(s, "out of memory");
-		return;
-	}
-	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
-		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
 	conn_read_enable(s->conn, true);
 	/* Some drivers pipeline their first query behind the startup packet. */
 	if (evbuffer_get_length(s->conn->in) > 0)
 		relay_client_read(s);
+	else
+		relay_release_if_idle(s);
 }
 
 void session_server_failed(struct session *s, const char *sqlstate, const char *message,
@@ -563,11 +613,19 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 	session_fatal(s, sqlstate, message, detail);
 }
 
+bool session_is_idle(const struct session *s)
+{
+	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in &&
+	       !s->q.upstream_skipping && !s->skip_to_sync && s->c2s_pass == 0 && s->s2c_pass == 0;
+}
+
 bool session_drain_if_idle(struct session *s)
 {
 	switch (s->state) {
+	case SESSION_ST_IDLE:
+		break;
 	case SESSION_ST_ACTIVE:
-		if (s->txn_status != 'I' || s->segments_sent != s->segments_done || s->in_segment)
+		if (!session_is_idle(s))
 			return false;
 		break;
 	case SESSION_ST_CLOSED:
@@ -578,6 +636,32 @@ bool session_drain_if_idle(struct session *s)
 	session_fatal(s, "57P01", "terminating connection: switchyard is shutting down",
 		      "The session was idle; reconnect to another instance.");
 	return true;
+}
+
+void session_need_upstream(struct session *s)
+{
+	/* The bytes wait in the input buffer until an upstream is linked. */
+	conn_read_enable(s->conn, false);
+	if (!session_set_state(s, SESSION_ST_WAIT_SERVER))
+		return;
+	pool_acquire(s->w, s);
+}
+
+void session_release_upstream(struct session *s)
+{
+	struct server *srv = s->server;
+
+	if (s->cancel_registered) {
+		cancel_unregister(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret);
+		s->cancel_registered = false;
+	}
+	s->c2s_paused = s->c2s_self_paused = s->s2c_paused = false;
+	conn_notify_drain(s->conn, SIZE_MAX);
+	s->server = NULL;
+	srv->session = NULL;
+	(void)session_set_state(s, SESSION_ST_IDLE);
+	pool_release_between_transactions(s->w, srv);
+	conn_read_enable(s->conn, true);
 }
 
 /* ---- callbacks ---- */
@@ -611,6 +695,7 @@ static void client_read_cb(struct conn *c, void *arg)
 		session_auth_read(s);
 		break;
 	case SESSION_ST_ACTIVE:
+	case SESSION_ST_IDLE:
 		relay_client_read(s);
 		break;
 	case SESSION_ST_WAIT_SERVER:

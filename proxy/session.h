@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "proxy/list.h"
+#include "proxy/pipeline.h"
+#include "proxy/stmts.h"
 #include <sys/socket.h>
 
 struct worker;
@@ -28,15 +30,8 @@ enum session_state {
 	SESSION_ST_AUTH,        /* password / SASL exchange with the client */
 	SESSION_ST_WAIT_SERVER, /* authenticated; the pool is finding an upstream */
 	SESSION_ST_ACTIVE,      /* linked to an upstream, relaying */
+	SESSION_ST_IDLE,        /* transaction pooling: between transactions, no upstream */
 	SESSION_ST_CLOSED,      /* on the doomed list; freed after the current callback */
-};
-
-/* A refusal whose ErrorResponse replaces the upstream's answer to an injected failure. */
-struct session_refusal {
-	struct session_refusal *next;
-	uint64_t segment; /* the Sync/Query segment it belongs to */
-	uint8_t *msg;     /* a complete ErrorResponse, owned */
-	size_t len;
 };
 
 struct session {
@@ -46,6 +41,7 @@ struct session {
 	TAILQ_ENTRY(session) link;      /* worker sessions or doomed */
 	TAILQ_ENTRY(session) wait_link; /* pool waiters while WAIT_SERVER */
 	bool waiting;
+	int64_t wait_since_ms;          /* monotonic ms when it joined the pool's wait queue */
 
 	struct conn *conn;
 	bool tls;
@@ -76,35 +72,32 @@ struct session {
 	struct server *opening; /* an upstream being opened for this session, not linked yet */
 	struct event *timer; /* pool wait deadline */
 	struct event *guard; /* login_timeout_ms until authenticated; then bounds a FATAL's flush */
-	int32_t cancel_secret;
+	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
+	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
 	bool cancel_registered;
 
+	/* Transaction pooling (pool_mode = "transaction"). */
+	bool txn_pool;          /* fixed at login: the upstream is held only for transactions */
+	bool welcomed;          /* the client has had its ParameterStatus/BackendKeyData */
+	bool pinned;            /* state that cannot move: keeps its upstream until it leaves */
+	struct stmt_table stmts;    /* the client's named prepared statements */
+	struct client_stmt *unnamed; /* the client's unnamed statement (name ""), or NULL */
+	uint32_t unnamed_gen;   /* bumped by every unnamed Parse */
+	char *sets;             /* SET/RESET texts run outside transactions, "; "-joined */
+	size_t sets_len;
+	uint32_t set_gen;       /* bumped by every remembered SET */
+
 	/* Relay state (relay.c). */
+	struct pipeline q;      /* every client message still owed a reply, in order */
 	size_t c2s_pass;        /* bytes of the current client message still to stream */
 	bool c2s_drop;          /* ...and they are dropped (skipping to Sync), not forwarded */
 	size_t s2c_pass;        /* bytes of the current server message still to stream */
 	bool c2s_paused;        /* client reads off while the upstream's output drains */
 	bool c2s_self_paused;   /* client reads off while its own output drains */
 	bool s2c_paused;        /* upstream reads off while the client's output drains */
-	char txn_status;        /* last ReadyForQuery status relayed: 'I', 'T' or 'E' */
-	/*
-	 * Segments: each Query, Sync or FunctionCall the upstream will answer
-	 * with one ReadyForQuery. sent - done = replies still due.
-	 */
-	uint64_t segments_sent;
-	uint64_t segments_done;
-	bool in_segment;        /* extended-protocol messages forwarded since the last Sync */
-	bool skip_to_sync;      /* after a refused Parse: drop messages until Sync */
-	bool local_segment;     /* the skipped segment was answered locally: Sync answered here */
-	bool copy_in;           /* upstream is in COPY FROM STDIN: it ignores Sync/Flush */
-	bool sync_uncertain;    /* reply counting had to guess (extended-protocol COPY) */
-	bool copy_done_sent;    /* client sent CopyDone/CopyFail since the last Execute/Query */
-	bool last_exec_extended;/* the last command started by Execute, not Query */
-	uint32_t syncs_after_exec; /* Syncs forwarded since the last Execute, before CopyDone */
-	uint32_t execs_since_sync; /* Executes forwarded since the last Sync */
-	bool exec_alone;        /* the last Execute was the only one in its segment */
-	struct session_refusal *refusals; /* FIFO of pending substitutions */
-	struct session_refusal **refusals_tail;
+	bool skip_to_sync;      /* after a refused Parse: drop client messages until Sync */
+	bool skip_local;        /* ...and answer that Sync here: nothing of the segment went up */
+	bool upstream_fatal;    /* the upstream sent a FATAL: relay it, then close, add nothing */
 };
 
 /* Takes ownership of <fd>. Returns NULL (fd closed) on failure. */
@@ -130,8 +123,27 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
  */
 void session_detach_server(struct session *s, bool reusable);
 
+/*
+ * Transaction pooling. need_upstream: the client sent something while IDLE;
+ * an upstream is requested and the bytes wait. release_upstream: the
+ * session is idle between transactions; its upstream goes back to the pool
+ * as it is (no reset) and the session becomes IDLE.
+ */
+void session_need_upstream(struct session *s);
+void session_release_upstream(struct session *s);
+
 /* Sends bytes built in the worker's writer to the client; false if the writer failed. */
 bool session_send_built(struct session *s) __attribute__((warn_unused_result));
+
+/*
+ * Idle: nothing owed in either direction (queue empty, no message half
+ * relayed, no COPY, no transaction). The one question behind upstream reuse,
+ * transaction pooling and SIGTERM drain.
+ */
+bool session_is_idle(const struct session *s);
+
+/* Stops reading and closes once the output already queued is written (no message added). */
+void session_close_after_flush(struct session *s, const char *reason);
 
 /* Drain: close now if idle between transactions; true if it was closed. */
 bool session_drain_if_idle(struct session *s);

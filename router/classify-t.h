@@ -71,6 +71,9 @@ enum classify_flag {
 	CLASSIFY_F_EXECUTE = 1u << 5,       /* SQL-level EXECUTE (anywhere); name is set */
 	CLASSIFY_F_DEALLOCATE = 1u << 6,    /* SQL-level DEALLOCATE; name NULL means ALL */
 	CLASSIFY_F_BODY = 1u << 7,          /* carries code: DO block, function or procedure body */
+	CLASSIFY_F_SET = 1u << 8,           /* SET/RESET of a setting that RESET ALL undoes (so it can
+					       be replayed on another connection); not ROLE or
+					       SESSION AUTHORIZATION, which RESET ALL leaves alone */
 };
 
 /* Why the facts of a statement may be incomplete (rule 7 of DESIGN.md). */

@@ -1824,8 +1824,13 @@ static void h_set(struct walk *w, uint32_t obj)
 	bool local = jtrue(d, jget(d, obj, "is_local")) ||
 		     (jstr_is(d, jget(d, obj, "kind"), "VAR_SET_MULTI") &&
 		      jstr_is(d, jget(d, obj, "name"), "TRANSACTION"));
-	if (!local)
-		w->st->flags |= CLASSIFY_F_SESSION_STATE;
+	if (local)
+		return;
+	w->st->flags |= CLASSIFY_F_SESSION_STATE;
+	uint32_t name = jget(d, obj, "name");
+	/* GUC_NO_RESET_ALL settings: RESET ALL leaves them, so a replay could not undo them. */
+	if (!jstr_is(d, name, "role") && !jstr_is(d, name, "session_authorization"))
+		w->st->flags |= CLASSIFY_F_SET;
 }
 
 static void h_declare(struct walk *w, uint32_t obj)

@@ -518,6 +518,70 @@ static void refuse_mixed_multi(struct route_result *out, size_t mysql_at, const 
 	copy(out->hint, sizeof(out->hint), "Send reads of legacy tables as separate queries.");
 }
 
+static enum route_pin pin_reason(const struct classify_stmt *st)
+{
+	const char *tag = st->tag ? st->tag : "";
+
+	switch (st->kind) {
+	case CLASSIFY_K_SESSION:
+		if (strcmp(tag, "LISTEN") == 0 || strcmp(tag, "UNLISTEN") == 0)
+			return ROUTE_PIN_LISTEN;
+		if (strcmp(tag, "DISCARD") == 0)
+			return ROUTE_PIN_DISCARD;
+		if (strcmp(tag, "SET") == 0)
+			return ROUTE_PIN_ROLE;
+		return ROUTE_PIN_OTHER;
+	case CLASSIFY_K_PREPARE:
+	case CLASSIFY_K_DEALLOCATE:
+		return ROUTE_PIN_PREPARE;
+	case CLASSIFY_K_CURSOR:
+		return ROUTE_PIN_HOLD;
+	case CLASSIFY_K_DDL:
+		return ROUTE_PIN_TEMP;
+	case CLASSIFY_K_SELECT:
+	case CLASSIFY_K_INSERT:
+	case CLASSIFY_K_UPDATE:
+	case CLASSIFY_K_DELETE:
+		return ROUTE_PIN_LOCK;
+	default:
+		return ROUTE_PIN_OTHER;
+	}
+}
+
+/* What the text leaves in the session: replayable SETs only, or a reason to pin. */
+static void note_session_effects(const struct classify_result *facts, struct route_result *out)
+{
+	size_t sets = 0;
+
+	for (size_t i = 0; i < facts->nstmts; i++) {
+		const struct classify_stmt *st = &facts->stmts[i];
+		if (st->flags & CLASSIFY_F_SET) {
+			sets++;
+			continue;
+		}
+		if ((st->flags & CLASSIFY_F_SESSION_STATE) && route_pin_of(out->flags) == ROUTE_PIN_NONE)
+			out->flags |= (unsigned)pin_reason(st) << ROUTE_PIN_SHIFT;
+	}
+	if (sets > 0 && sets == facts->nstmts)
+		out->flags |= ROUTE_F_SET_ONLY;
+}
+
+const char *route_pin_name(enum route_pin pin)
+{
+	static const char *const names[] = {
+		[ROUTE_PIN_NONE] = "none",
+		[ROUTE_PIN_LISTEN] = "LISTEN",
+		[ROUTE_PIN_LOCK] = "session advisory lock or set_config",
+		[ROUTE_PIN_TEMP] = "temporary table",
+		[ROUTE_PIN_HOLD] = "WITH HOLD cursor",
+		[ROUTE_PIN_ROLE] = "SET ROLE or SESSION AUTHORIZATION",
+		[ROUTE_PIN_PREPARE] = "SQL-level PREPARE",
+		[ROUTE_PIN_DISCARD] = "DISCARD",
+		[ROUTE_PIN_OTHER] = "session state",
+	};
+	return (unsigned)pin <= ROUTE_PIN_OTHER ? names[pin] : "?";
+}
+
 void route_decide(const struct route_policy *p, const struct classify_result *facts,
 		  struct route_result *out)
 {
@@ -553,6 +617,7 @@ void route_decide(const struct route_policy *p, const struct classify_result *fa
 	}
 	if (refused)
 		return;
+	note_session_effects(facts, out);
 	if (n > 1 && named > 0)
 		refuse_named_multi(out);
 	else if (mysql_at != 0 && supa_at != 0)

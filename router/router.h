@@ -31,7 +31,35 @@ enum route_flags {
 	ROUTE_F_DEALLOCATE = 1u << 4,   /* SQL-level DEALLOCATE (name, or NULL = ALL) */
 	ROUTE_F_MULTI = 1u << 5,        /* more than one statement in the text */
 	ROUTE_F_EMPTY = 1u << 6,        /* no statement at all (only comments/whitespace) */
+	ROUTE_F_SET_ONLY = 1u << 7,     /* only SET/RESET statements that a replay can carry
+					   to another connection (RESET ALL undoes them) */
 };
+
+/*
+ * Why a statement's effects cannot move to another upstream connection
+ * (transaction pooling pins the client), kept in bits ROUTE_PIN_SHIFT.. of
+ * route_decision.flags; route_pin_of() reads it.
+ */
+enum route_pin {
+	ROUTE_PIN_NONE = 0, /* nothing stays behind in the session */
+	ROUTE_PIN_LISTEN,   /* LISTEN/UNLISTEN */
+	ROUTE_PIN_LOCK,     /* a session advisory lock or set_config(..., false) */
+	ROUTE_PIN_TEMP,     /* a temporary table */
+	ROUTE_PIN_HOLD,     /* a WITH HOLD cursor */
+	ROUTE_PIN_ROLE,     /* SET ROLE / SET SESSION AUTHORIZATION */
+	ROUTE_PIN_PREPARE,  /* SQL-level PREPARE or DEALLOCATE */
+	ROUTE_PIN_DISCARD,  /* DISCARD */
+	ROUTE_PIN_OTHER,    /* LOAD and other session state */
+};
+#define ROUTE_PIN_SHIFT 12
+#define ROUTE_PIN_MASK (0xfu << ROUTE_PIN_SHIFT)
+
+static inline enum route_pin route_pin_of(unsigned flags)
+{
+	return (enum route_pin)((flags & ROUTE_PIN_MASK) >> ROUTE_PIN_SHIFT);
+}
+/* "LISTEN", "temporary table", ... for logs. */
+const char *route_pin_name(enum route_pin pin);
 
 /* What the legacy side looks like; strings are copied by router_new. */
 struct router_legacy {
