@@ -47,6 +47,15 @@ void pipeline_free(struct pipeline *q)
 	q->cap = q->n = q->head = 0;
 }
 
+void pipeline_trim(struct pipeline *q)
+{
+	if (q->n == 0) {
+		free(q->ring);
+		q->ring = NULL;
+		q->cap = q->head = 0;
+	}
+}
+
 static bool grow(struct pipeline *q)
 {
 	size_t cap = q->cap ? q->cap * 2 : 8;

@@ -118,6 +118,8 @@ struct pl_reply {
 };
 
 void pipeline_init(struct pipeline *q);
+/* Gives back the ring of an empty queue (idle clients should cost little). */
+void pipeline_trim(struct pipeline *q);
 /* Frees every entry's bytes; effects are the caller's to undo first. */
 void pipeline_free(struct pipeline *q);
 

@@ -100,6 +100,18 @@ static struct server *find_idle(struct worker *w, const char *key)
 	return NULL;
 }
 
+struct server *pool_find_params(struct worker *w, const char *key)
+{
+	struct server *srv = find_idle(w, key);
+
+	if (srv != NULL)
+		return srv;
+	TAILQ_FOREACH(srv, &w->pool.others, link)
+		if (srv->state == SERVER_ST_ACTIVE && strcmp(srv->key, key) == 0)
+			return srv;
+	return NULL;
+}
+
 static void link_idle(struct worker *w, struct session *s, struct server *srv)
 {
 	take_idle(w, srv);
@@ -127,7 +139,9 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(detail, sizeof(detail),
 		 "All %d upstream connections (pool_size) stayed busy for pool_timeout_ms = %d.",
 		 s->w->cfg->supabase.pool_size, s->w->cfg->proxy.pool_timeout_ms);
-	log_warn(s->w->id, s->id, "pool wait timed out", "user=%s", s->log_user);
+	/* Thousands of clients can time out together: one line per interval, with the count. */
+	log_ratelimited_warn(&s->w->proxy->pool_timeout_rl, s->w->id, s->id, "pool wait timed out",
+			     "user=%s waited_ms=%d", s->log_user, s->w->cfg->proxy.pool_timeout_ms);
 	session_server_failed(s, "53300", "no upstream connection available", detail);
 }
 

@@ -50,6 +50,12 @@ void pool_init(struct pool *pool);
  */
 void pool_acquire(struct worker *w, struct session *s);
 
+/*
+ * An open connection of this worker opened with startup parameters <key>
+ * (its ParameterStatus set is what a new client of that key is told), or NULL.
+ */
+struct server *pool_find_params(struct worker *w, const char *key);
+
 /* Removes <s> from the wait queue (it is closing or timed out). */
 void pool_forget_waiter(struct worker *w, struct session *s);
 

@@ -16,6 +16,7 @@
 
 #include "proxy/cancel.h"
 #include "proxy/config.h"
+#include "proxy/log.h"
 #include "proxy/refusals.h"
 
 struct worker;
@@ -47,6 +48,7 @@ struct proxy {
 	_Atomic int pool_waiters;  /* sessions waiting for an upstream slot, all workers */
 	_Atomic bool shutting_down;
 	_Atomic uint64_t pins;     /* clients pinned to their upstream (transaction pooling) */
+	struct log_ratelimit pool_timeout_rl; /* "pool wait timed out": once per interval, counted */
 
 	struct cancel_registry cancels;
 	struct refusals refusals;

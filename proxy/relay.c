@@ -610,8 +610,7 @@ static enum step inject_then_forward(struct session *s, struct scan *sc, size_t 
 	}
 	if (push(s, kind, PL_UPSTREAM, NULL, 0) == NULL)
 		return STEP_STOP;
-	scan_take(sc, total);
-	return STEP_NEXT;
+	return scan_pass(sc, total, &s->c2s_pass);
 }
 
 /* Sends what the writer holds in place of the message at pos. */
@@ -688,13 +687,11 @@ static enum step txn_parse(struct session *s, struct scan *sc, size_t total, con
 }
 
 /*
- * Bind or Describe of statement <name>: rewritten to the connection's name
- * (the statement prepared there first if needed). Unknown names go through
+ * Describe of statement <name>: rewritten to the connection's name (the
+ * statement prepared there first if needed). Unknown names go through
  * unchanged, so Postgres answers them with its own 26000.
  */
-static enum step txn_statement_ref(struct session *s, struct scan *sc, size_t total,
-				   const uint8_t *body, uint32_t blen, enum pl_kind kind,
-				   const char *portal, const char *name)
+static enum step txn_describe(struct session *s, struct scan *sc, size_t total, const char *name)
 {
 	struct pgmsg_writer *out = worker_writer(s->w);
 	char sname[STMTS_NAME_MAX];
@@ -702,28 +699,20 @@ static enum step txn_statement_ref(struct session *s, struct scan *sc, size_t to
 	if (name[0] == '\0') {
 		if (!ensure_unnamed(s, out))
 			return STEP_STOP;
-		return inject_then_forward(s, sc, total, kind);
+		return inject_then_forward(s, sc, total, PL_DESCRIBE);
 	}
 	struct client_stmt *st = stmt_table_find(&s->stmts, name);
 	if (st == NULL)
-		return inject_then_forward(s, sc, total, kind);
+		return inject_then_forward(s, sc, total, PL_DESCRIBE);
 	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
 	if (ss == NULL)
 		return STEP_STOP;
 	server_stmt_name(ss, sname);
-	if (kind == PL_BIND) {
-		size_t head = strlen(portal) + 1 + strlen(name) + 1;
-		pgmsg_begin(out, 'B');
-		pgmsg_put_string(out, portal);
-		pgmsg_put_string(out, sname);
-		pgmsg_put_bytes(out, body + head, blen - head);
-	} else {
-		pgmsg_begin(out, 'D');
-		pgmsg_put_byte(out, 'S');
-		pgmsg_put_string(out, sname);
-	}
+	pgmsg_begin(out, 'D');
+	pgmsg_put_byte(out, 'S');
+	pgmsg_put_string(out, sname);
 	pgmsg_end(out);
-	return replace_message(s, sc, total, kind, EFF_NONE, NULL);
+	return replace_message(s, sc, total, PL_DESCRIBE, EFF_NONE, NULL);
 }
 
 static enum step txn_close(struct session *s, struct scan *sc, size_t total, const char *name)
@@ -743,27 +732,93 @@ static enum step txn_close(struct session *s, struct scan *sc, size_t total, con
 	return answer_here(s, PL_CLOSE, close_complete, sizeof(close_complete), EFF_CLOSE, st);
 }
 
-/* Bind, Describe and Close need the whole message under transaction pooling. */
+/*
+ * Where the Bind at pos has its two names: the length of header + portal +
+ * statement name, 0 if that has not all arrived, <0 if the message holds no
+ * such names.
+ */
+static ssize_t bind_names_end(struct scan *sc, size_t total)
+{
+	struct evbuffer_ptr at = sc->pos, z;
+	size_t end = sc->off + (sc->avail - sc->off < total ? sc->avail - sc->off : total);
+
+	evbuffer_ptr_set(sc->in, &at, PGMSG_HEADER_LEN, EVBUFFER_PTR_ADD);
+	for (int i = 0; i < 2; i++) {
+		z = evbuffer_search(sc->in, "", 1, &at);
+		if (z.pos < 0 || (size_t)z.pos >= end)
+			return end == sc->off + total ? -1 : 0;
+		at = z;
+		evbuffer_ptr_set(sc->in, &at, 1, EVBUFFER_PTR_ADD);
+	}
+	return (ssize_t)((size_t)at.pos - sc->off);
+}
+
+/*
+ * Bind under transaction pooling. Only its two names are looked at (and the
+ * statement's rewritten); the parameters, which can be large, stream through.
+ */
+static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint32_t blen)
+{
+	ssize_t head = bind_names_end(sc, total);
+	char sname[STMTS_NAME_MAX];
+
+	if (head < 0)
+		return protocol_violation(s, "invalid Bind message");
+	if (head == 0)
+		return need_whole(s, sc, total, blen) == STEP_STOP ? STEP_STOP : STEP_WAIT;
+	uint8_t *names = worker_scratch(s->w, (size_t)head);
+	struct evbuffer_ptr at = sc->pos;
+	if (names == NULL || evbuffer_copyout_from(sc->in, &at, names, (size_t)head) != head)
+		return out_of_memory(s), STEP_STOP;
+	const char *portal = (const char *)names + PGMSG_HEADER_LEN;
+	const char *name = portal + strlen(portal) + 1;
+	struct pgmsg_writer *out = worker_writer(s->w);
+	struct client_stmt *st = name[0] ? stmt_table_find(&s->stmts, name) : NULL;
+	if (st == NULL) {
+		if (name[0] == '\0' && !ensure_unnamed(s, out))
+			return STEP_STOP;
+		return inject_then_forward(s, sc, total, PL_BIND);
+	}
+	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
+	if (ss == NULL)
+		return STEP_STOP;
+	server_stmt_name(ss, sname);
+	size_t rest = total - (size_t)head;
+	size_t newlen = 4 + strlen(portal) + 1 + strlen(sname) + 1 + rest;
+	if (newlen > PGMSG_MAX_LEN)
+		return protocol_violation(s, "Bind message too long");
+	pgmsg_put_byte(out, 'B');
+	pgmsg_put_int32(out, (int32_t)newlen);
+	pgmsg_put_string(out, portal);
+	pgmsg_put_string(out, sname);
+	if (push(s, PL_BIND, PL_UPSTREAM, NULL, 0) == NULL)
+		return STEP_STOP;
+	scan_drop(sc, (size_t)head);
+	if (!send_to_server(s))
+		return out_of_memory(s), STEP_STOP;
+	return scan_pass(sc, rest, &s->c2s_pass);
+}
+
+/* Describe and Close need the whole (small) message under transaction pooling. */
 static enum step handle_txn_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
 				uint8_t type)
 {
-	const char *portal = "", *name;
+	const char *name;
 	char kind = 'S';
-	enum step st = need_whole(s, sc, total, blen);
+	enum step st = type == 'B' ? STEP_NEXT : need_whole(s, sc, total, blen);
 
+	if (type == 'B')
+		return txn_bind(s, sc, total, blen);
 	if (st != STEP_NEXT)
 		return st;
 	const uint8_t *body = scan_body(sc, blen, s->w);
-	bool ok = body != NULL && (type == 'B' ? pgmsg_parse_bind(body, blen, &portal, &name)
-					       : pgmsg_parse_target(body, blen, &kind, &name));
+	bool ok = body != NULL && pgmsg_parse_target(body, blen, &kind, &name);
 	if (!ok)
-		return protocol_violation(s, "invalid Bind, Describe or Close message");
-	if (type == 'B')
-		return txn_statement_ref(s, sc, total, body, blen, PL_BIND, portal, name);
+		return protocol_violation(s, "invalid Describe or Close message");
 	if (kind == 'P')
 		return forward(s, sc, total, type == 'D' ? PL_DESCRIBE : PL_CLOSE);
 	if (type == 'D')
-		return txn_statement_ref(s, sc, total, body, blen, PL_DESCRIBE, NULL, name);
+		return txn_describe(s, sc, total, name);
 	return txn_close(s, sc, total, name);
 }
 

@@ -75,7 +75,11 @@ bool session_set_state(struct session *s, enum session_state st)
 			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
-	case SESSION_ST_IDLE: ok = s->state == SESSION_ST_ACTIVE; break;
+	case SESSION_ST_IDLE:
+		ok = s->state == SESSION_ST_ACTIVE || s->state == SESSION_ST_AUTH;
+		if (ok)
+			evtimer_del(s->guard); /* authenticated: the login clock stops */
+		break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
 	}
@@ -102,14 +106,17 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	s->state = SESSION_ST_STARTUP;
 	pipeline_init(&s->q);
 	s->txn_pool = w->cfg->proxy.pool_mode == CONFIG_POOL_TRANSACTION;
-	log_format_addr(addr, s->addr, sizeof(s->addr));
+	char addr_buf[64];
+	log_format_addr(addr, addr_buf, sizeof(addr_buf));
+	s->addr = strdup(addr_buf);
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
 	s->guard = evtimer_new(w->base, guard_cb, s);
-	if (s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {
+	if (s->addr == NULL || s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {
 		close(fd);
 		conn_free(s->conn);
 		if (s->guard)
 			event_free(s->guard);
+		free(s->addr);
 		free(s);
 		return NULL;
 	}
@@ -168,7 +175,7 @@ void session_close(struct session *s, const char *reason)
 		return;
 	char q_reason[200];
 	log_info(w->id, s->id, "client disconnected", "reason=%s user=%s state=%s",
-		 log_quote(q_reason, sizeof(q_reason), reason), s->log_user[0] ? s->log_user : "-",
+		 log_quote(q_reason, sizeof(q_reason), reason), s->log_user ? s->log_user : "-",
 		 session_state_name(s->state));
 	if (s->waiting)
 		pool_forget_waiter(w, s);
@@ -213,6 +220,10 @@ void session_free(struct session *s)
 	free(s->database);
 	free(s->app_name);
 	free(s->pool_key);
+	free(s->log_user);
+	free(s->log_app);
+	free(s->addr);
+	free(s->close_reason);
 	free(s);
 }
 
@@ -244,7 +255,8 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 		pool_forget_waiter(s->w, s);
 	/* Give the upstream back now: nothing more will be relayed. */
 	session_detach_server(s, true);
-	snprintf(s->close_reason, sizeof(s->close_reason), "%s", message);
+	free(s->close_reason);
+	s->close_reason = strdup(message);
 }
 
 void session_close_after_flush(struct session *s, const char *reason)
@@ -262,7 +274,8 @@ void session_close_after_flush(struct session *s, const char *reason)
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
 	session_detach_server(s, false);
-	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
+	free(s->close_reason);
+	s->close_reason = strdup(reason);
 }
 
 /* ---- startup phase ---- */
@@ -418,8 +431,11 @@ static bool take_startup_params(struct session *s, const struct pgmsg_startup *s
 	s->app_name = strdup(app ? app : "");
 	if (!s->user || !s->database || !s->app_name)
 		return false;
-	log_quote(s->log_user, sizeof(s->log_user), s->user);
-	log_quote(s->log_app, sizeof(s->log_app), s->app_name[0] ? s->app_name : "-");
+	char quoted[96];
+	s->log_user = strdup(log_quote(quoted, sizeof(quoted), s->user));
+	s->log_app = strdup(log_quote(quoted, sizeof(quoted), s->app_name[0] ? s->app_name : "-"));
+	if (!s->log_user || !s->log_app)
+		return false;
 	return build_pool_key(s);
 }
 
@@ -556,8 +572,12 @@ static void register_cancel(struct session *s, struct server *srv)
 		s->cancel_registered = true;
 }
 
-/* The first upstream after login: the client learns the server's parameters from it. */
-static void welcome(struct session *s, struct server *srv)
+/*
+ * The first ParameterStatus set, BackendKeyData and ReadyForQuery: the
+ * parameters are <srv>'s, the upstream linked to the session or (transaction
+ * pooling) any open one with the same startup parameters.
+ */
+static void welcome(struct session *s, struct server *srv, bool linked)
 {
 	if (RAND_bytes((unsigned char *)&s->cancel_secret, sizeof(s->cancel_secret)) != 1) {
 		session_fatal(s, "58000", "could not generate a cancel key", NULL);
@@ -569,7 +589,8 @@ static void welcome(struct session *s, struct server *srv)
 	 * many upstreams, so the key is switchyard's.
 	 */
 	s->cancel_pid = s->txn_pool ? (int32_t)(s->id & 0x7fffffff) : srv->cancel.pid;
-	register_cancel(s, srv);
+	if (linked)
+		register_cancel(s, srv);
 	pipeline_set_txn(&s->q, PL_TXN_IDLE);
 	if (!send_welcome(s, srv)) {
 		session_close(s, "out of memory");
@@ -577,7 +598,24 @@ static void welcome(struct session *s, struct server *srv)
 	}
 	s->welcomed = true;
 	log_info(s->w->id, s->id, "session ready", "user=%s addr=%s app=%s upstream_pid=%d tls=%d",
-		 s->log_user, s->addr, s->log_app, srv->cancel.pid, s->tls);
+		 s->log_user, s->addr, s->log_app, linked ? srv->cancel.pid : 0, s->tls);
+}
+
+void session_authenticated(struct session *s)
+{
+	struct server *known = s->txn_pool ? pool_find_params(s->w, s->pool_key) : NULL;
+
+	if (known == NULL) {
+		(void)session_set_state(s, SESSION_ST_WAIT_SERVER);
+		pool_acquire(s->w, s);
+		return;
+	}
+	if (!session_set_state(s, SESSION_ST_IDLE))
+		return;
+	welcome(s, known, false);
+	/* Some drivers pipeline their first query behind the startup packet. */
+	if (s->state == SESSION_ST_IDLE && !s->closing && evbuffer_get_length(s->conn->in) > 0)
+		relay_client_read(s);
 }
 
 void session_server_ready(struct session *s, struct server *srv)
@@ -590,7 +628,7 @@ void session_server_ready(struct session *s, struct server *srv)
 	(void)server_set_state(srv, SERVER_ST_ACTIVE);
 	(void)session_set_state(s, SESSION_ST_ACTIVE);
 	if (!s->welcomed) {
-		welcome(s, srv);
+		welcome(s, srv, true);
 		if (s->state != SESSION_ST_ACTIVE || s->closing)
 			return;
 	} else {
@@ -660,6 +698,7 @@ void session_release_upstream(struct session *s)
 	s->server = NULL;
 	srv->session = NULL;
 	(void)session_set_state(s, SESSION_ST_IDLE);
+	pipeline_trim(&s->q);
 	pool_release_between_transactions(s->w, srv);
 	conn_read_enable(s->conn, true);
 }
@@ -673,7 +712,7 @@ static void guard_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->closing) {
-		session_close(s, s->close_reason);
+		session_close(s, s->close_reason ? s->close_reason : "closing");
 		return;
 	}
 	session_fatal(s, "57014", "canceling authentication due to timeout",
@@ -713,7 +752,7 @@ static void client_drain_cb(struct conn *c, void *arg)
 
 	(void)c;
 	if (s->closing) {
-		session_close(s, s->close_reason);
+		session_close(s, s->close_reason ? s->close_reason : "closing");
 		return;
 	}
 	if (s->state == SESSION_ST_ACTIVE)

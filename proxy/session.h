@@ -48,8 +48,8 @@ struct session {
 	bool ssl_asked;           /* SSLRequest seen (allowed once) */
 	bool gss_asked;           /* GSSENCRequest seen (allowed once) */
 	bool closing;             /* a FATAL is being flushed; close when written */
-	char close_reason[128];   /* why, for the log line of that close */
-	char addr[64];
+	char *close_reason;       /* why, for the log line of that close (owned, may be NULL) */
+	char *addr;               /* the client's address for logs (owned) */
 
 	/* From the StartupMessage (owned copies). */
 	char *user;
@@ -59,8 +59,8 @@ struct session {
 	char **param_values;
 	size_t nparams;
 	char *pool_key;      /* sorted "name=value\n" list, see pool.h */
-	char log_user[96];   /* user and application_name quoted for logfmt, */
-	char log_app[96];    /* so a client cannot forge log fields */
+	char *log_user;      /* user and application_name quoted for logfmt, so a client */
+	char *log_app;       /* cannot forge log fields (owned; NULL before the startup packet) */
 
 	/* Authentication. */
 	struct scram_server *scram;
@@ -111,6 +111,13 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 		   const char *detail);
 /* Frees a closed session (called by the worker's reaper). */
 void session_free(struct session *s);
+
+/*
+ * Authentication succeeded: an upstream is requested, or (transaction pooling,
+ * when a connection with the same startup parameters is open on this worker)
+ * the client is welcomed with that connection's parameters and waits IDLE.
+ */
+void session_authenticated(struct session *s);
 
 /* Called by the pool/server when an upstream is ready for <s> or cannot be had. */
 void session_server_ready(struct session *s, struct server *srv);

@@ -61,8 +61,7 @@ static void auth_succeeded(struct session *s)
 	}
 	scram_server_free(s->scram);
 	s->scram = NULL;
-	(void)session_set_state(s, SESSION_ST_WAIT_SERVER);
-	pool_acquire(s->w, s);
+	session_authenticated(s);
 }
 
 /*
