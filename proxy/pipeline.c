@@ -104,6 +104,10 @@ struct pl_entry *pipeline_push(struct pipeline *q, enum pl_kind kind, enum pl_pr
 	e->kind = (uint8_t)kind;
 	e->producer = (uint8_t)producer;
 	e->flags = push_flags(q, kind, flags);
+	if (kind == PL_SYNC)
+		q->in_segment = false;
+	else if (kind != PL_QUERY && kind != PL_FUNCTION && kind != PL_COPY_END)
+		q->in_segment = true;
 	e->msg = msg;
 	e->len = len;
 	q->n++;

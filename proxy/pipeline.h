@@ -97,6 +97,8 @@ struct pipeline {
 	enum pl_txn txn;
 	bool upstream_skipping; /* upstream hit an error; skips until the next Sync it reads */
 	bool copy_in;           /* upstream is reading COPY data: new Sync/Flush are data */
+	bool in_segment;        /* extended-protocol messages pushed since the last Sync: an
+				   implicit transaction may be open even with nothing owed */
 	uint64_t pushed;        /* entries ever pushed (for tests and the fuzzer) */
 	uint64_t retired;       /* entries ever retired */
 };

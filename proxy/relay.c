@@ -497,6 +497,7 @@ static enum step need_whole(struct session *s, struct scan *sc, size_t total, ui
 /* ---- transaction pooling: statement names follow the client ---- */
 
 static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind);
+static void note_set_portal(struct session *s, const char *portal, const struct client_stmt *st);
 
 static const uint8_t parse_complete[] = { '1', 0, 0, 0, 4 };
 static const uint8_t close_complete[] = { '3', 0, 0, 0, 4 };
@@ -647,7 +648,7 @@ static enum step duplicate_statement(struct session *s, struct scan *sc, size_t 
 
 /* Parse under transaction pooling: the client's name becomes the connection's. */
 static enum step txn_parse(struct session *s, struct scan *sc, size_t total, const uint8_t *body,
-			   uint32_t blen, const char *name)
+			   uint32_t blen, const char *name, bool is_set)
 {
 	size_t skip = strlen(name) + 1;
 	const uint8_t *pbody = body + skip;
@@ -657,6 +658,7 @@ static enum step txn_parse(struct session *s, struct scan *sc, size_t total, con
 		struct client_stmt *st = client_stmt_new("", pbody, plen);
 		if (st == NULL)
 			return out_of_memory(s), STEP_STOP;
+		st->is_set = is_set;
 		client_stmt_free(s->unnamed);
 		s->unnamed = st;
 		s->server->unnamed_owner = s->id;
@@ -674,6 +676,7 @@ static enum step txn_parse(struct session *s, struct scan *sc, size_t total, con
 	struct client_stmt *st = stmt_table_add(&s->stmts, name, pbody, plen);
 	if (st == NULL)
 		return out_of_memory(s), STEP_STOP;
+	st->is_set = is_set;
 	if (server_stmts_find(&s->server->stmts, st->hash, st->body, st->len) != NULL) {
 		/* Prepared here already (by this client or another): nothing to send. */
 		scan_drop(sc, total);
@@ -684,6 +687,29 @@ static enum step txn_parse(struct session *s, struct scan *sc, size_t total, con
 	if (prepare_here(s, out, st->body, st->len, st->hash, false) == NULL)
 		return STEP_STOP;
 	return replace_message(s, sc, total, PL_PARSE, EFF_PARSE, st);
+}
+
+/* An unnamed Parse of <text> (no parameters) in place of the one at pos. */
+static enum step txn_parse_text(struct session *s, struct scan *sc, size_t total, const char *text)
+{
+	struct pgmsg_writer *out = &s->w->out;
+	size_t n = strlen(text) + 1;
+	uint8_t body[80];
+
+	if (n + 2 > sizeof(body))
+		return protocol_violation(s, "statement rewrite too long");
+	memcpy(body, text, n);
+	body[n] = body[n + 1] = 0; /* no parameter types */
+	struct client_stmt *st = client_stmt_new("", body, n + 2);
+	if (st == NULL)
+		return out_of_memory(s), STEP_STOP;
+	client_stmt_free(s->unnamed);
+	s->unnamed = st;
+	s->server->unnamed_owner = s->id;
+	s->server->unnamed_gen = ++s->unnamed_gen;
+	write_parse_body(out, "", body, n + 2);
+	return replace_message(s, sc, total, PL_PARSE, EFF_UNNAMED,
+			       (void *)(uintptr_t)s->unnamed_gen);
 }
 
 /*
@@ -774,6 +800,7 @@ static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint
 	const char *name = portal + strlen(portal) + 1;
 	struct pgmsg_writer *out = worker_writer(s->w);
 	struct client_stmt *st = name[0] ? stmt_table_find(&s->stmts, name) : NULL;
+	note_set_portal(s, portal, name[0] ? st : s->unnamed);
 	if (st == NULL) {
 		if (name[0] == '\0' && !ensure_unnamed(s, out))
 			return STEP_STOP;
@@ -823,25 +850,117 @@ static enum step handle_txn_ref(struct session *s, struct scan *sc, size_t total
 }
 
 /* What a Query or Parse leaves behind in the session, under transaction pooling. */
-static void note_session_effects(struct session *s, const struct route_decision *d, bool query)
+static void note_session_effects(struct session *s, const struct route_decision *d)
 {
 	enum route_pin why = route_pin_of(d->flags);
 
-	if (why != ROUTE_PIN_NONE) {
+	/* DEALLOCATE alone moves nothing; PREPARE (which pins) made what it drops. */
+	if (why == ROUTE_PIN_PREPARE && !(d->flags & ROUTE_F_PREPARE) && !(d->flags & ROUTE_F_MULTI))
+		why = ROUTE_PIN_NONE;
+	if (why != ROUTE_PIN_NONE)
 		pin(s, route_pin_name(why));
-		/* Our sy_<n> statements do not survive DEALLOCATE ALL or DISCARD. */
-		if ((d->flags & ROUTE_F_DEALLOCATE) || why == ROUTE_PIN_DISCARD) {
-			server_stmts_clear(&s->server->stmts);
-			s->server->unnamed_owner = 0;
-		}
-	} else if ((d->flags & ROUTE_F_SET_ONLY) && !query) {
-		pin(s, "SET through the extended protocol");
+	/* Our sy_<n> statements do not survive DEALLOCATE ALL or DISCARD on the connection. */
+	bool all = (d->flags & ROUTE_F_DEALLOCATE) && d->deallocate_name == NULL;
+	if (all || why == ROUTE_PIN_DISCARD) {
+		server_stmts_clear(&s->server->stmts);
+		s->server->unnamed_owner = 0;
 	}
 }
 
+/*
+ * A Bind of a SET statement (extended protocol): its portal carries the text,
+ * remembered when an Execute of that portal completes.
+ */
+static void note_set_portal(struct session *s, const char *portal, const struct client_stmt *st)
+{
+	bool replaced = s->set_portal != NULL && strcmp(portal, s->set_portal) == 0;
 
+	if (replaced || (s->set_portal != NULL && st != NULL && st->is_set)) {
+		free(s->set_portal);
+		free(s->set_portal_sql);
+		s->set_portal = s->set_portal_sql = NULL;
+	}
+	if (st == NULL || !st->is_set)
+		return;
+	s->set_portal = strdup(portal);
+	s->set_portal_sql = strdup((const char *)st->body);
+	if (s->set_portal == NULL || s->set_portal_sql == NULL)
+		pin(s, "out of memory remembering a SET");
+}
 
-/* ---- Query, Parse, Sync ---- */
+/* Execute under transaction pooling: a SET portal's text is remembered if it succeeds. */
+static enum step txn_execute(struct session *s, struct scan *sc, size_t total, uint32_t blen)
+{
+	const char *portal;
+	int32_t max_rows;
+	enum step st = need_whole(s, sc, total, blen);
+
+	if (st != STEP_NEXT)
+		return st;
+	const uint8_t *body = scan_body(sc, blen, s->w);
+	if (body == NULL || !pgmsg_parse_execute(body, blen, &portal, &max_rows))
+		return protocol_violation(s, "invalid Execute message");
+	struct pl_entry *e = push(s, PL_EXECUTE, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
+		return STEP_STOP;
+	if (strcmp(portal, s->set_portal) == 0) {
+		e->effect.what = EFF_SET;
+		e->effect.arg = strdup(s->set_portal_sql);
+		if (e->effect.arg == NULL)
+			pin(s, "out of memory remembering a SET");
+	}
+	scan_take(sc, total);
+	return STEP_NEXT;
+}
+
+/*
+ * DEALLOCATE under transaction pooling names the client's statements (psycopg
+ * drops its protocol-level ones this way): the client forgets the name, and
+ * the connection deallocates its sy_<n> copy (prepared first if it had none,
+ * so the reply is Postgres' own). The text to send instead goes to <text>;
+ * false when the statement goes as it is (DEALLOCATE ALL, which also clears
+ * the connection's cache; unknown names, which get Postgres' 26000).
+ */
+static bool txn_deallocate(struct session *s, const struct route_decision *d,
+			   struct pgmsg_writer *out, char *text, size_t cap)
+{
+	const char *name = d->deallocate_name;
+	char sname[STMTS_NAME_MAX];
+
+	if (!(d->flags & ROUTE_F_DEALLOCATE) || (d->flags & ROUTE_F_MULTI))
+		return false;
+	if (name == NULL) {
+		stmt_table_free(&s->stmts);
+		return false;
+	}
+	struct client_stmt *st = stmt_table_find(&s->stmts, name);
+	if (st == NULL)
+		return false;
+	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
+	if (ss == NULL)
+		return false;
+	server_stmt_name(ss, sname);
+	snprintf(text, cap, "DEALLOCATE %s", sname);
+	server_stmts_remove(&s->server->stmts, ss);
+	stmt_table_unlink(&s->stmts, st);
+	client_stmt_free(st);
+	return true;
+}
+
+/* Sends a simple Query of <text> (after whatever the writer holds) in place of the one at pos. */
+static enum step replace_query(struct session *s, struct scan *sc, size_t total, const char *text)
+{
+	struct pgmsg_writer *out = &s->w->out;
+
+	/* An injected Parse opened a segment: close it unseen before the Query. */
+	if (out->len > 0) {
+		pgmsg_write_sync(out);
+		if (pipeline_push(&s->q, PL_SYNC, PL_UPSTREAM, PL_F_HIDE_ALL, NULL, 0) == NULL)
+			return out_of_memory(s), STEP_STOP;
+	}
+	pgmsg_write_query(out, text);
+	return replace_message(s, sc, total, PL_QUERY, EFF_NONE, NULL);
+}
 
 static enum step handle_query(struct session *s, struct scan *sc, size_t total, uint32_t blen)
 {
@@ -861,11 +980,16 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 		scan_drop(sc, total);
 		return refuse(s, PL_QUERY, &d, &local);
 	}
+	char text[64];
+	if (s->txn_pool && txn_deallocate(s, &d, worker_writer(s->w), text, sizeof(text)))
+		return replace_query(s, sc, total, text);
+	if (s->state != SESSION_ST_ACTIVE || s->closing)
+		return STEP_STOP;
 	struct pl_entry *e = push(s, PL_QUERY, PL_UPSTREAM, NULL, 0);
 	if (e == NULL)
 		return STEP_STOP;
 	if (s->txn_pool) {
-		note_session_effects(s, &d, true);
+		note_session_effects(s, &d);
 		if ((d.flags & ROUTE_F_SET_ONLY) && !s->pinned) {
 			e->effect.what = EFF_SET;
 			e->effect.arg = strndup(sql, len);
@@ -897,8 +1021,14 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		return st;
 	}
 	if (s->txn_pool) {
-		note_session_effects(s, &d, false);
-		return txn_parse(s, sc, total, body, blen, p.name);
+		char text[64];
+		note_session_effects(s, &d);
+		if (p.name[0] == '\0' && p.nparams == 0 &&
+		    txn_deallocate(s, &d, worker_writer(s->w), text, sizeof(text)))
+			return txn_parse_text(s, sc, total, text);
+		if (s->state != SESSION_ST_ACTIVE || s->closing)
+			return STEP_STOP;
+		return txn_parse(s, sc, total, body, blen, p.name, (d.flags & ROUTE_F_SET_ONLY) != 0);
 	}
 	if (push(s, PL_PARSE, PL_UPSTREAM, NULL, 0) == NULL)
 		return STEP_STOP;
@@ -987,6 +1117,8 @@ static enum step client_message(struct session *s, struct scan *sc)
 			return handle_txn_ref(s, sc, (size_t)total, blen, type);
 		return forward(s, sc, (size_t)total, PL_DESCRIBE);
 	case 'E':
+		if (s->txn_pool && s->set_portal != NULL)
+			return txn_execute(s, sc, (size_t)total, blen);
 		return forward(s, sc, (size_t)total, PL_EXECUTE);
 	case 'C':
 		if (s->txn_pool)

@@ -215,6 +215,8 @@ void session_free(struct session *s)
 	stmt_table_free(&s->stmts);
 	client_stmt_free(s->unnamed);
 	free(s->sets);
+	free(s->set_portal);
+	free(s->set_portal_sql);
 	free_params(s);
 	free(s->user);
 	free(s->database);
@@ -654,6 +656,7 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 bool session_is_idle(const struct session *s)
 {
 	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in &&
+	       !s->q.in_segment &&
 	       !s->q.upstream_skipping && !s->skip_to_sync && s->c2s_pass == 0 && s->s2c_pass == 0;
 }
 

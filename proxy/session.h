@@ -86,6 +86,8 @@ struct session {
 	char *sets;             /* SET/RESET texts run outside transactions, "; "-joined */
 	size_t sets_len;
 	uint32_t set_gen;       /* bumped by every remembered SET */
+	char *set_portal;       /* portal bound from a SET statement (extended protocol), or NULL */
+	char *set_portal_sql;   /* ...and that SET's text, remembered when the portal runs */
 
 	/* Relay state (relay.c). */
 	struct pipeline q;      /* every client message still owed a reply, in order */

@@ -26,6 +26,7 @@ struct client_stmt {
 	uint8_t *body;            /* Parse body after the name: query\0 int16 n int32[n] */
 	size_t len;
 	uint64_t hash;            /* of body */
+	bool is_set;              /* its query is only SETs a replay can carry (body is the text) */
 };
 
 struct stmt_table {
