@@ -62,6 +62,49 @@ static bool other_worker_starves(struct worker *w)
 	return false;
 }
 
+void pool_destroy(struct pool *pool)
+{
+	if (pool->tick != NULL)
+		event_free(pool->tick);
+	pool->tick = NULL;
+}
+
+static void serve_waiters(struct worker *w);
+
+/*
+ * While clients wait, every POOL_TICK_MS the worker tries again and asks the
+ * others to give up an idle connection. Wake-ups between workers can cross
+ * (a freed slot taken back by its own worker); this makes waiting converge
+ * whatever the interleaving.
+ */
+#define POOL_TICK_MS 100
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, POOL_TICK_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (w->pool.nwaiting == 0)
+		return;
+	serve_waiters(w);
+	if (w->pool.nwaiting == 0)
+		return;
+	proxy_wake_all(w->proxy, PROXY_WAKE_TRIM, w);
+	evtimer_add(w->pool.tick, &tv);
+}
+
+static void arm_tick(struct worker *w)
+{
+	struct timeval tv = { 0, POOL_TICK_MS * 1000 };
+
+	if (w->pool.tick == NULL)
+		w->pool.tick = evtimer_new(w->base, tick_cb, w);
+	if (w->pool.tick != NULL && !evtimer_pending(w->pool.tick, NULL))
+		evtimer_add(w->pool.tick, &tv);
+}
+
 void pool_init(struct pool *pool)
 {
 	TAILQ_INIT(&pool->idle);
@@ -167,6 +210,7 @@ static void enqueue(struct worker *w, struct session *s)
 		  atomic_load(&w->proxy->pool_total));
 	/* Someone else may be sitting on idle connections we cannot use. */
 	proxy_wake_all(w->proxy, PROXY_WAKE_TRIM, w);
+	arm_tick(w);
 }
 
 void pool_acquire(struct worker *w, struct session *s)
@@ -293,7 +337,7 @@ void pool_server_gone(struct worker *w, struct server *srv)
 
 void pool_on_wake(struct worker *w, unsigned flags)
 {
-	if ((flags & PROXY_WAKE_TRIM) && w->pool.nwaiting == 0) {
+	if ((flags & PROXY_WAKE_TRIM) && other_worker_starves(w)) {
 		struct server *srv = TAILQ_LAST(&w->pool.idle, server_list);
 		if (srv != NULL)
 			server_close(srv, "idle connection given up for another worker's client");

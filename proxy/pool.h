@@ -38,9 +38,12 @@ struct pool {
 	/* When the oldest waiter started waiting (monotonic ms), 0 if none; read by other workers. */
 	_Atomic int64_t oldest_wait_ms;
 	bool handing_over;    /* a slot is being closed for another worker: not ours to take */
+	struct event *tick;   /* while clients wait: retry and nudge other workers (lazy) */
 };
 
 void pool_init(struct pool *pool);
+/* Frees the pool's timer (worker teardown). */
+void pool_destroy(struct pool *pool);
 
 /*
  * Finds an upstream for <s>: an idle one with the same startup parameters, a

@@ -431,6 +431,7 @@ void worker_destroy(struct worker *w)
 	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, stmp)
 		server_free(srv);
 	server_cancels_free(w);
+	pool_destroy(&w->pool);
 	router_free(w->router);
 	SSL_CTX_free(w->client_tls);
 	SSL_CTX_free(w->upstream_tls);
