@@ -34,6 +34,7 @@ static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
 static void client_event_cb(struct conn *c, unsigned events, void *arg);
 static void guard_cb(evutil_socket_t fd, short what, void *arg);
+static void close_when_flushed(struct session *s, const char *reason, bool reusable);
 
 /* A client that does not read its FATAL within this long is not waited for. */
 #define FATAL_FLUSH_MS 5000
@@ -244,27 +245,16 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
 		session_close(s, message);
 		return;
 	}
-	if (conn_out_pending(s->conn) == 0) {
-		session_close(s, message);
-		return;
-	}
-	/* Stop reading; the drain callback closes once the error is flushed. */
-	conn_read_enable(s->conn, false);
-	conn_notify_drain(s->conn, 0);
-	s->closing = true;
-	arm_guard(s, FATAL_FLUSH_MS);
-	if (s->waiting)
-		pool_forget_waiter(s->w, s);
-	/* Give the upstream back now: nothing more will be relayed. */
-	session_detach_server(s, true);
-	free(s->close_reason);
-	s->close_reason = strdup(message);
+	/* Give the upstream back now (reusable if clean): nothing more will be relayed. */
+	close_when_flushed(s, message, true);
 }
 
-void session_close_after_flush(struct session *s, const char *reason)
+/*
+ * Stops reading; the drain callback closes once the output already queued
+ * is written (bounded by FATAL_FLUSH_MS). The upstream is released now.
+ */
+static void close_when_flushed(struct session *s, const char *reason, bool reusable)
 {
-	if (s->state == SESSION_ST_CLOSED || s->closing)
-		return;
 	if (conn_out_pending(s->conn) == 0) {
 		session_close(s, reason);
 		return;
@@ -275,9 +265,16 @@ void session_close_after_flush(struct session *s, const char *reason)
 	arm_guard(s, FATAL_FLUSH_MS);
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
-	session_detach_server(s, false);
+	session_detach_server(s, reusable);
 	free(s->close_reason);
 	s->close_reason = strdup(reason);
+}
+
+void session_close_after_flush(struct session *s, const char *reason)
+{
+	if (s->state == SESSION_ST_CLOSED || s->closing)
+		return;
+	close_when_flushed(s, reason, false);
 }
 
 /* ---- startup phase ---- */
