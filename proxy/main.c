@@ -242,6 +242,10 @@ static void log_refusal_totals(void)
 		log_info(-1, -1, "refusals since start", "table=%s sqlstate=%s count=%llu",
 			 log_quote(q, sizeof(q), counts[i].table[0] ? counts[i].table : "-"),
 			 counts[i].sqlstate, (unsigned long long)counts[i].count);
+	/* Transaction pooling: how many clients state kept on one upstream. */
+	if (atomic_load(&the_proxy.pins) > 0)
+		log_info(-1, -1, "pins since start", "count=%llu",
+			 (unsigned long long)atomic_load(&the_proxy.pins));
 }
 
 static void reload(void)
