@@ -8,7 +8,7 @@
  * start with a FIONREAD ioctl. A proxy forwards one request and one reply per
  * transaction, so those are most of its system calls. conn writes at once and
  * arms the write event only when the kernel pushes back (as PgBouncer's sbuf
- * does), and reads into reserved evbuffer space with plain read()/SSL_read().
+ * does), and reads with plain read()/SSL_read().
  *
  * Callbacks run from the event loop only, never from inside a conn_* call the
  * owner makes (failures found while writing are reported on the next turn).
@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/event_struct.h>
@@ -46,30 +47,41 @@ enum conn_event {
 typedef void (*conn_data_cb)(struct conn *c, void *arg);
 typedef void (*conn_event_cb)(struct conn *c, unsigned events, void *arg);
 
+/*
+ * A conn costs what an idle socket needs and little more: one embedded event
+ * (reads), the input evbuffer, and 224 bytes with this struct's malloc
+ * header. The write event, the output evbuffer and the error text exist only
+ * once they are needed, so thousands of idle clients do not each carry them.
+ * (The event_base is the read event's; the small fields are packed.)
+ */
 struct conn {
 	enum conn_state state;
 	int fd;
 	SSL *ssl;
-	struct event_base *base;
-	struct event rev;
-	struct event wev;
-	bool rev_added;
-	bool wev_added;
-	struct evbuffer *in;
-	struct evbuffer *out;
+	struct evbuffer *in;     /* always valid */
+	struct evbuffer *out;    /* NULL until output must wait (plain: again once written); */
+				 /* use conn_out_pending() for its length */
+	/*
+	 * "" until a failure, then why it failed; valid until the next
+	 * conn_connect/conn_attach or conn_free (points at memory conn owns).
+	 */
+	const char *error_text;
 
 	conn_data_cb on_read;   /* new bytes in <in> */
 	conn_data_cb on_drain;  /* <out> shrank to drain_below after waiting on the kernel */
 	conn_event_cb on_event;
 	void *arg;
+	struct event *wev;      /* allocated the first time the conn waits for writability */
 
-	bool want_read;          /* the owner wants input (conn_read_enable) */
-	bool failed;             /* an error is waiting to be reported */
-	bool tls_read_on_write;  /* SSL_read needs the socket writable first */
-	bool tls_write_on_read;  /* SSL_write needs the socket readable first */
-	size_t tls_retry_len;    /* OpenSSL wants a blocked SSL_write repeated with this length */
-	size_t drain_below;
-	char error_text[200];
+	uint32_t drain_below;   /* UINT32_MAX: no on_drain (conn_notify_drain) */
+	uint16_t tls_retry_len; /* OpenSSL wants a blocked SSL_write repeated with this length */
+	bool rev_added : 1;
+	bool wev_added : 1;
+	bool want_read : 1;         /* the owner wants input (conn_read_enable) */
+	bool failed : 1;            /* an error is waiting to be reported */
+	bool tls_read_on_write : 1; /* SSL_read needs the socket writable first */
+	bool tls_write_on_read : 1; /* SSL_write needs the socket readable first */
+	struct event rev;       /* also holds the event_base the conn lives on */
 };
 
 /* A conn without a socket; NULL on OOM. Callbacks may be NULL. */
@@ -96,8 +108,15 @@ void conn_close(struct conn *c);
 
 void conn_set_callbacks(struct conn *c, conn_data_cb on_read, conn_data_cb on_drain,
 			conn_event_cb on_event, void *arg);
+/*
+ * Whether on_read is delivered. Off only stops delivery to the owner: a TLS
+ * write that waits for the socket to become readable still gets to finish.
+ */
 void conn_read_enable(struct conn *c, bool on);
-/* on_drain fires when output falls to <= <below> bytes after a wait; SIZE_MAX disables. */
+/*
+ * on_drain fires when output falls to <= <below> bytes after a wait; SIZE_MAX
+ * disables it (and so does any level of 4 GiB or more: it is stored in 32 bits).
+ */
 void conn_notify_drain(struct conn *c, size_t below);
 
 /* Queues bytes and writes what the kernel takes now. False on OOM. */
@@ -105,6 +124,7 @@ bool conn_write(struct conn *c, const void *data, size_t len) __attribute__((war
 /* Same, moving <len> bytes from the front of <src> (no copy when it can write them directly). */
 bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 	__attribute__((warn_unused_result));
+/* Bytes queued for the kernel (0 when everything has been written). */
 size_t conn_out_pending(const struct conn *c);
 
 #endif
