@@ -150,7 +150,7 @@ def run_pipeline(c, queries, stall_s, slow_bytes, send_every=0.0, timeout=120):
     assert sent == len(out)
     # Nothing extra after the last ReadyForQuery.
     assert check.buf == b""
-    sock.setblocking(True)
+    sock.settimeout(30)
 
 
 def test_tls_pipeline_with_paused_reads_arrives_whole(proxy, supabase):
