@@ -803,3 +803,30 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	flush(c);
 	maybe_drained(c);
 }
+
+/* ---- moving between event loops ---- */
+
+bool conn_can_move(const struct conn *c)
+{
+	return c->state == CONN_ST_OPEN && !c->failed && conn_out_pending(c) == 0 &&
+	       (c->in == NULL || evbuffer_get_length(c->in) == 0) && !c->tls_read_on_write &&
+	       !c->tls_write_on_read;
+}
+
+void conn_leave_loop(struct conn *c)
+{
+	/* Unlike rev_set(false), this also drops an event_active still pending. */
+	event_del(&c->rev);
+	c->rev_added = false;
+	if (c->wev != NULL) {
+		event_free(c->wev);
+		c->wev = NULL;
+		c->wev_added = false;
+	}
+}
+
+void conn_join_loop(struct conn *c, struct event_base *base)
+{
+	event_assign(&c->rev, base, c->fd, EV_READ | EV_PERSIST, rev_cb, c);
+	rev_set(c, c->want_read);
+}

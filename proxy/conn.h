@@ -127,4 +127,15 @@ bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 /* Bytes queued for the kernel (0 when everything has been written). */
 size_t conn_out_pending(const struct conn *c);
 
+/*
+ * Moving an open connection to another worker's event loop: a conn with
+ * nothing in flight either way (conn_can_move) leaves its loop on the old
+ * loop's thread (conn_leave_loop: no event of it is pending there any more)
+ * and, handed over under a lock, joins the new loop on the new loop's thread
+ * (conn_join_loop: reading resumes as conn_read_enable last said).
+ */
+bool conn_can_move(const struct conn *c);
+void conn_leave_loop(struct conn *c);
+void conn_join_loop(struct conn *c, struct event_base *base);
+
 #endif

@@ -8,9 +8,16 @@
  * waiters and no slot, it asks the other workers to close an idle connection
  * (PROXY_WAKE_TRIM); whenever a connection closes, workers with waiters are
  * woken (PROXY_WAKE_POOL) to try again. None of this runs per message.
+ *
+ * A connection that another worker's client needs more moves there: it
+ * leaves this loop, goes into that worker's inbox (the one lock here) and
+ * joins that loop, logged in, TLS and prepared statements intact. Only a
+ * connection that cannot move (bytes in flight) is closed instead, so that
+ * the other worker can open one in its slot: a login, which moving avoids.
  */
 #include "proxy/pool.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include <string.h>
@@ -24,10 +31,10 @@
 #include "proxy/worker.h"
 
 /*
- * A slot moves to another worker (its connection closes, the other opens one)
- * only when a client there has waited this much longer than any here: under
- * even load both workers keep their connections, under uneven load nobody
- * starves.
+ * A connection moves to another worker when a client there waits and none
+ * here does, or when the client there has waited this much longer than any
+ * here: under even load both workers keep their connections, under uneven
+ * load nobody starves.
  */
 #define POOL_HANDOVER_MS 50
 
@@ -47,19 +54,108 @@ static void note_oldest(struct worker *w)
 	atomic_store(&w->pool.oldest_wait_ms, first ? first->wait_since_ms : 0);
 }
 
-/* Does a client of another worker wait much longer than every client here? */
-static bool other_worker_starves(struct worker *w)
+/*
+ * The worker whose client should have this worker's next free connection, or
+ * NULL: the one with the oldest waiter, if nobody waits here or it has waited
+ * POOL_HANDOVER_MS longer than anyone here.
+ */
+static struct worker *worker_in_need(struct worker *w)
 {
 	if (atomic_load(&w->proxy->pool_waiters) <= w->pool.nwaiting)
-		return false;
-	int64_t mine = atomic_load(&w->pool.oldest_wait_ms);
+		return NULL;
+	struct worker *best = NULL;
+	int64_t best_since = 0;
 	for (int i = 0; i < w->proxy->nworkers; i++) {
 		struct worker *o = &w->proxy->workers[i];
-		int64_t theirs = o == w ? 0 : atomic_load(&o->pool.oldest_wait_ms);
-		if (theirs != 0 && (mine == 0 || theirs + POOL_HANDOVER_MS < mine))
-			return true;
+		int64_t since = o == w ? 0 : atomic_load(&o->pool.oldest_wait_ms);
+		if (since != 0 && (best == NULL || since < best_since)) {
+			best = o;
+			best_since = since;
+		}
 	}
-	return false;
+	if (best == NULL || w->pool.nwaiting == 0)
+		return best;
+	return best_since + POOL_HANDOVER_MS < atomic_load(&w->pool.oldest_wait_ms) ? best : NULL;
+}
+
+/*
+ * Gives <srv> (idle, or on this worker's others list with no session) to
+ * worker <to>. False if it cannot move (bytes in flight) or <to> takes no
+ * more servers.
+ */
+static bool move_to(struct worker *w, struct server *srv, struct worker *to)
+{
+	if (srv->session != NULL || srv->timer != NULL || !conn_can_move(srv->conn))
+		return false;
+	pthread_mutex_lock(&to->pool.inbox_lock);
+	bool open = to->pool.inbox_open;
+	if (open) {
+		if (srv->state == SERVER_ST_IDLE) {
+			TAILQ_REMOVE(&w->pool.idle, srv, link);
+			w->pool.nidle--;
+		} else {
+			TAILQ_REMOVE(&w->pool.others, srv, link);
+		}
+		(void)server_set_state(srv, SERVER_ST_MOVING);
+		conn_leave_loop(srv->conn);
+		TAILQ_INSERT_TAIL(&to->pool.inbox, srv, link);
+	}
+	pthread_mutex_unlock(&to->pool.inbox_lock);
+	if (!open)
+		return false;
+	log_debug(w->id, -1, "upstream moved", "server=%llu to_worker=%d",
+		  (unsigned long long)srv->id, to->id);
+	proxy_wake_worker(to, PROXY_WAKE_POOL);
+	return true;
+}
+
+/*
+ * Another worker's client needs <srv> more: it moves there, or, when it
+ * cannot move and that client has waited long, closes so that its slot opens
+ * there. True if <srv> is no longer this worker's to use.
+ */
+static bool give_away(struct worker *w, struct server *srv)
+{
+	struct worker *to = worker_in_need(w);
+
+	if (to == NULL)
+		return false;
+	if (move_to(w, srv, to))
+		return true;
+	int64_t mine = atomic_load(&w->pool.oldest_wait_ms);
+	int64_t theirs = atomic_load(&to->pool.oldest_wait_ms);
+	if (theirs == 0 || theirs + POOL_HANDOVER_MS >= (mine != 0 ? mine : now_ms()))
+		return false;
+	w->pool.handing_over = true;
+	server_close(srv, "slot handed to another worker's client");
+	w->pool.handing_over = false;
+	return true;
+}
+
+/* Takes in the servers other workers moved here. */
+static void adopt_moved(struct worker *w)
+{
+	struct server_list moved = TAILQ_HEAD_INITIALIZER(moved);
+	struct server *srv;
+
+	pthread_mutex_lock(&w->pool.inbox_lock);
+	TAILQ_CONCAT(&moved, &w->pool.inbox, link);
+	pthread_mutex_unlock(&w->pool.inbox_lock);
+	while ((srv = TAILQ_FIRST(&moved)) != NULL) {
+		TAILQ_REMOVE(&moved, srv, link);
+		srv->w = w;
+		conn_join_loop(srv->conn, w->base);
+		TAILQ_INSERT_TAIL(&w->pool.others, srv, link);
+		pool_server_idle(w, srv);
+	}
+}
+
+void pool_close_inbox(struct worker *w)
+{
+	pthread_mutex_lock(&w->pool.inbox_lock);
+	w->pool.inbox_open = false;
+	pthread_mutex_unlock(&w->pool.inbox_lock);
+	adopt_moved(w);
 }
 
 void pool_destroy(struct pool *pool)
@@ -67,6 +163,7 @@ void pool_destroy(struct pool *pool)
 	if (pool->tick != NULL)
 		event_free(pool->tick);
 	pool->tick = NULL;
+	pthread_mutex_destroy(&pool->inbox_lock);
 }
 
 static void serve_waiters(struct worker *w);
@@ -112,6 +209,9 @@ void pool_init(struct pool *pool)
 	TAILQ_INIT(&pool->waiters);
 	pool->nidle = 0;
 	pool->nwaiting = 0;
+	TAILQ_INIT(&pool->inbox);
+	pool->inbox_open = true;
+	pthread_mutex_init(&pool->inbox_lock, NULL);
 }
 
 /* Takes a slot under the global cap; false when pool_size is reached. */
@@ -284,16 +384,8 @@ void pool_server_idle(struct worker *w, struct server *srv)
 		server_close(srv, "pool shrank or shutting down");
 		return;
 	}
-	/*
-	 * A client on another worker waits (longer than anyone here): a
-	 * connection cannot change event loops, so hand over its slot instead.
-	 */
-	if (other_worker_starves(w)) {
-		w->pool.handing_over = true;
-		server_close(srv, "slot handed to another worker's client");
-		w->pool.handing_over = false;
+	if (give_away(w, srv))
 		return;
-	}
 	TAILQ_REMOVE(&w->pool.others, srv, link);
 	TAILQ_INSERT_HEAD(&w->pool.idle, srv, link);
 	w->pool.nidle++;
@@ -337,11 +429,10 @@ void pool_server_gone(struct worker *w, struct server *srv)
 
 void pool_on_wake(struct worker *w, unsigned flags)
 {
-	if ((flags & PROXY_WAKE_TRIM) && other_worker_starves(w)) {
-		struct server *srv = TAILQ_LAST(&w->pool.idle, server_list);
-		if (srv != NULL)
-			server_close(srv, "idle connection given up for another worker's client");
-	}
+	adopt_moved(w);
+	struct server *srv = TAILQ_LAST(&w->pool.idle, server_list);
+	if ((flags & PROXY_WAKE_TRIM) && srv != NULL)
+		(void)give_away(w, srv);
 	if (w->pool.nwaiting > 0)
 		serve_waiters(w);
 }

@@ -1,12 +1,13 @@
 /*
  * pool — session pooling of upstream connections.
  *
- * Each worker keeps its own idle upstream connections (a connection belongs
- * to the event_base that created it). [supabase] pool_size caps connections
- * across all workers through one atomic counter in struct proxy. When the cap
- * is reached, a client waits (pool_timeout_ms) in its worker's FIFO; other
- * workers are asked to give up an idle connection, and every connection that
- * closes wakes the workers that have waiters.
+ * Each worker keeps its own idle upstream connections (a connection is
+ * driven by one worker's event_base at a time). [supabase] pool_size caps
+ * connections across all workers through one atomic counter in struct proxy.
+ * When the cap is reached, a client waits (pool_timeout_ms) in its worker's
+ * FIFO; other workers are asked to give up an idle connection, which moves
+ * to the waiting worker still logged in, and every connection that closes
+ * wakes the workers that have waiters.
  *
  * An idle connection is reused only by a client whose startup parameters
  * (application_name, options, client_encoding, …) are exactly those it was
@@ -17,6 +18,7 @@
 #ifndef SY_POOL_H
 #define SY_POOL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +40,10 @@ struct pool {
 	/* When the oldest waiter started waiting (monotonic ms), 0 if none; read by other workers. */
 	_Atomic int64_t oldest_wait_ms;
 	bool handing_over;    /* a slot is being closed for another worker: not ours to take */
+	/* Servers other workers moved here, not yet taken in; the only cross-thread list. */
+	pthread_mutex_t inbox_lock;
+	struct server_list inbox;
+	bool inbox_open;      /* under inbox_lock; false once the worker is being destroyed */
 	struct event *tick;   /* while clients wait: retry and nudge other workers (lazy) */
 };
 
@@ -83,6 +89,12 @@ void pool_server_gone(struct worker *w, struct server *srv);
 
 /* Reacts to PROXY_WAKE_POOL / PROXY_WAKE_TRIM. */
 void pool_on_wake(struct worker *w, unsigned flags);
+
+/*
+ * Takes no more moved servers, and takes in those already moved (worker
+ * teardown: they are then closed and freed with the worker's own).
+ */
+void pool_close_inbox(struct worker *w);
 
 /* Closes every idle server (shutdown, or a config change that obsoletes them). */
 void pool_close_idle(struct worker *w);

@@ -57,6 +57,7 @@ static const char *const state_names[] = {
 	[SERVER_ST_ACTIVE] = "active",
 	[SERVER_ST_RESET] = "reset",
 	[SERVER_ST_IDLE] = "idle",
+	[SERVER_ST_MOVING] = "moving",
 	[SERVER_ST_CLOSED] = "closed",
 };
 
@@ -352,7 +353,9 @@ static void server_error_fail(struct server *srv, const uint8_t *body, size_t le
 
 static void became_ready(struct server *srv)
 {
-	evtimer_del(srv->timer);
+	/* The connect deadline is over; a server without a timer can move between workers. */
+	event_free(srv->timer);
+	srv->timer = NULL;
 	scram_client_free(srv->scram);
 	srv->scram = NULL;
 	srv->txn_status = 'I';
@@ -718,7 +721,11 @@ static void active_event_cb(struct conn *c, unsigned events, void *arg)
 	}
 }
 
-/* Legal moves: through the connect phases (any of them back to CONNECTING for the next address), then ACTIVE <-> RESET/IDLE, anything to CLOSED. */
+/*
+ * Legal moves: through the connect phases (any of them back to CONNECTING for
+ * the next address), then ACTIVE <-> RESET/IDLE, out of the pool to another
+ * worker's (MOVING) and IDLE there, anything to CLOSED.
+ */
 static bool server_move_ok(enum server_state from, enum server_state to)
 {
 	switch (to) {
@@ -733,7 +740,11 @@ static bool server_move_ok(enum server_state from, enum server_state to)
 	case SERVER_ST_ACTIVE: return from == SERVER_ST_STARTUP || from == SERVER_ST_IDLE;
 	case SERVER_ST_RESET: return from == SERVER_ST_ACTIVE;
 	case SERVER_ST_IDLE:
-		return from == SERVER_ST_STARTUP || from == SERVER_ST_RESET || from == SERVER_ST_ACTIVE;
+		return from == SERVER_ST_STARTUP || from == SERVER_ST_RESET ||
+		       from == SERVER_ST_ACTIVE || from == SERVER_ST_MOVING;
+	case SERVER_ST_MOVING:
+		return from == SERVER_ST_STARTUP || from == SERVER_ST_RESET ||
+		       from == SERVER_ST_ACTIVE || from == SERVER_ST_IDLE;
 	case SERVER_ST_CLOSED: return from != SERVER_ST_CLOSED;
 	default: return false;
 	}
@@ -760,6 +771,11 @@ bool server_set_state(struct server *srv, enum server_state st)
 	case SERVER_ST_IDLE:
 		conn_set_callbacks(srv->conn, idle_read_cb, NULL, idle_event_cb, srv);
 		conn_read_enable(srv->conn, true);
+		break;
+	case SERVER_ST_MOVING:
+		/* No loop of its own until the next worker takes it in. */
+		conn_set_callbacks(srv->conn, NULL, NULL, NULL, NULL);
+		conn_read_enable(srv->conn, false);
 		break;
 	default:
 		break;

@@ -38,6 +38,7 @@ enum server_state {
 	SERVER_ST_ACTIVE,        /* linked to a session, relaying */
 	SERVER_ST_RESET,         /* session left; DISCARD ALL in flight */
 	SERVER_ST_IDLE,          /* in the pool, ready for a session */
+	SERVER_ST_MOVING,        /* handed to another worker's pool, in its inbox (pool.c) */
 	SERVER_ST_CLOSED,        /* dead; freed after the current callback */
 };
 

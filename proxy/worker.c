@@ -4,9 +4,11 @@
  * Each worker binds its own listener on the same address with SO_REUSEPORT,
  * so the kernel spreads new connections across workers and no accept lock
  * exists. Other threads reach a worker only through wake_flags and an
- * eventfd the worker's loop watches; with no other cross-thread calls, the
- * event_bases are built without libevent's locks (no evthread), which keeps
- * a mutex pair off every event_add/del and loop turn.
+ * eventfd the worker's loop watches, and hand it upstream connections
+ * through its pool's inbox (a mutex-protected list, see pool.c); libevent
+ * calls on a base happen only on its own thread, so the event_bases are
+ * built without libevent's locks (no evthread), which keeps a mutex pair off
+ * every event_add/del and loop turn.
  */
 #include "proxy/worker.h"
 
@@ -422,6 +424,7 @@ void worker_destroy(struct worker *w)
 		TAILQ_REMOVE(&w->doomed, s, link);
 		session_free(s);
 	}
+	pool_close_inbox(w);
 	pool_close_idle(w);
 	struct server *stmp;
 	TAILQ_FOREACH_SAFE(srv, &w->pool.others, link, stmp)
