@@ -1337,6 +1337,113 @@ def test_pgbench_many_clients(make_proxy, supabase, table, tmp_path, mode):
     assert movers > 0, "no pgbench client changed upstream between transactions"
 
 
+def stats_connection(supabase):
+    """Superuser in the postgres database, so that it adds no session to platform's count."""
+    return psycopg.connect(host=str(supabase.dir), port=supabase.port, dbname="postgres",
+                           user="postgres", autocommit=True)
+
+
+def wait_upstreams_reported(stats):
+    """Until every upstream backend has exited (a backend reports its session as it exits)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and stats.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'platform_owner'"
+            " AND backend_type = 'client backend'").fetchone()[0] > 0:
+        time.sleep(0.05)
+    time.sleep(0.2)
+
+
+def platform_sessions(conn):
+    """Sessions Postgres has counted in the platform database (pg_stat_database.sessions)."""
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    return conn.execute("SELECT sessions FROM pg_stat_database"
+                        " WHERE datname = 'platform'").fetchone()[0]
+
+
+def test_busy_pool_keeps_its_upstreams(make_proxy, supabase, tmp_path):
+    # Two workers, more clients than upstreams, every client always busy: waiters on both
+    # workers all the time. Upstreams move between the workers' loops as clients need
+    # them, logged in: closing one to log in again on the other worker would cost a login
+    # per handover (once a login per transaction).
+    script = tmp_path / "select.sql"
+    script.write_text("SELECT 1;\n")
+    pool, clients = 8, 48
+    proxy = txn_proxy(make_proxy, pool_size=pool, workers=2)
+    stats = stats_connection(supabase)
+    before = platform_sessions(stats)
+    env = dict(os.environ, PGPASSWORD=APP_PASSWORD, PGCONNECT_TIMEOUT="30")
+    cmd = ["pgbench", "-h", "127.0.0.1", "-p", str(proxy.port), "-U", APP_USER, "-n",
+           "-M", "extended", "-c", str(clients), "-j", "4", "-T", "4", "-f", str(script),
+           "platform"]
+    r = run_driver(proxy, cmd, 60, env=env)
+    assert r.returncode == 0, f"pgbench failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    txns = int(r.stdout.split("number of transactions actually processed: ")[1].split()[0])
+    assert txns > 1000, r.stdout
+    # Backends report their session to the statistics when they exit.
+    proxy.assert_clean_exit()
+    wait_upstreams_reported(stats)
+    logins = platform_sessions(stats) - before
+    stats.close()
+    assert logins <= pool, f"{logins} upstream logins for {txns} transactions"
+
+
+def worker_of(proxy, sock):
+    """The worker that accepted <sock> (debug log: "client connected" addr=...)."""
+    addr = "127.0.0.1:%d" % sock.getsockname()[1]
+    return wait_for_log(proxy, "client connected", addr=addr)["worker"]
+
+
+def test_upstream_moves_to_the_worker_that_needs_it(make_proxy, supabase):
+    # pool_size = 1 over two workers: the one upstream serves clients of both, moving
+    # between the workers' event loops as a logged-in connection: one login in all.
+    proxy = txn_proxy(make_proxy, pool_size=1, workers=2, log_level="debug")
+    stats = stats_connection(supabase)
+    before = platform_sessions(stats)
+    a = raw(proxy)
+    a_worker = worker_of(proxy, a.sock)
+    a.query("BEGIN")
+    pid = upstream_pid(a)
+    pids, errors = [], []
+
+    def waiter(conn):
+        try:
+            conn.startup({"user": APP_USER, "database": "platform"})
+            conn.authenticate(APP_USER, APP_PASSWORD)
+            conn.read_until_ready()
+            pids.append(upstream_pid(conn))
+            conn.terminate()
+        except Exception as e:  # reported below, with the others
+            errors.append(e)
+        finally:
+            conn.close()
+
+    # Clients until one lands on the other worker (the kernel picks the worker).
+    threads, workers = [], set()
+    for _ in range(24):
+        conn = pgwire.RawConn(proxy.port, timeout=30)
+        workers.add(worker_of(proxy, conn.sock))
+        t = threading.Thread(target=waiter, args=(conn,))
+        t.start()
+        threads.append(t)
+        if len(workers - {a_worker}) > 0 and len(threads) >= 2:
+            break
+    assert workers - {a_worker}, "every client landed on the first client's worker"
+    time.sleep(0.3)  # they wait for the one upstream
+    assert not pids
+    a.query("COMMIT")
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert pids == [pid] * len(threads), (pid, pids)
+    a.terminate()
+    a.close()
+    assert log_lines(proxy, "upstream moved"), "the upstream never changed workers"
+    proxy.assert_clean_exit()
+    wait_upstreams_reported(stats)
+    assert platform_sessions(stats) - before == 1
+    stats.close()
+
+
 # ---------------------------------------------------------------------------
 # thousands of idle clients
 
