@@ -20,7 +20,7 @@ upstream running that client's query, and nothing when the client is idle.
 The deterministic tests use workers = 1 and pool_size = 2 and steer a client
 onto "the other" upstream by making two helper clients hold upstreams (see
 elsewhere()); the driver tests run hundreds to a thousand clients over
-pool_size = 10 through psycopg 3, psycopg2, node-postgres, pgjdbc and pgbench.
+pool_size = 10 through psycopg 3, psycopg2, node-postgres, pgjdbc, pgx and pgbench.
 """
 import asyncio
 import concurrent.futures
@@ -62,6 +62,7 @@ PSYCOPG3_CLIENTS, PSYCOPG3_TXNS = 1000, 2
 PSYCOPG2_CLIENTS, PSYCOPG2_TXNS = 300, 3
 NODE_CLIENTS, NODE_TXNS = 1000, 2
 JDBC_CLIENTS, JDBC_TXNS = 300, 3
+PGX_CLIENTS, PGX_TXNS = 1000, 2
 PGBENCH_CLIENTS, PGBENCH_TXNS = 300, 3
 IDLE_CLIENTS, IDLE_POOL = 5000, 20
 # Of the connected clients, how many run a transaction at the same moment (the rest sit idle
@@ -1288,6 +1289,39 @@ def test_pgjdbc_many_clients(make_proxy, supabase, table):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     check_program_output(out, n, txns)
     check_driver_run(proxy, watch, supabase, table, expected_rows(n, txns, "jdbc"))
+    assert out["clientsOnSeveralUpstreams"] > 0, "no client changed upstream"
+
+
+GO_SOURCE = HERE / "go" / "txn_pool.go"
+GO_PATH = Path("/usr/share/gocode")  # Debian's Go packages: golang-github-jackc-pgx-v4-dev
+
+
+@pytest.fixture(scope="module")
+def pgx_program(tmp_path_factory):
+    """The pgx program, built from Debian's packaged sources (GOPATH mode: no module download)."""
+    if shutil.which("go") is None or not (GO_PATH / "src/github.com/jackc/pgx/v4").is_dir():
+        pytest.fail("go or pgx v4 missing: install golang-go golang-github-jackc-pgx-v4-dev")
+    out = tmp_path_factory.mktemp("pgx") / "txn_pool"
+    env = dict(os.environ, GO111MODULE="off", GOPATH=str(GO_PATH),
+               GOCACHE=str(out.parent / "cache"), GOFLAGS="")
+    r = subprocess.run(["go", "build", "-o", str(out), str(GO_SOURCE)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def test_pgx_many_clients(pgx_program, make_proxy, supabase, table):
+    """pgx's statement cache: each text prepared once per client under pgx's own name."""
+    watch = UpstreamWatch(supabase)
+    proxy = txn_proxy(make_proxy, pool_size=POOL, log_level="info")
+    n, txns = PGX_CLIENTS, PGX_TXNS
+    dsn = f"postgres://{APP_USER}:{APP_PASSWORD}@127.0.0.1:{proxy.port}/platform?sslmode=disable"
+    with watch:
+        r = run_driver(proxy, [str(pgx_program), dsn, table, str(n), str(txns), str(ACTIVE)], 150)
+    assert r.returncode == 0, f"stdout:\n{r.stdout[-3000:]}\nstderr:\n{r.stderr[-3000:]}"
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    check_program_output(out, n, txns)
+    check_driver_run(proxy, watch, supabase, table, expected_rows(n, txns, "pgx"))
     assert out["clientsOnSeveralUpstreams"] > 0, "no client changed upstream"
 
 
