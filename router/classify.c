@@ -1,20 +1,11 @@
 /*
  * classify — statement facts from libpg_query's parse tree.
  *
- * This file owns everything that knows Postgres syntax: the parse, the walk
- * of the tree, the lexical scan of code the tree only holds as text (DO
- * blocks, function bodies, SQL passed to functions, unparseable statements),
- * and the byte-level pre-filter that lets router.c skip the parse.
- *
- * Why the JSON tree and not pg_query_parse_protobuf: with the protobuf-c
- * bundled in Debian's libpg_query 15-4.0, packing and unpacking a Node costs
- * time linear in the ~250 members of its oneof, for every node. Measured on
- * a typical 3-table join: protobuf parse + unpack ~65 us, JSON parse ~10 us.
- * The JSON carries the same tree (field names are the proto's json_name), so
- * the walk below reads it through a flat token index built in one pass
- * (struct jdoc): no allocation per node, random access to an object's fields,
- * and subtrees skipped in O(1). Only the scanner's output is protobuf
- * (tokens have no oneof, so it is cheap).
+ * This file owns what the facts need to know of Postgres syntax: the walk of
+ * the tree (parsed and indexed by tree.c: struct tree), the reading of code
+ * the tree only holds as text (DO blocks, function bodies, SQL passed to
+ * functions, unparseable statements) from the tokens of tree_scan, and the
+ * byte-level pre-filter that lets router.c skip the parse.
  *
  * The walk is context-driven where context matters (SELECT and DML: CTE
  * scopes, FROM items, locking clauses, write targets) and a linear token scan
@@ -22,9 +13,7 @@
  * an expression however deep without recursing through it.
  */
 #include "router/classify.h"
-
-#include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
+#include "router/tree.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,454 +25,11 @@
 #define MAX_MENTION_DEPTH 3
 /* Postgres truncates identifiers to NAMEDATALEN - 1 bytes. */
 #define IDENT_MAX 63
-#define ARENA_CHUNK (16u << 10)
 /* Scratch kept between calls; anything larger is released after the call. */
-#define KEEP_TOKENS (64u << 10)
 #define KEEP_RELS 1024u
 #define KEEP_STMTS 256u
 /* DECLARE ... WITH HOLD (CURSOR_OPT_HOLD in parsenodes.h). */
 #define CURSOR_OPT_HOLD 0x0020
-
-/* ---- arena: every string and array of one result ---- */
-
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t size;
-	size_t used;
-};
-
-struct arena {
-	struct arena_chunk *head;
-};
-
-static void *arena_alloc(struct arena *a, size_t n)
-{
-	if (n > SIZE_MAX / 2)
-		return NULL;
-	n = (n + 7) & ~(size_t)7;
-	struct arena_chunk *ch = a->head;
-	if (ch == NULL || ch->size - ch->used < n) {
-		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-		ch = malloc(sizeof(*ch) + size);
-		if (ch == NULL)
-			return NULL;
-		ch->size = size;
-		ch->used = 0;
-		ch->next = a->head;
-		a->head = ch;
-	}
-	void *p = (unsigned char *)(ch + 1) + ch->used;
-	ch->used += n;
-	return p;
-}
-
-/* Keeps one standard chunk so the next call starts without malloc. */
-static void arena_reset(struct arena *a)
-{
-	struct arena_chunk *keep = NULL;
-	struct arena_chunk *ch = a->head;
-	while (ch != NULL) {
-		struct arena_chunk *next = ch->next;
-		if (keep == NULL && ch->size == ARENA_CHUNK) {
-			keep = ch;
-			keep->used = 0;
-			keep->next = NULL;
-		} else {
-			free(ch);
-		}
-		ch = next;
-	}
-	a->head = keep;
-}
-
-static void arena_free(struct arena *a)
-{
-	arena_reset(a);
-	free(a->head);
-	a->head = NULL;
-}
-
-static char *arena_strndup(struct arena *a, const char *s, size_t n)
-{
-	char *p = arena_alloc(a, n + 1);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
-/* ---- the flat JSON index ---- */
-
-enum jtype {
-	JT_OBJ = 0, /* object: members are key, value, key, value, ... */
-	JT_ARR,     /* array */
-	JT_STR,     /* string: start/end exclude the quotes, escapes not decoded */
-	JT_NUM,     /* number */
-	JT_LIT,     /* true, false, null */
-};
-
-/* One token; a container's subtree is the tokens up to (excluding) next. */
-struct jtok {
-	uint32_t start;
-	uint32_t end;
-	uint32_t next;
-	uint8_t type; /* enum jtype */
-	uint8_t key;  /* a string in key position */
-};
-
-struct jdoc {
-	const char *s;
-	struct jtok *t;
-	uint32_t n;
-	uint32_t cap;
-};
-
-static bool jdoc_push(struct jdoc *d, uint8_t type, uint32_t start)
-{
-	if (d->n == d->cap) {
-		uint32_t cap = d->cap ? d->cap * 2 : 1024;
-		if (cap <= d->cap)
-			return false;
-		struct jtok *t = realloc(d->t, (size_t)cap * sizeof(*t));
-		if (t == NULL)
-			return false;
-		d->t = t;
-		d->cap = cap;
-	}
-	struct jtok *k = &d->t[d->n++];
-	k->start = start;
-	k->end = start;
-	k->next = d->n;
-	k->type = type;
-	k->key = 0;
-	return true;
-}
-
-/*
- * While a container is open its <end> counts its direct children and its
- * <next> links to the enclosing container; both get their final values when
- * it closes. Returns the new token's key flag through the parent's count.
- */
-static void jdoc_child(struct jdoc *d, uint32_t open, struct jtok *k)
-{
-	if (open == UINT32_MAX)
-		return;
-	struct jtok *p = &d->t[open];
-	if (p->type == JT_OBJ && (p->end % 2) == 0)
-		k->key = 1;
-	p->end++;
-}
-
-/* The closing quote of a string starting at s[i]: a quote after an even run of backslashes. */
-static size_t json_string_end(const char *s, size_t n, size_t i)
-{
-	while (i < n) {
-		const char *q = memchr(s + i, '"', n - i);
-		if (q == NULL)
-			return n;
-		size_t at = (size_t)(q - s), bs = 0;
-		while (at - bs > i && s[at - bs - 1] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return at;
-		i = at + 1;
-	}
-	return n;
-}
-
-static bool json_delim(char ch)
-{
-	return ch == ',' || ch == '}' || ch == ']' || ch == ':' || ch == ' ' || ch == '\n' ||
-	       ch == '\t' || ch == '\r';
-}
-
-enum jindex_status {
-	JI_OK = 0,   /* indexed */
-	JI_OOM,      /* out of memory */
-	JI_MALFORMED, /* not the JSON libpg_query writes */
-};
-
-static enum jindex_status json_open(struct jdoc *d, uint32_t *open, uint8_t type, size_t i)
-{
-	if (*open == UINT32_MAX && d->n != 0)
-		return JI_MALFORMED;
-	if (!jdoc_push(d, type, (uint32_t)i))
-		return JI_OOM;
-	uint32_t me = d->n - 1;
-	jdoc_child(d, *open, &d->t[me]);
-	d->t[me].key = 0;
-	d->t[me].end = 0;
-	d->t[me].next = *open;
-	*open = me;
-	return JI_OK;
-}
-
-static enum jindex_status json_close(struct jdoc *d, uint32_t *open, uint8_t type, size_t i)
-{
-	if (*open == UINT32_MAX || d->t[*open].type != type)
-		return JI_MALFORMED;
-	struct jtok *k = &d->t[*open];
-	uint32_t parent = k->next;
-	k->next = d->n;
-	k->end = (uint32_t)i + 1;
-	*open = parent;
-	return JI_OK;
-}
-
-static enum jindex_status json_scalar(struct jdoc *d, uint32_t open, const char *s, size_t n,
-				      size_t *i)
-{
-	if (open == UINT32_MAX)
-		return JI_MALFORMED;
-	size_t start = *i, end;
-	uint8_t type;
-	if (s[start] == '"') {
-		end = json_string_end(s, n, start + 1);
-		if (end >= n)
-			return JI_MALFORMED;
-		type = JT_STR;
-		start++;
-		*i = end + 1;
-	} else {
-		end = start;
-		while (end < n && !json_delim(s[end]))
-			end++;
-		type = (s[start] == '-' || (s[start] >= '0' && s[start] <= '9')) ? JT_NUM : JT_LIT;
-		*i = end;
-	}
-	if (!jdoc_push(d, type, (uint32_t)start))
-		return JI_OOM;
-	struct jtok *k = &d->t[d->n - 1];
-	k->end = (uint32_t)end;
-	jdoc_child(d, open, k);
-	return JI_OK;
-}
-
-/* Indexes libpg_query's JSON. Iterative: nesting depth costs no stack. */
-static enum jindex_status json_index(struct jdoc *d, const char *s, size_t n)
-{
-	d->s = s;
-	d->n = 0;
-	if (n >= UINT32_MAX - 1)
-		return JI_MALFORMED;
-	uint32_t open = UINT32_MAX;
-	size_t i = 0;
-	enum jindex_status st = JI_OK;
-	while (i < n && st == JI_OK) {
-		char ch = s[i];
-		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == ',' || ch == ':') {
-			i++;
-		} else if (ch == '{' || ch == '[') {
-			st = json_open(d, &open, ch == '{' ? JT_OBJ : JT_ARR, i);
-			i++;
-		} else if (ch == '}' || ch == ']') {
-			st = json_close(d, &open, ch == '}' ? JT_OBJ : JT_ARR, i);
-			i++;
-		} else {
-			st = json_scalar(d, open, s, n, &i);
-		}
-	}
-	if (st == JI_OK && (open != UINT32_MAX || d->n == 0 || d->t[0].type != JT_OBJ))
-		st = JI_MALFORMED;
-	return st;
-}
-
-/*
- * Comparisons against names spelled in this file take the length from the
- * literal at compile time (the "" lit trick rejects anything but a literal):
- * the walk compares keys for nearly every token, so strlen would dominate.
- */
-static bool jspan_eqn(const struct jdoc *d, uint32_t k, const char *lit, size_t n)
-{
-	const struct jtok *t = &d->t[k];
-	return t->end - t->start == n && memcmp(d->s + t->start, lit, n) == 0;
-}
-#define jspan_eq(d, k, lit) jspan_eqn((d), (k), "" lit, sizeof(lit) - 1)
-
-static uint32_t jmember(const struct jdoc *d, uint32_t obj, const char *key, size_t n)
-{
-	if (obj >= d->n || d->t[obj].type != JT_OBJ)
-		return 0;
-	uint32_t end = d->t[obj].next;
-	for (uint32_t k = obj + 1; k + 1 < end; k = d->t[k + 1].next) {
-		if (jspan_eqn(d, k, key, n))
-			return k + 1;
-	}
-	return 0;
-}
-
-/*
- * The value of member <key> of object <obj>, or 0. Token 0 is the root,
- * never a member value, so 0 doubles as "absent" and lookups chain safely:
- * jget(d, jget(d, o, "alias"), "aliasname") is 0 when there is no alias.
- */
-static uint32_t jgetn(const struct jdoc *d, uint32_t obj, const char *key, size_t n)
-{
-	return obj == 0 ? 0 : jmember(d, obj, key, n);
-}
-#define jget(d, obj, key) jgetn((d), (obj), "" key, sizeof(key) - 1)
-
-static bool jis(const struct jdoc *d, uint32_t v, uint8_t type)
-{
-	return v != 0 && v < d->n && d->t[v].type == type;
-}
-
-static bool jstr_isn(const struct jdoc *d, uint32_t v, const char *lit, size_t n)
-{
-	return jis(d, v, JT_STR) && jspan_eqn(d, v, lit, n);
-}
-#define jstr_is(d, v, lit) jstr_isn((d), (v), "" lit, sizeof(lit) - 1)
-
-static bool jtrue(const struct jdoc *d, uint32_t v)
-{
-	return jis(d, v, JT_LIT) && jspan_eq(d, v, "true");
-}
-
-static int64_t jint(const struct jdoc *d, uint32_t v)
-{
-	if (!jis(d, v, JT_NUM))
-		return 0;
-	const struct jtok *t = &d->t[v];
-	int64_t x = 0;
-	bool neg = false;
-	for (uint32_t i = t->start; i < t->end; i++) {
-		char ch = d->s[i];
-		if (ch == '-' && i == t->start)
-			neg = true;
-		else if (ch >= '0' && ch <= '9' && x < INT64_MAX / 10 - 10)
-			x = x * 10 + (ch - '0');
-		else
-			break;
-	}
-	return neg ? -x : x;
-}
-
-/*
- * A Node is written as {"TypeName": {fields}}. Returns the fields object and
- * the type name, or 0 when <v> is not a wrapped node.
- */
-static uint32_t junwrap(const struct jdoc *d, uint32_t v, const char **type, uint32_t *tlen)
-{
-	if (!jis(d, v, JT_OBJ) || v + 2 >= d->t[v].next)
-		return 0;
-	uint32_t k = v + 1, val = v + 2;
-	if (d->t[val].next != d->t[v].next || d->t[val].type != JT_OBJ)
-		return 0;
-	const char *s = d->s + d->t[k].start;
-	if (d->t[k].end == d->t[k].start || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	*type = s;
-	*tlen = d->t[k].end - d->t[k].start;
-	return val;
-}
-
-static bool type_isn(const char *type, uint32_t tlen, const char *lit, size_t n)
-{
-	return tlen == n && memcmp(type, lit, tlen) == 0;
-}
-#define type_is(type, tlen, lit) type_isn((type), (tlen), "" lit, sizeof(lit) - 1)
-
-/* Elements of an array: for (e = jfirst(d, a); e; e = jnext(d, a, e)). */
-static uint32_t jfirst(const struct jdoc *d, uint32_t arr)
-{
-	if (!jis(d, arr, JT_ARR) || arr + 1 >= d->t[arr].next)
-		return 0;
-	return arr + 1;
-}
-
-static uint32_t jnext(const struct jdoc *d, uint32_t arr, uint32_t e)
-{
-	uint32_t n = d->t[e].next;
-	return n < d->t[arr].next ? n : 0;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static size_t utf8_put(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-static uint32_t hex_run(const char *s, size_t n, size_t i, size_t digits, bool *ok)
-{
-	uint32_t cp = 0;
-	*ok = i + digits <= n;
-	for (size_t k = 0; *ok && k < digits; k++) {
-		int h = hexval(s[i + k]);
-		if (h < 0)
-			*ok = false;
-		cp = cp * 16 + (uint32_t)(h < 0 ? 0 : h);
-	}
-	return cp;
-}
-
-/* Decodes a JSON string value into the arena (the output is never longer). */
-static char *json_decode(struct arena *a, const struct jdoc *d, uint32_t v)
-{
-	const char *s = d->s + d->t[v].start;
-	size_t n = d->t[v].end - d->t[v].start;
-	if (memchr(s, '\\', n) == NULL)
-		return arena_strndup(a, s, n);
-	char *out = arena_alloc(a, n + 1);
-	if (out == NULL)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '\\' || i + 1 >= n) {
-			out[o++] = s[i];
-			continue;
-		}
-		char e = s[++i];
-		bool ok;
-		uint32_t cp;
-		switch (e) {
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'u':
-			cp = hex_run(s, n, i + 1, 4, &ok);
-			if (ok && cp != 0 && (cp < 0xD800 || cp > 0xDFFF)) {
-				o += utf8_put(out + o, cp);
-				i += 4;
-			}
-			break;
-		default: out[o++] = e; break;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* ---- the classifier context ---- */
 
@@ -502,8 +48,8 @@ struct classify {
 	uint8_t cls[256]; /* byte classes for the pre-filter's single pass (PF_*) */
 	uint8_t bigram[8192]; /* bit (lower a, lower b): a watched name or marker starts "ab" */
 
-	struct arena arena;
-	struct jdoc doc;
+	struct tree_arena arena;
+	struct tree doc;
 
 	struct classify_stmt *stmts;
 	size_t nstmts, stmts_cap;
@@ -523,7 +69,7 @@ struct classify {
 
 struct walk {
 	struct classify *c;
-	const struct jdoc *d;
+	const struct tree *d;
 	struct classify_stmt *st;
 	enum classify_kind kind;    /* kind of the statement being dispatched */
 	const char *default_schema; /* CREATE SCHEMA s CREATE TABLE t: t is s.t */
@@ -548,9 +94,9 @@ static void walk_doubt(struct walk *w, enum classify_doubt why)
 
 static char *wdup(struct walk *w, uint32_t v)
 {
-	if (!jis(w->d, v, JT_STR))
+	if (!tree_is(w->d, v, TREE_STR))
 		return NULL;
-	char *s = json_decode(&w->c->arena, w->d, v);
+	char *s = tree_decode(&w->c->arena, w->d, v);
 	if (s == NULL)
 		walk_oom(w);
 	return s;
@@ -758,10 +304,10 @@ static bool unicode_unescape(char *s, size_t *len, char esc)
 			continue;
 		}
 		if (i + 1 < n && s[i + 1] == '+') {
-			cp = hex_run(s, n, i + 2, 6, &ok);
+			cp = tree_hex_run(s, n, i + 2, 6, &ok);
 			i += 8;
 		} else {
-			cp = hex_run(s, n, i + 1, 4, &ok);
+			cp = tree_hex_run(s, n, i + 1, 4, &ok);
 			i += 5;
 		}
 		if (!ok || cp == 0 || cp > 0x10FFFF)
@@ -776,7 +322,7 @@ static bool unicode_unescape(char *s, size_t *len, char esc)
 			cp = 0x10000 + ((hi - 0xD800) << 10) + (cp - 0xDC00);
 			hi = 0;
 		}
-		o += utf8_put(s + o, cp);
+		o += tree_utf8_put(s + o, cp);
 	}
 	*len = o;
 	return hi == 0;
@@ -797,15 +343,15 @@ static size_t e_escape(const char *s, size_t n, size_t i, char *out, size_t *ole
 	case 'r': *out = '\r'; return 1;
 	case 't': *out = '\t'; return 1;
 	case 'x':
-		for (k = 1, cp = 0; k <= 2 && i + k < n && hexval(s[i + k]) >= 0; k++)
-			cp = cp * 16 + (uint32_t)hexval(s[i + k]);
+		for (k = 1, cp = 0; k <= 2 && i + k < n && tree_hexval(s[i + k]) >= 0; k++)
+			cp = cp * 16 + (uint32_t)tree_hexval(s[i + k]);
 		*out = (char)cp;
 		*olen = k > 1 ? 1 : 0;
 		return k;
 	case 'u':
 	case 'U':
-		cp = hex_run(s, n, i + 1, e == 'u' ? 4 : 8, &ok);
-		*olen = (ok && cp != 0 && cp <= 0x10FFFF) ? utf8_put(out, cp) : 0;
+		cp = tree_hex_run(s, n, i + 1, e == 'u' ? 4 : 8, &ok);
+		*olen = (ok && cp != 0 && cp <= 0x10FFFF) ? tree_utf8_put(out, cp) : 0;
 		return ok ? (e == 'u' ? 5 : 9) : 1;
 	default:
 		if (e >= '0' && e <= '7') {
@@ -898,7 +444,7 @@ static char *decode_ident(struct walk *w, const char *s, size_t n, size_t i, cha
 	if (uni || s[i] == '"') {
 		size_t q = uni ? i + 2 : i, end;
 		size_t len = read_quoted(s, n, q, '"', false, NULL, &end);
-		char *out = arena_alloc(&w->c->arena, len + 1);
+		char *out = tree_arena_alloc(&w->c->arena, len + 1);
 		if (out == NULL) {
 			walk_oom(w);
 			return NULL;
@@ -913,7 +459,7 @@ static char *decode_ident(struct walk *w, const char *s, size_t n, size_t i, cha
 	while (end < n && ident_char((unsigned char)s[end]))
 		end++;
 	size_t len = clip_ident(s + i, end - i);
-	char *out = arena_alloc(&w->c->arena, len + 1);
+	char *out = tree_arena_alloc(&w->c->arena, len + 1);
 	if (out == NULL) {
 		walk_oom(w);
 		return NULL;
@@ -948,7 +494,7 @@ static char *decode_dollar(struct walk *w, const char *s, size_t n, size_t i, si
 	if (to + tag > n)
 		to = n;
 	*len = to - from;
-	char *out = arena_strndup(&w->c->arena, s + from, *len);
+	char *out = tree_arena_strndup(&w->c->arena, s + from, *len);
 	if (out == NULL)
 		walk_oom(w);
 	return out;
@@ -975,7 +521,7 @@ static char *decode_string(struct walk *w, const char *s, size_t n, size_t i, ch
 		return NULL;
 	size_t end;
 	*len = read_quoted(s, n, i, '\'', e_mode, NULL, &end);
-	char *out = arena_alloc(&w->c->arena, *len + 1);
+	char *out = tree_arena_alloc(&w->c->arena, *len + 1);
 	if (out == NULL) {
 		walk_oom(w);
 		return NULL;
@@ -1011,32 +557,31 @@ static char uescape_char(const char *s, size_t n, size_t i)
 	return (i + 2 < n && s[i] == '\'') ? s[i + 1] : '\\';
 }
 
-static char token_escape(const PgQuery__ScanResult *sr, size_t k, const char *s, size_t n)
+static char token_escape(const struct tree_token *toks, size_t ntoks, size_t k, const char *s,
+			 size_t n)
 {
-	if (k + 2 < sr->n_tokens && sr->tokens[k + 1]->token == PG_QUERY__TOKEN__UESCAPE &&
-	    sr->tokens[k + 2]->token == PG_QUERY__TOKEN__SCONST &&
-	    sr->tokens[k + 2]->start >= 0)
-		return uescape_char(s, n, (size_t)sr->tokens[k + 2]->start);
+	if (k + 2 < ntoks && toks[k + 1].kind == TREE_TOK_UESCAPE &&
+	    toks[k + 2].kind == TREE_TOK_SCONST && toks[k + 2].start >= 0)
+		return uescape_char(s, n, (size_t)toks[k + 2].start);
 	return '\\';
 }
 
 static void mention_scan(struct walk *w, const char *s, size_t n, int depth);
 
-static void mention_token(struct walk *w, const PgQuery__ScanResult *sr, size_t k, const char *s,
-			  size_t n, int depth)
+static void mention_token(struct walk *w, const struct tree_token *toks, size_t ntoks, size_t k,
+			  const char *s, size_t n, int depth)
 {
-	const PgQuery__ScanToken *t = sr->tokens[k];
+	const struct tree_token *t = &toks[k];
 	if (t->start < 0 || (size_t)t->start >= n)
 		return;
 	size_t at = (size_t)t->start;
-	if (t->token == PG_QUERY__TOKEN__IDENT || t->token == PG_QUERY__TOKEN__UIDENT ||
-	    t->keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD) {
-		char *id = decode_ident(w, s, n, at, token_escape(sr, k, s, n));
+	if (t->kind == TREE_TOK_IDENT || t->kind == TREE_TOK_UIDENT || t->keyword != TREE_KW_NONE) {
+		char *id = decode_ident(w, s, n, at, token_escape(toks, ntoks, k, s, n));
 		if (id != NULL)
 			note_mention(w, watch_exact(w->c, id, strlen(id)));
-	} else if (t->token == PG_QUERY__TOKEN__SCONST || t->token == PG_QUERY__TOKEN__USCONST) {
+	} else if (t->kind == TREE_TOK_SCONST || t->kind == TREE_TOK_USCONST) {
 		size_t len = 0;
-		char *str = decode_string(w, s, n, at, token_escape(sr, k, s, n), &len);
+		char *str = decode_string(w, s, n, at, token_escape(toks, ntoks, k, s, n), &len);
 		if (str == NULL)
 			return;
 		/* A string may be SQL that runs later (EXECUTE in a body): look inside. */
@@ -1054,23 +599,22 @@ static void mention_token(struct walk *w, const PgQuery__ScanResult *sr, size_t 
  */
 static void mention_scan(struct walk *w, const char *s, size_t n, int depth)
 {
-	char *buf = arena_strndup(&w->c->arena, s, n);
+	char *buf = tree_arena_strndup(&w->c->arena, s, n);
 	if (buf == NULL) {
 		walk_oom(w);
 		return;
 	}
-	PgQueryScanResult r = pg_query_scan(buf);
-	PgQuery__ScanResult *sr = NULL;
-	if (r.error == NULL)
-		sr = pg_query__scan_result__unpack(NULL, r.pbuf.len, (const uint8_t *)r.pbuf.data);
-	if (sr == NULL) {
+	struct tree_token *toks;
+	size_t ntoks;
+	enum tree_status ts = tree_scan(&w->c->arena, buf, &toks, &ntoks);
+	if (ts == TREE_OOM) {
+		walk_oom(w);
+	} else if (ts != TREE_OK) {
 		mention_words(w, s, n);
 	} else {
-		for (size_t k = 0; k < sr->n_tokens && !w->oom; k++)
-			mention_token(w, sr, k, buf, n, depth);
-		pg_query__scan_result__free_unpacked(sr, NULL);
+		for (size_t k = 0; k < ntoks && !w->oom; k++)
+			mention_token(w, toks, ntoks, k, buf, n, depth);
 	}
-	pg_query_free_scan_result(r);
 }
 
 /* Code in another language: no SQL scanner applies, every word counts. */
@@ -1142,9 +686,9 @@ enum rv_place {
 /* Records a RangeVar; returns its decoded relname (NULL if it was a CTE or on error). */
 static const char *note_rangevar(struct walk *w, uint32_t rv, unsigned role, enum rv_place place)
 {
-	const struct jdoc *d = w->d;
-	const char *schema = wdup(w, jget(d, rv, "schemaname"));
-	const char *name = wdup(w, jget(d, rv, "relname"));
+	const struct tree *d = w->d;
+	const char *schema = wdup(w, tree_get(d, rv, "schemaname"));
+	const char *name = wdup(w, tree_get(d, rv, "relname"));
 	if (name == NULL) {
 		if (!w->oom)
 			walk_doubt(w, CLASSIFY_D_INTERNAL);
@@ -1155,7 +699,7 @@ static const char *note_rangevar(struct walk *w, uint32_t rv, unsigned role, enu
 	if (schema == NULL)
 		schema = w->default_schema;
 	/* Only CREATE TEMP ... spells a RangeVar with persistence 't'. */
-	if (jstr_is(d, jget(d, rv, "relpersistence"), "t"))
+	if (tree_str_is(d, tree_get(d, rv, "relpersistence"), "t"))
 		w->st->flags |= CLASSIFY_F_SESSION_STATE;
 	note_rel(w, schema, name, role);
 	return name;
@@ -1252,7 +796,7 @@ static void walk_tagged(struct walk *w, enum node_tag tag, uint32_t obj, unsigne
 	case N_EXECUTE: walk_execute(w, obj); break;
 	case N_RANGEVAR: note_rangevar(w, obj, role, RV_FROM); break;
 	case N_TABLELIKE: {
-		uint32_t rel = jget(w->d, obj, "relation");
+		uint32_t rel = tree_get(w->d, obj, "relation");
 		if (rel)
 			note_rangevar(w, rel, CLASSIFY_R_READ, RV_TARGET);
 		break;
@@ -1270,10 +814,10 @@ static void walk_tagged(struct walk *w, enum node_tag tag, uint32_t obj, unsigne
  */
 static void scan(struct walk *w, uint32_t from, uint32_t to, unsigned role)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	uint32_t i = from;
 	while (i < to && i < d->n && !w->stop) {
-		const struct jtok *k = &d->t[i];
+		const struct tree_tok *k = &d->t[i];
 		if (!k->key || i + 1 >= d->n) {
 			i++;
 			continue;
@@ -1282,14 +826,15 @@ static void scan(struct walk *w, uint32_t from, uint32_t to, unsigned role)
 		uint32_t kn = k->end - k->start, v = i + 1;
 		if (kn > 0 && ks[0] >= 'A' && ks[0] <= 'Z') {
 			enum node_tag tag = node_tag(ks, kn);
-			if (tag == N_FUNCCALL && jis(d, v, JT_OBJ))
+			if (tag == N_FUNCCALL && tree_is(d, v, TREE_OBJ))
 				note_funccall(w, v);
-			if (tag != N_OTHER && tag != N_FUNCCALL && jis(d, v, JT_OBJ)) {
+			if (tag != N_OTHER && tag != N_FUNCCALL && tree_is(d, v, TREE_OBJ)) {
 				walk_tagged(w, tag, v, role);
 				i = d->t[v].next;
 				continue;
 			}
-		} else if (bare_rangevar_key(ks, kn) && jis(d, v, JT_OBJ) && jget(d, v, "relname")) {
+		} else if (bare_rangevar_key(ks, kn) && tree_is(d, v, TREE_OBJ) &&
+			   tree_get(d, v, "relname")) {
 			note_rangevar(w, v, role, RV_TARGET);
 			i = d->t[v].next;
 			continue;
@@ -1304,11 +849,11 @@ static void scan_value(struct walk *w, uint32_t v, unsigned role)
 		scan(w, v, w->d->t[v].next, role);
 }
 
-static bool key_in(const struct jdoc *d, uint32_t k, const char *const *skip)
+static bool key_in(const struct tree *d, uint32_t k, const char *const *skip)
 {
 	char first = d->s[d->t[k].start];
 	for (; *skip != NULL; skip++) {
-		if ((*skip)[0] == first && jspan_eqn(d, k, *skip, strlen(*skip)))
+		if ((*skip)[0] == first && tree_span_eqn(d, k, *skip, strlen(*skip)))
 			return true;
 	}
 	return false;
@@ -1317,8 +862,8 @@ static bool key_in(const struct jdoc *d, uint32_t k, const char *const *skip)
 /* Scans every member of <obj> except those named in <skip> (NULL-terminated). */
 static void scan_members(struct walk *w, uint32_t obj, unsigned role, const char *const *skip)
 {
-	const struct jdoc *d = w->d;
-	if (!jis(d, obj, JT_OBJ))
+	const struct tree *d = w->d;
+	if (!tree_is(d, obj, TREE_OBJ))
 		return;
 	uint32_t end = d->t[obj].next;
 	for (uint32_t k = obj + 1; k + 1 < end && !w->stop; k = d->t[k + 1].next) {
@@ -1332,7 +877,7 @@ static void walk_nested(struct walk *w, uint32_t wrapped, unsigned role)
 {
 	const char *type;
 	uint32_t tlen;
-	uint32_t obj = junwrap(w->d, wrapped, &type, &tlen);
+	uint32_t obj = tree_unwrap(w->d, wrapped, &type, &tlen);
 	enum node_tag tag = obj ? node_tag(type, tlen) : N_OTHER;
 	if (tag != N_OTHER && tag != N_FUNCCALL)
 		walk_tagged(w, tag, obj, role);
@@ -1348,15 +893,15 @@ static void walk_nested(struct walk *w, uint32_t wrapped, unsigned role)
  */
 static void push_with(struct walk *w, uint32_t with)
 {
-	const struct jdoc *d = w->d;
-	bool recursive = jtrue(d, jget(d, with, "recursive"));
-	uint32_t ctes = jget(d, with, "ctes");
+	const struct tree *d = w->d;
+	bool recursive = tree_true(d, tree_get(d, with, "recursive"));
+	uint32_t ctes = tree_get(d, with, "ctes");
 	for (int pass = recursive ? 0 : 1; pass < 2 && !w->stop; pass++) {
-		for (uint32_t e = jfirst(d, ctes); e && !w->stop; e = jnext(d, ctes, e)) {
+		for (uint32_t e = tree_first(d, ctes); e && !w->stop; e = tree_next(d, ctes, e)) {
 			const char *type;
 			uint32_t tlen;
-			uint32_t cte = junwrap(d, e, &type, &tlen);
-			char *name = wdup(w, jget(d, cte, "ctename"));
+			uint32_t cte = tree_unwrap(d, e, &type, &tlen);
+			char *name = wdup(w, tree_get(d, cte, "ctename"));
 			if (name == NULL) {
 				if (!w->oom)
 					walk_doubt(w, CLASSIFY_D_INTERNAL);
@@ -1366,7 +911,7 @@ static void push_with(struct walk *w, uint32_t with)
 				scope_push(w, name);
 				continue;
 			}
-			walk_nested(w, jget(d, cte, "ctequery"), CLASSIFY_R_READ);
+			walk_nested(w, tree_get(d, cte, "ctequery"), CLASSIFY_R_READ);
 			if (!recursive)
 				scope_push(w, name);
 		}
@@ -1377,25 +922,25 @@ static void push_with(struct walk *w, uint32_t with)
 
 static const char *alias_of(struct walk *w, uint32_t obj)
 {
-	return wdup(w, jget(w->d, jget(w->d, obj, "alias"), "aliasname"));
+	return wdup(w, tree_get(w->d, tree_get(w->d, obj, "alias"), "aliasname"));
 }
 
 /* Does a FOR UPDATE OF list of this query level name <name>? */
 static bool lock_names(struct walk *w, const struct lockset *lk, const char *name)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	if (lk == NULL || name == NULL)
 		return false;
 	if (lk->all)
 		return true;
-	for (uint32_t e = jfirst(d, lk->clauses); e; e = jnext(d, lk->clauses, e)) {
+	for (uint32_t e = tree_first(d, lk->clauses); e; e = tree_next(d, lk->clauses, e)) {
 		const char *type;
 		uint32_t tlen;
-		uint32_t lc_obj = junwrap(d, e, &type, &tlen);
-		uint32_t rels = jget(d, lc_obj, "lockedRels");
-		for (uint32_t r = jfirst(d, rels); r; r = jnext(d, rels, r)) {
-			uint32_t rv = junwrap(d, r, &type, &tlen);
-			char *locked = wdup(w, jget(d, rv, "relname"));
+		uint32_t lc_obj = tree_unwrap(d, e, &type, &tlen);
+		uint32_t rels = tree_get(d, lc_obj, "lockedRels");
+		for (uint32_t r = tree_first(d, rels); r; r = tree_next(d, rels, r)) {
+			uint32_t rv = tree_unwrap(d, r, &type, &tlen);
+			char *locked = wdup(w, tree_get(d, rv, "relname"));
 			if (locked != NULL && strcmp(locked, name) == 0)
 				return true;
 		}
@@ -1413,60 +958,60 @@ static void from_rangevar(struct walk *w, uint32_t rv, const struct lockset *lk)
 	const char *alias = alias_of(w, rv);
 	if (lock_names(w, lk, alias ? alias : name)) {
 		w->st->flags |= CLASSIFY_F_LOCKING;
-		const struct jdoc *d = w->d;
-		char *schema = wdup(w, jget(d, rv, "schemaname"));
+		const struct tree *d = w->d;
+		char *schema = wdup(w, tree_get(d, rv, "schemaname"));
 		note_rel(w, schema ? schema : w->default_schema, name, CLASSIFY_R_WRITE);
 	}
 }
 
 static void from_join(struct walk *w, uint32_t je, const struct lockset *lk)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	struct lockset all = { .all = true, .clauses = 0 };
 	const char *alias = alias_of(w, je);
 	const struct lockset *inner = (alias != NULL && lock_names(w, lk, alias)) ? &all : lk;
 	/* Join chains nest one level per JOIN: they count against the depth limit. */
 	if (!enter(w))
 		return;
-	walk_from(w, jget(d, je, "larg"), inner);
-	walk_from(w, jget(d, je, "rarg"), inner);
-	scan_value(w, jget(d, je, "quals"), CLASSIFY_R_READ);
+	walk_from(w, tree_get(d, je, "larg"), inner);
+	walk_from(w, tree_get(d, je, "rarg"), inner);
+	scan_value(w, tree_get(d, je, "quals"), CLASSIFY_R_READ);
 	leave(w);
 }
 
 static void from_subselect(struct walk *w, uint32_t rs, const struct lockset *lk)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	/* A lock on a subquery in FROM locks every table it reads (PG applies it with "all"). */
 	struct lockset all = { .all = true, .clauses = 0 };
 	const char *alias = alias_of(w, rs);
 	bool locked = lk != NULL && (lk->all || (alias != NULL && lock_names(w, lk, alias)));
 	const char *type;
 	uint32_t tlen;
-	uint32_t sub = junwrap(d, jget(d, rs, "subquery"), &type, &tlen);
-	if (sub && type_is(type, tlen, "SelectStmt"))
+	uint32_t sub = tree_unwrap(d, tree_get(d, rs, "subquery"), &type, &tlen);
+	if (sub && tree_type_is(type, tlen, "SelectStmt"))
 		walk_select(w, sub, locked ? &all : NULL);
 	else
-		scan_value(w, jget(d, rs, "subquery"), CLASSIFY_R_READ);
+		scan_value(w, tree_get(d, rs, "subquery"), CLASSIFY_R_READ);
 }
 
 /* One FROM item (wrapped node). */
 static void walk_from(struct walk *w, uint32_t item, const struct lockset *lk)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	const char *type;
 	uint32_t tlen;
-	uint32_t obj = junwrap(d, item, &type, &tlen);
+	uint32_t obj = tree_unwrap(d, item, &type, &tlen);
 	if (obj == 0) {
 		scan_value(w, item, CLASSIFY_R_READ);
-	} else if (type_is(type, tlen, "RangeVar")) {
+	} else if (tree_type_is(type, tlen, "RangeVar")) {
 		from_rangevar(w, obj, lk);
-	} else if (type_is(type, tlen, "JoinExpr")) {
+	} else if (tree_type_is(type, tlen, "JoinExpr")) {
 		from_join(w, obj, lk);
-	} else if (type_is(type, tlen, "RangeSubselect")) {
+	} else if (tree_type_is(type, tlen, "RangeSubselect")) {
 		from_subselect(w, obj, lk);
-	} else if (type_is(type, tlen, "RangeTableSample")) {
-		walk_from(w, jget(d, obj, "relation"), lk);
+	} else if (tree_type_is(type, tlen, "RangeTableSample")) {
+		walk_from(w, tree_get(d, obj, "relation"), lk);
 		static const char *const skip[] = { "relation", NULL };
 		scan_members(w, obj, CLASSIFY_R_READ, skip);
 	} else {
@@ -1476,27 +1021,27 @@ static void walk_from(struct walk *w, uint32_t item, const struct lockset *lk)
 
 static void walk_from_list(struct walk *w, uint32_t list, const struct lockset *lk)
 {
-	for (uint32_t e = jfirst(w->d, list); e && !w->stop; e = jnext(w->d, list, e))
+	for (uint32_t e = tree_first(w->d, list); e && !w->stop; e = tree_next(w->d, list, e))
 		walk_from(w, e, lk);
 }
 
 /* A SELECT without set operation. */
 static void walk_simple(struct walk *w, uint32_t obj, const struct lockset *inherited)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	struct lockset lk = { .all = inherited != NULL && inherited->all, .clauses = 0 };
-	uint32_t locking = jget(d, obj, "lockingClause");
-	for (uint32_t e = jfirst(d, locking); e; e = jnext(d, locking, e)) {
+	uint32_t locking = tree_get(d, obj, "lockingClause");
+	for (uint32_t e = tree_first(d, locking); e; e = tree_next(d, locking, e)) {
 		const char *type;
 		uint32_t tlen;
-		uint32_t lc_obj = junwrap(d, e, &type, &tlen);
-		if (jfirst(d, jget(d, lc_obj, "lockedRels")) == 0)
+		uint32_t lc_obj = tree_unwrap(d, e, &type, &tlen);
+		if (tree_first(d, tree_get(d, lc_obj, "lockedRels")) == 0)
 			lk.all = true;
 		lk.clauses = locking;
 	}
 	if (lk.all || lk.clauses)
 		w->st->flags |= CLASSIFY_F_LOCKING;
-	uint32_t into = jget(d, obj, "intoClause");
+	uint32_t into = tree_get(d, obj, "intoClause");
 	if (into) {
 		/* SELECT INTO creates a table; only a top-level SELECT can carry it. */
 		if (w->kind == CLASSIFY_K_SELECT) {
@@ -1505,7 +1050,7 @@ static void walk_simple(struct walk *w, uint32_t obj, const struct lockset *inhe
 		}
 		scan_value(w, into, CLASSIFY_R_WRITE);
 	}
-	walk_from_list(w, jget(d, obj, "fromClause"), (lk.all || lk.clauses) ? &lk : NULL);
+	walk_from_list(w, tree_get(d, obj, "fromClause"), (lk.all || lk.clauses) ? &lk : NULL);
 	static const char *const skip[] = { "withClause", "fromClause", "lockingClause",
 					    "intoClause", "larg", "rarg", NULL };
 	scan_members(w, obj, CLASSIFY_R_READ, skip);
@@ -1517,28 +1062,28 @@ static void walk_simple(struct walk *w, uint32_t obj, const struct lockset *inhe
  */
 static void walk_select(struct walk *w, uint32_t obj, const struct lockset *inherited)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	if (!enter(w))
 		return;
 	size_t saved = w->c->nscope;
 	uint32_t cur = obj;
 	while (cur != 0 && !w->stop) {
-		uint32_t with = jget(d, cur, "withClause");
+		uint32_t with = tree_get(d, cur, "withClause");
 		if (with)
 			push_with(w, with);
-		uint32_t op = jget(d, cur, "op");
-		if (op == 0 || jstr_is(d, op, "SETOP_NONE")) {
+		uint32_t op = tree_get(d, cur, "op");
+		if (op == 0 || tree_str_is(d, op, "SETOP_NONE")) {
 			walk_simple(w, cur, inherited);
 			break;
 		}
-		uint32_t rarg = jget(d, cur, "rarg");
+		uint32_t rarg = tree_get(d, cur, "rarg");
 		if (rarg)
 			walk_select(w, rarg, inherited);
 		/* A locking clause on a set operation is an error in Postgres: nothing to lock. */
 		static const char *const skip[] = { "withClause", "larg", "rarg", "lockingClause",
 						    NULL };
 		scan_members(w, cur, CLASSIFY_R_READ, skip);
-		cur = jget(d, cur, "larg");
+		cur = tree_get(d, cur, "larg");
 	}
 	w->c->nscope = saved;
 	leave(w);
@@ -1550,21 +1095,21 @@ static void walk_select(struct walk *w, uint32_t obj, const struct lockset *inhe
 static void walk_dml(struct walk *w, uint32_t obj, const char *from_key,
 		     const char *const *skip)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	if (!enter(w))
 		return;
 	size_t saved = w->c->nscope;
-	uint32_t with = jget(d, obj, "withClause");
+	uint32_t with = tree_get(d, obj, "withClause");
 	if (with)
 		push_with(w, with);
-	uint32_t target = jget(d, obj, "relation");
+	uint32_t target = tree_get(d, obj, "relation");
 	if (target)
 		note_rangevar(w, target, CLASSIFY_R_WRITE, RV_TARGET);
 	else
 		walk_doubt(w, CLASSIFY_D_INTERNAL);
 	if (from_key != NULL) {
-		uint32_t from = jgetn(d, obj, from_key, strlen(from_key));
-		if (jis(d, from, JT_ARR))
+		uint32_t from = tree_getn(d, obj, from_key, strlen(from_key));
+		if (tree_is(d, from, TREE_ARR))
 			walk_from_list(w, from, NULL);
 		else if (from)
 			walk_from(w, from, NULL);
@@ -1602,8 +1147,8 @@ static void walk_execute(struct walk *w, uint32_t obj)
 {
 	w->st->flags |= CLASSIFY_F_EXECUTE | CLASSIFY_F_EXECUTES;
 	if (w->st->name == NULL)
-		w->st->name = wdup(w, jget(w->d, obj, "name"));
-	scan_value(w, jget(w->d, obj, "params"), CLASSIFY_R_READ);
+		w->st->name = wdup(w, tree_get(w->d, obj, "name"));
+	scan_value(w, tree_get(w->d, obj, "params"), CLASSIFY_R_READ);
 }
 
 /* ---- function calls with effects the tree cannot show ---- */
@@ -1631,44 +1176,44 @@ static const char *const sql_text_fns[] = {
 };
 
 /* The A_Const behind <arg>, looking through casts; 0 if it is not a constant. */
-static uint32_t const_of(const struct jdoc *d, uint32_t arg)
+static uint32_t const_of(const struct tree *d, uint32_t arg)
 {
 	const char *type;
 	uint32_t tlen;
-	uint32_t obj = junwrap(d, arg, &type, &tlen);
-	for (int hops = 0; obj && hops < 8 && type_is(type, tlen, "TypeCast"); hops++)
-		obj = junwrap(d, jget(d, obj, "arg"), &type, &tlen);
-	return (obj && type_is(type, tlen, "A_Const")) ? obj : 0;
+	uint32_t obj = tree_unwrap(d, arg, &type, &tlen);
+	for (int hops = 0; obj && hops < 8 && tree_type_is(type, tlen, "TypeCast"); hops++)
+		obj = tree_unwrap(d, tree_get(d, obj, "arg"), &type, &tlen);
+	return (obj && tree_type_is(type, tlen, "A_Const")) ? obj : 0;
 }
 
 /* set_config(name, value, is_local): only a constant true is_local leaves no session state. */
-static bool set_config_local(const struct jdoc *d, uint32_t args)
+static bool set_config_local(const struct tree *d, uint32_t args)
 {
-	uint32_t third = jfirst(d, args);
+	uint32_t third = tree_first(d, args);
 	for (int i = 0; i < 2 && third; i++)
-		third = jnext(d, args, third);
+		third = tree_next(d, args, third);
 	uint32_t k = const_of(d, third);
 	if (k == 0)
 		return false;
-	if (jtrue(d, jget(d, jget(d, k, "boolval"), "boolval")))
+	if (tree_true(d, tree_get(d, tree_get(d, k, "boolval"), "boolval")))
 		return true;
-	uint32_t sv = jget(d, jget(d, k, "sval"), "sval");
-	return jstr_is(d, sv, "true") || jstr_is(d, sv, "on") || jstr_is(d, sv, "t");
+	uint32_t sv = tree_get(d, tree_get(d, k, "sval"), "sval");
+	return tree_str_is(d, sv, "true") || tree_str_is(d, sv, "on") || tree_str_is(d, sv, "t");
 }
 
 static void sql_text_args(struct walk *w, uint32_t args, const char *fn, uint32_t fnlen)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	w->st->flags |= CLASSIFY_F_EXECUTES;
-	for (uint32_t a = jfirst(d, args); a && !w->stop; a = jnext(d, args, a)) {
+	for (uint32_t a = tree_first(d, args); a && !w->stop; a = tree_next(d, args, a)) {
 		uint32_t k = const_of(d, a);
-		uint32_t sv = jget(d, jget(d, k, "sval"), "sval");
+		uint32_t sv = tree_get(d, tree_get(d, k, "sval"), "sval");
 		if (k != 0 && sv == 0)
 			continue; /* a number, boolean or NULL */
 		if (k == 0) {
 			walk_doubt(w, CLASSIFY_D_DYNAMIC_SQL);
 			if (w->st->dynamic == NULL)
-				w->st->dynamic = arena_strndup(&w->c->arena, fn, fnlen);
+				w->st->dynamic = tree_arena_strndup(&w->c->arena, fn, fnlen);
 			continue;
 		}
 		char *text = wdup(w, sv);
@@ -1681,19 +1226,19 @@ static void sql_text_args(struct walk *w, uint32_t args, const char *fn, uint32_
 
 static void note_funccall(struct walk *w, uint32_t fc)
 {
-	const struct jdoc *d = w->d;
-	uint32_t names = jget(d, fc, "funcname");
+	const struct tree *d = w->d;
+	uint32_t names = tree_get(d, fc, "funcname");
 	uint32_t last = 0;
-	for (uint32_t e = jfirst(d, names); e; e = jnext(d, names, e))
+	for (uint32_t e = tree_first(d, names); e; e = tree_next(d, names, e))
 		last = e;
 	const char *type;
 	uint32_t tlen;
-	uint32_t sv = jget(d, junwrap(d, last, &type, &tlen), "sval");
-	if (!jis(d, sv, JT_STR))
+	uint32_t sv = tree_get(d, tree_unwrap(d, last, &type, &tlen), "sval");
+	if (!tree_is(d, sv, TREE_STR))
 		return;
 	const char *fn = d->s + d->t[sv].start;
 	uint32_t fnlen = d->t[sv].end - d->t[sv].start;
-	uint32_t args = jget(d, fc, "args");
+	uint32_t args = tree_get(d, fc, "args");
 	if (name_in(fn, fnlen, session_fns)) {
 		if (!(fnlen == 10 && memcmp(fn, "set_config", 10) == 0 && set_config_local(d, args)))
 			w->st->flags |= CLASSIFY_F_SESSION_STATE;
@@ -1743,45 +1288,46 @@ static void walk_inner(struct walk *w, uint32_t wrapped)
 
 static void h_copy(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	bool from = jtrue(d, jget(d, obj, "is_from"));
+	const struct tree *d = w->d;
+	bool from = tree_true(d, tree_get(d, obj, "is_from"));
 	w->kind = from ? CLASSIFY_K_COPY_FROM : CLASSIFY_K_COPY_TO;
-	uint32_t rel = jget(d, obj, "relation");
+	uint32_t rel = tree_get(d, obj, "relation");
 	if (rel)
 		note_rangevar(w, rel, from ? CLASSIFY_R_WRITE : CLASSIFY_R_READ, RV_TARGET);
-	walk_inner(w, jget(d, obj, "query"));
+	walk_inner(w, tree_get(d, obj, "query"));
 	static const char *const skip[] = { "relation", "query", NULL };
 	scan_members(w, obj, CLASSIFY_R_READ, skip);
 }
 
 /* defGetBoolean: no argument or anything but false/off/0/no means true. */
-static bool def_true(const struct jdoc *d, uint32_t defelem)
+static bool def_true(const struct tree *d, uint32_t defelem)
 {
-	uint32_t arg = jget(d, defelem, "arg");
+	uint32_t arg = tree_get(d, defelem, "arg");
 	if (arg == 0)
 		return true;
 	const char *type;
 	uint32_t tlen;
-	uint32_t obj = junwrap(d, arg, &type, &tlen);
-	uint32_t sv = jget(d, obj, "sval");
+	uint32_t obj = tree_unwrap(d, arg, &type, &tlen);
+	uint32_t sv = tree_get(d, obj, "sval");
 	if (sv)
-		return !(jstr_is(d, sv, "false") || jstr_is(d, sv, "off") || jstr_is(d, sv, "no"));
-	uint32_t iv = jget(d, obj, "ival");
-	if (obj && type_is(type, tlen, "Integer"))
-		return iv != 0 && jint(d, iv) != 0;
-	if (obj && type_is(type, tlen, "Boolean"))
-		return jtrue(d, jget(d, obj, "boolval"));
+		return !(tree_str_is(d, sv, "false") || tree_str_is(d, sv, "off") ||
+			 tree_str_is(d, sv, "no"));
+	uint32_t iv = tree_get(d, obj, "ival");
+	if (obj && tree_type_is(type, tlen, "Integer"))
+		return iv != 0 && tree_int(d, iv) != 0;
+	if (obj && tree_type_is(type, tlen, "Boolean"))
+		return tree_true(d, tree_get(d, obj, "boolval"));
 	return true;
 }
 
 /* The DefElem named <name> in a list of wrapped DefElems, or 0. */
-static uint32_t defelem(const struct jdoc *d, uint32_t list, const char *name)
+static uint32_t defelem(const struct tree *d, uint32_t list, const char *name)
 {
-	for (uint32_t e = jfirst(d, list); e; e = jnext(d, list, e)) {
+	for (uint32_t e = tree_first(d, list); e; e = tree_next(d, list, e)) {
 		const char *type;
 		uint32_t tlen;
-		uint32_t de = junwrap(d, e, &type, &tlen);
-		if (de && jstr_isn(d, jget(d, de, "defname"), name, strlen(name)))
+		uint32_t de = tree_unwrap(d, e, &type, &tlen);
+		if (de && tree_str_isn(d, tree_get(d, de, "defname"), name, strlen(name)))
 			return de;
 	}
 	return 0;
@@ -1789,22 +1335,22 @@ static uint32_t defelem(const struct jdoc *d, uint32_t list, const char *name)
 
 static void h_explain(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t an = defelem(d, jget(d, obj, "options"), "analyze");
+	const struct tree *d = w->d;
+	uint32_t an = defelem(d, tree_get(d, obj, "options"), "analyze");
 	bool analyze = an != 0 && def_true(d, an);
 	if (analyze)
 		w->st->flags |= CLASSIFY_F_EXECUTES;
 	else
 		w->explain_plain++;
-	walk_inner(w, jget(d, obj, "query"));
+	walk_inner(w, tree_get(d, obj, "query"));
 	if (!analyze)
 		w->explain_plain--;
 }
 
 static void h_prepare(struct walk *w, uint32_t obj)
 {
-	w->st->name = wdup(w, jget(w->d, obj, "name"));
-	walk_inner(w, jget(w->d, obj, "query"));
+	w->st->name = wdup(w, tree_get(w->d, obj, "name"));
+	walk_inner(w, tree_get(w->d, obj, "query"));
 }
 
 static void h_execute(struct walk *w, uint32_t obj)
@@ -1814,60 +1360,62 @@ static void h_execute(struct walk *w, uint32_t obj)
 
 static void h_deallocate(struct walk *w, uint32_t obj)
 {
-	w->st->name = wdup(w, jget(w->d, obj, "name"));
+	w->st->name = wdup(w, tree_get(w->d, obj, "name"));
 }
 
 static void h_set(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	/* SET LOCAL and SET TRANSACTION end with the transaction. */
-	bool local = jtrue(d, jget(d, obj, "is_local")) ||
-		     (jstr_is(d, jget(d, obj, "kind"), "VAR_SET_MULTI") &&
-		      jstr_is(d, jget(d, obj, "name"), "TRANSACTION"));
+	bool local = tree_true(d, tree_get(d, obj, "is_local")) ||
+		     (tree_str_is(d, tree_get(d, obj, "kind"), "VAR_SET_MULTI") &&
+		      tree_str_is(d, tree_get(d, obj, "name"), "TRANSACTION"));
 	if (local)
 		return;
 	w->st->flags |= CLASSIFY_F_SESSION_STATE;
-	uint32_t name = jget(d, obj, "name");
+	uint32_t name = tree_get(d, obj, "name");
 	/* GUC_NO_RESET_ALL settings: RESET ALL leaves them, so a replay could not undo them. */
-	if (!jstr_is(d, name, "role") && !jstr_is(d, name, "session_authorization"))
+	if (!tree_str_is(d, name, "role") && !tree_str_is(d, name, "session_authorization"))
 		w->st->flags |= CLASSIFY_F_SET;
 }
 
 static void h_declare(struct walk *w, uint32_t obj)
 {
-	if (jint(w->d, jget(w->d, obj, "options")) & CURSOR_OPT_HOLD)
+	if (tree_int(w->d, tree_get(w->d, obj, "options")) & CURSOR_OPT_HOLD)
 		w->st->flags |= CLASSIFY_F_SESSION_STATE;
-	walk_inner(w, jget(w->d, obj, "query"));
+	walk_inner(w, tree_get(w->d, obj, "query"));
 }
 
 static char *defelem_string(struct walk *w, uint32_t de)
 {
 	const char *type;
 	uint32_t tlen;
-	return wdup(w, jget(w->d, junwrap(w->d, jget(w->d, de, "arg"), &type, &tlen), "sval"));
+	uint32_t arg = tree_unwrap(w->d, tree_get(w->d, de, "arg"), &type, &tlen);
+	return wdup(w, tree_get(w->d, arg, "sval"));
 }
 
 static void h_do(struct walk *w, uint32_t obj)
 {
-	uint32_t args = jget(w->d, obj, "args");
+	uint32_t args = tree_get(w->d, obj, "args");
 	char *lang = defelem_string(w, defelem(w->d, args, "language"));
 	mention_body(w, lang, defelem_string(w, defelem(w->d, args, "as")));
 }
 
 static void h_create_function(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t opts = jget(d, obj, "options");
+	const struct tree *d = w->d;
+	uint32_t opts = tree_get(d, obj, "options");
 	char *lang = defelem_string(w, defelem(d, opts, "language"));
-	uint32_t as = jget(d, defelem(d, opts, "as"), "arg");
+	uint32_t as = tree_get(d, defelem(d, opts, "as"), "arg");
 	const char *type;
 	uint32_t tlen;
-	uint32_t list = jget(d, junwrap(d, as, &type, &tlen), "items");
-	for (uint32_t e = jfirst(d, list); e && !w->stop; e = jnext(d, list, e))
-		mention_body(w, lang ? lang : "sql", wdup(w, jget(d, junwrap(d, e, &type, &tlen), "sval")));
+	uint32_t list = tree_get(d, tree_unwrap(d, as, &type, &tlen), "items");
+	for (uint32_t e = tree_first(d, list); e && !w->stop; e = tree_next(d, list, e))
+		mention_body(w, lang ? lang : "sql",
+			     wdup(w, tree_get(d, tree_unwrap(d, e, &type, &tlen), "sval")));
 	if (list == 0 && as != 0)
 		mention_body(w, lang ? lang : "sql", defelem_string(w, defelem(d, opts, "as")));
-	uint32_t body = jget(d, obj, "sql_body");
+	uint32_t body = tree_get(d, obj, "sql_body");
 	if (body) {
 		w->body++;
 		scan_value(w, body, CLASSIFY_R_MENTION);
@@ -1910,7 +1458,7 @@ enum objshape {
 	OBJ_SCHEMA,    /* a schema */
 };
 
-static enum objshape objshape(const struct jdoc *d, uint32_t objtype)
+static enum objshape objshape(const struct tree *d, uint32_t objtype)
 {
 	static const char *const rel[] = { "OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW",
 					   "OBJECT_FOREIGN_TABLE", "OBJECT_SEQUENCE",
@@ -1918,7 +1466,7 @@ static enum objshape objshape(const struct jdoc *d, uint32_t objtype)
 	static const char *const item[] = { "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT",
 					    "OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY",
 					    NULL };
-	if (!jis(d, objtype, JT_STR))
+	if (!tree_is(d, objtype, TREE_STR))
 		return OBJ_NONE;
 	const char *s = d->s + d->t[objtype].start;
 	uint32_t n = d->t[objtype].end - d->t[objtype].start;
@@ -1934,18 +1482,18 @@ static enum objshape objshape(const struct jdoc *d, uint32_t objtype)
 /* A name written as a List of String nodes (DROP, COMMENT ON, ...). */
 static void note_name_list(struct walk *w, uint32_t object, enum objshape shape)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	const char *type;
 	uint32_t tlen;
-	uint32_t inner = junwrap(d, object, &type, &tlen);
+	uint32_t inner = tree_unwrap(d, object, &type, &tlen);
 	char *parts[4] = { NULL, NULL, NULL, NULL };
 	size_t n = 0;
-	if (inner && type_is(type, tlen, "String")) {
-		parts[n++] = wdup(w, jget(d, inner, "sval"));
-	} else if (inner && type_is(type, tlen, "List")) {
-		uint32_t items = jget(d, inner, "items");
-		for (uint32_t e = jfirst(d, items); e; e = jnext(d, items, e)) {
-			char *s = wdup(w, jget(d, junwrap(d, e, &type, &tlen), "sval"));
+	if (inner && tree_type_is(type, tlen, "String")) {
+		parts[n++] = wdup(w, tree_get(d, inner, "sval"));
+	} else if (inner && tree_type_is(type, tlen, "List")) {
+		uint32_t items = tree_get(d, inner, "items");
+		for (uint32_t e = tree_first(d, items); e; e = tree_next(d, items, e)) {
+			char *s = wdup(w, tree_get(d, tree_unwrap(d, e, &type, &tlen), "sval"));
 			if (n == 4)
 				memmove(parts, parts + 1, 3 * sizeof(parts[0]));
 			parts[n < 4 ? n++ : 3] = s;
@@ -1974,22 +1522,22 @@ static void note_object(struct walk *w, uint32_t objtype, uint32_t object)
 /* COMMENT ON, SECURITY LABEL, ALTER ... OWNER, ALTER EXTENSION ... ADD. */
 static void h_object(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t objtype = jget(d, obj, "objtype");
+	const struct tree *d = w->d;
+	uint32_t objtype = tree_get(d, obj, "objtype");
 	if (objtype == 0)
-		objtype = jget(d, obj, "objectType");
+		objtype = tree_get(d, obj, "objectType");
 	if (objshape(d, objtype) != OBJ_SCHEMA) /* a schema's owner or comment is not its tables */
-		note_object(w, objtype, jget(d, obj, "object"));
+		note_object(w, objtype, tree_get(d, obj, "object"));
 	static const char *const skip[] = { "object", NULL };
 	scan_members(w, obj, CLASSIFY_R_WRITE, skip);
 }
 
 static void h_drop(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t type = jget(d, obj, "removeType");
-	uint32_t objects = jget(d, obj, "objects");
-	for (uint32_t e = jfirst(d, objects); e && !w->stop; e = jnext(d, objects, e))
+	const struct tree *d = w->d;
+	uint32_t type = tree_get(d, obj, "removeType");
+	uint32_t objects = tree_get(d, obj, "objects");
+	for (uint32_t e = tree_first(d, objects); e && !w->stop; e = tree_next(d, objects, e))
 		note_object(w, type, e);
 }
 
@@ -1998,58 +1546,59 @@ static void note_new_name(struct walk *w, uint32_t rel, const char *schema, cons
 {
 	if (rel == 0 || name == NULL)
 		return;
-	char *old_schema = wdup(w, jget(w->d, rel, "schemaname"));
+	char *old_schema = wdup(w, tree_get(w->d, rel, "schemaname"));
 	note_rel(w, schema ? schema : (old_schema ? old_schema : w->default_schema), name,
 		 CLASSIFY_R_WRITE);
 }
 
 static void h_rename(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t type = jget(d, obj, "renameType");
-	uint32_t rel = jget(d, obj, "relation");
+	const struct tree *d = w->d;
+	uint32_t type = tree_get(d, obj, "renameType");
+	uint32_t rel = tree_get(d, obj, "relation");
 	if (rel)
 		note_rangevar(w, rel, CLASSIFY_R_WRITE, RV_TARGET);
 	enum objshape shape = objshape(d, type);
 	if (shape == OBJ_SCHEMA)
-		note_schema_wide(w, wdup(w, jget(d, obj, "subname")));
+		note_schema_wide(w, wdup(w, tree_get(d, obj, "subname")));
 	else if (rel == 0)
-		note_object(w, type, jget(d, obj, "object"));
+		note_object(w, type, tree_get(d, obj, "object"));
 	if (shape == OBJ_REL)
-		note_new_name(w, rel, NULL, wdup(w, jget(d, obj, "newname")));
+		note_new_name(w, rel, NULL, wdup(w, tree_get(d, obj, "newname")));
 }
 
 static void h_set_schema(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	uint32_t type = jget(d, obj, "objectType");
-	uint32_t rel = jget(d, obj, "relation");
+	const struct tree *d = w->d;
+	uint32_t type = tree_get(d, obj, "objectType");
+	uint32_t rel = tree_get(d, obj, "relation");
 	if (rel) {
 		const char *name = note_rangevar(w, rel, CLASSIFY_R_WRITE, RV_TARGET);
-		note_new_name(w, rel, wdup(w, jget(d, obj, "newschema")), name);
+		note_new_name(w, rel, wdup(w, tree_get(d, obj, "newschema")), name);
 	} else {
-		note_object(w, type, jget(d, obj, "object"));
+		note_object(w, type, tree_get(d, obj, "object"));
 	}
 }
 
 static void h_index(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
+	const struct tree *d = w->d;
 	scan_value(w, obj, CLASSIFY_R_WRITE);
 	/* Indexes share the relation namespace: CREATE INDEX customers ... creates one. */
-	note_new_name(w, jget(d, obj, "relation"), NULL, wdup(w, jget(d, obj, "idxname")));
+	note_new_name(w, tree_get(d, obj, "relation"), NULL, wdup(w, tree_get(d, obj, "idxname")));
 }
 
 static void h_grant(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	if (jstr_is(d, jget(d, obj, "targtype"), "ACL_TARGET_ALL_IN_SCHEMA") &&
-	    jstr_is(d, jget(d, obj, "objtype"), "OBJECT_TABLE")) {
-		uint32_t objects = jget(d, obj, "objects");
+	const struct tree *d = w->d;
+	if (tree_str_is(d, tree_get(d, obj, "targtype"), "ACL_TARGET_ALL_IN_SCHEMA") &&
+	    tree_str_is(d, tree_get(d, obj, "objtype"), "OBJECT_TABLE")) {
+		uint32_t objects = tree_get(d, obj, "objects");
 		const char *type;
 		uint32_t tlen;
-		for (uint32_t e = jfirst(d, objects); e; e = jnext(d, objects, e))
-			note_schema_wide(w, wdup(w, jget(d, junwrap(d, e, &type, &tlen), "sval")));
+		for (uint32_t e = tree_first(d, objects); e; e = tree_next(d, objects, e))
+			note_schema_wide(w,
+					 wdup(w, tree_get(d, tree_unwrap(d, e, &type, &tlen), "sval")));
 		return;
 	}
 	scan_value(w, obj, CLASSIFY_R_WRITE);
@@ -2057,27 +1606,27 @@ static void h_grant(struct walk *w, uint32_t obj)
 
 static void h_reindex(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	if (jstr_is(d, jget(d, obj, "kind"), "REINDEX_OBJECT_SCHEMA"))
-		note_schema_wide(w, wdup(w, jget(d, obj, "name")));
+	const struct tree *d = w->d;
+	if (tree_str_is(d, tree_get(d, obj, "kind"), "REINDEX_OBJECT_SCHEMA"))
+		note_schema_wide(w, wdup(w, tree_get(d, obj, "name")));
 	else
 		scan_value(w, obj, CLASSIFY_R_WRITE);
 }
 
 static void h_publication(struct walk *w, uint32_t obj)
 {
-	const struct jdoc *d = w->d;
-	if (jtrue(d, jget(d, obj, "for_all_tables")))
+	const struct tree *d = w->d;
+	if (tree_true(d, tree_get(d, obj, "for_all_tables")))
 		note_schema_wide(w, NULL);
-	uint32_t objs = jget(d, obj, "pubobjects");
-	for (uint32_t e = jfirst(d, objs); e; e = jnext(d, objs, e)) {
+	uint32_t objs = tree_get(d, obj, "pubobjects");
+	for (uint32_t e = tree_first(d, objs); e; e = tree_next(d, objs, e)) {
 		const char *type;
 		uint32_t tlen;
-		uint32_t spec = junwrap(d, e, &type, &tlen);
-		uint32_t kind = jget(d, spec, "pubobjtype");
-		if (jstr_is(d, kind, "PUBLICATIONOBJ_TABLES_IN_SCHEMA"))
-			note_schema_wide(w, wdup(w, jget(d, spec, "name")));
-		else if (jstr_is(d, kind, "PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA"))
+		uint32_t spec = tree_unwrap(d, e, &type, &tlen);
+		uint32_t kind = tree_get(d, spec, "pubobjtype");
+		if (tree_str_is(d, kind, "PUBLICATIONOBJ_TABLES_IN_SCHEMA"))
+			note_schema_wide(w, wdup(w, tree_get(d, spec, "name")));
+		else if (tree_str_is(d, kind, "PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA"))
 			note_schema_wide(w, NULL);
 	}
 	scan_value(w, obj, CLASSIFY_R_WRITE);
@@ -2086,16 +1635,16 @@ static void h_publication(struct walk *w, uint32_t obj)
 static void h_import(struct walk *w, uint32_t obj)
 {
 	/* The listed names are remote; what matters is the local schema they land in. */
-	note_schema_wide(w, wdup(w, jget(w->d, obj, "local_schema")));
+	note_schema_wide(w, wdup(w, tree_get(w->d, obj, "local_schema")));
 }
 
 static void h_create_schema(struct walk *w, uint32_t obj)
 {
 	const char *saved = w->default_schema;
-	char *schema = wdup(w, jget(w->d, obj, "schemaname"));
+	char *schema = wdup(w, tree_get(w->d, obj, "schemaname"));
 	if (schema != NULL)
 		w->default_schema = schema;
-	scan_value(w, jget(w->d, obj, "schemaElts"), CLASSIFY_R_WRITE);
+	scan_value(w, tree_get(w->d, obj, "schemaElts"), CLASSIFY_R_WRITE);
 	w->default_schema = saved;
 }
 
@@ -2257,7 +1806,7 @@ static const struct rule *rule_find(const struct classify *c, const char *type, 
 {
 	for (unsigned s = rule_hash(type, tlen) & 255u; c->rule_idx[s] != 0; s = (s + 1) & 255u) {
 		const struct rule *r = &rules[c->rule_idx[s] - 1];
-		if (type_isn(type, tlen, r->type, strlen(r->type)))
+		if (tree_type_isn(type, tlen, r->type, strlen(r->type)))
 			return r;
 	}
 	return NULL;
@@ -2268,7 +1817,7 @@ static enum classify_kind walk_stmt(struct walk *w, uint32_t wrapped)
 {
 	const char *type;
 	uint32_t tlen;
-	uint32_t obj = junwrap(w->d, wrapped, &type, &tlen);
+	uint32_t obj = tree_unwrap(w->d, wrapped, &type, &tlen);
 	if (obj == 0) {
 		walk_doubt(w, CLASSIFY_D_INTERNAL);
 		return CLASSIFY_K_UNKNOWN;
@@ -2320,7 +1869,7 @@ static bool stmt_finish(struct classify *c, struct classify_stmt *st)
 {
 	if (c->nrels == 0)
 		return true;
-	struct classify_rel *r = arena_alloc(&c->arena, c->nrels * sizeof(*r));
+	struct classify_rel *r = tree_arena_alloc(&c->arena, c->nrels * sizeof(*r));
 	if (r == NULL)
 		return false;
 	memcpy(r, c->rels, c->nrels * sizeof(*r));
@@ -2347,7 +1896,7 @@ static bool classify_unparseable(struct classify *c, const char *sql, size_t off
 	struct walk w;
 	walk_init(&w, c, st);
 	st->doubt = CLASSIFY_D_UNPARSEABLE;
-	st->error = error ? arena_strndup(&c->arena, error, strlen(error)) : NULL;
+	st->error = error ? tree_arena_strndup(&c->arena, error, strlen(error)) : NULL;
 	mention_scan(&w, sql + off, len, 0);
 	return !w.oom && stmt_finish(c, st);
 }
@@ -2374,16 +1923,16 @@ static bool classify_one(struct classify *c, uint32_t wrapped, const char *sql, 
 /* Statements of one parsed text; <base> is where that text starts inside <sql>. */
 static bool classify_doc(struct classify *c, const char *sql, size_t base, size_t len)
 {
-	const struct jdoc *d = &c->doc;
-	uint32_t stmts = jmember(d, 0, "stmts", 5);
-	for (uint32_t e = jfirst(d, stmts); e; e = jnext(d, stmts, e)) {
-		int64_t loc = jint(d, jget(d, e, "stmt_location"));
-		int64_t slen = jint(d, jget(d, e, "stmt_len"));
+	const struct tree *d = &c->doc;
+	uint32_t stmts = tree_member(d, 0, "stmts", 5);
+	for (uint32_t e = tree_first(d, stmts); e; e = tree_next(d, stmts, e)) {
+		int64_t loc = tree_int(d, tree_get(d, e, "stmt_location"));
+		int64_t slen = tree_int(d, tree_get(d, e, "stmt_len"));
 		if (loc < 0 || (size_t)loc > len)
 			loc = 0;
 		if (slen <= 0 || (size_t)slen > len - (size_t)loc)
 			slen = (int64_t)(len - (size_t)loc);
-		if (!classify_one(c, jget(d, e, "stmt"), sql, base + (size_t)loc, (size_t)slen))
+		if (!classify_one(c, tree_get(d, e, "stmt"), sql, base + (size_t)loc, (size_t)slen))
 			return false;
 	}
 	return true;
@@ -2397,27 +1946,25 @@ enum parse_status {
 
 /* Parses sql[base, base+len) (NUL-terminated there) and classifies its statements. */
 static enum parse_status parse_and_classify(struct classify *c, const char *sql, size_t base,
-					    size_t len, char **error)
+					    size_t len, const char **error)
 {
-	PgQueryParseResult pr = pg_query_parse(sql + base);
+	struct tree_error perr;
+	enum tree_status ts = tree_parse(&c->doc, &c->arena, sql + base, &perr);
 	enum parse_status status = PARSE_OK;
-	if (pr.error != NULL) {
-		const char *msg = pr.error->message ? pr.error->message : "syntax error";
-		*error = arena_strndup(&c->arena, msg, strlen(msg));
-		status = *error ? PARSE_FAILED : PARSE_OOM;
-	} else {
-		enum jindex_status js = json_index(&c->doc, pr.parse_tree, strlen(pr.parse_tree));
-		if (js == JI_OOM)
-			status = PARSE_OOM;
-		else if (js == JI_MALFORMED)
-			status = classify_unparseable(c, sql, base, len, "unexpected parse tree")
-					 ? PARSE_OK : PARSE_OOM;
-		else if (!classify_doc(c, sql, base, len))
-			status = PARSE_OOM;
-		if (status == PARSE_OK && js == JI_MALFORMED)
+	if (ts == TREE_SYNTAX) {
+		*error = perr.message;
+		status = PARSE_FAILED;
+	} else if (ts == TREE_OOM) {
+		status = PARSE_OOM;
+	} else if (ts == TREE_MALFORMED) {
+		status = classify_unparseable(c, sql, base, len, "unexpected parse tree")
+				 ? PARSE_OK : PARSE_OOM;
+		if (status == PARSE_OK)
 			c->stmts[c->nstmts - 1].doubt = CLASSIFY_D_INTERNAL;
+	} else if (!classify_doc(c, sql, base, len)) {
+		status = PARSE_OOM;
 	}
-	pg_query_free_parse_result(pr);
+	tree_release(&c->doc);
 	return status;
 }
 
@@ -2433,10 +1980,10 @@ static bool blank(const char *s, size_t n)
 /* One piece of a text that did not parse as a whole. */
 static bool classify_piece(struct classify *c, const char *sql, size_t loc, size_t len)
 {
-	char *piece = arena_strndup(&c->arena, sql + loc, len);
+	char *piece = tree_arena_strndup(&c->arena, sql + loc, len);
 	if (piece == NULL)
 		return false;
-	char *perr = NULL;
+	const char *perr = NULL;
 	size_t before = c->nstmts;
 	enum parse_status ps = parse_and_classify(c, piece, 0, len, &perr);
 	/* classify_doc saw offsets inside the piece; make them offsets in <sql>. */
@@ -2456,17 +2003,19 @@ static bool classify_piece(struct classify *c, const char *sql, size_t loc, size
  */
 static bool classify_pieces(struct classify *c, const char *sql, size_t len, const char *error)
 {
-	PgQuerySplitResult sp = pg_query_split_with_scanner(sql);
-	if (sp.error != NULL || sp.n_stmts == 0) {
-		pg_query_free_split_result(sp);
+	struct tree_span *sp;
+	size_t nsp;
+	enum tree_status ts = tree_split(&c->arena, sql, &sp, &nsp);
+	if (ts == TREE_OOM)
+		return false;
+	if (ts != TREE_OK || nsp == 0)
 		return classify_unparseable(c, sql, 0, len, error);
-	}
 	bool ok = true;
 	size_t done = 0;
-	for (int i = 0; i <= sp.n_stmts && ok; i++) {
+	for (size_t i = 0; i <= nsp && ok; i++) {
 		size_t loc = len, slen = 0;
-		if (i < sp.n_stmts) {
-			int l = sp.stmts[i]->stmt_location, n = sp.stmts[i]->stmt_len;
+		if (i < nsp) {
+			int l = sp[i].location, n = sp[i].len;
 			if (l < 0 || (size_t)l < done || (size_t)l > len || n < 0 ||
 			    (size_t)n > len - (size_t)l) {
 				ok = classify_unparseable(c, sql, done, len - done, error);
@@ -2481,18 +2030,13 @@ static bool classify_pieces(struct classify *c, const char *sql, size_t len, con
 			ok = classify_piece(c, sql, loc, slen);
 		done = loc + slen;
 	}
-	pg_query_free_split_result(sp);
 	return ok;
 }
 
 /* Releases oversized scratch that the result does not point into. */
 static void classify_trim(struct classify *c)
 {
-	if (c->doc.cap > KEEP_TOKENS) {
-		free(c->doc.t);
-		c->doc.t = NULL;
-		c->doc.cap = 0;
-	}
+	tree_trim(&c->doc);
 	if (c->rels_cap > KEEP_RELS) {
 		free(c->rels);
 		c->rels = NULL;
@@ -2508,7 +2052,7 @@ bool classify_text(struct classify *c, const char *sql, size_t len, struct class
 {
 	memset(out, 0, sizeof(*out));
 	/* The previous result is no longer borrowed: its memory can go. */
-	arena_reset(&c->arena);
+	tree_arena_reset(&c->arena);
 	if (c->stmts_cap > KEEP_STMTS) {
 		free(c->stmts);
 		c->stmts = NULL;
@@ -2516,16 +2060,15 @@ bool classify_text(struct classify *c, const char *sql, size_t len, struct class
 	}
 	c->nstmts = 0;
 	c->rel_idx_live = false;
-	char *error = NULL;
+	const char *error = NULL;
 	enum parse_status ps = parse_and_classify(c, sql, 0, len, &error);
 	bool ok = ps != PARSE_OOM;
 	if (ps == PARSE_FAILED)
 		ok = classify_pieces(c, sql, len, error);
 	if (ok && ps == PARSE_OK) {
-		PgQueryFingerprintResult fp = pg_query_fingerprint(sql);
-		if (fp.error == NULL)
-			out->fingerprint = fp.fingerprint;
-		pg_query_free_fingerprint_result(fp);
+		uint64_t fp;
+		if (tree_fingerprint(sql, &fp))
+			out->fingerprint = fp;
 	}
 	classify_trim(c);
 	out->stmts = c->stmts;
@@ -2720,8 +2263,8 @@ void classify_free(struct classify *c)
 	for (size_t i = 0; i < c->nwatch; i++)
 		free(c->watch[i].name);
 	free(c->watch);
-	arena_free(&c->arena);
-	free(c->doc.t);
+	tree_arena_free(&c->arena);
+	tree_free(&c->doc);
 	free(c->stmts);
 	free(c->rels);
 	free(c->rel_idx);

@@ -8,9 +8,10 @@
  * bodies, SQL passed as text, unparseable statements). It also offers the
  * cheap checks router.c runs before paying for a parse.
  *
- * Pure: no I/O. Only classify.c includes pg_query.h. A struct classify is
- * per worker thread and not thread-safe; it keeps its scratch memory between
- * calls so steady-state classification does little allocation.
+ * Pure: no I/O. The parse and the lexical scan come from tree.h (only tree.c
+ * includes pg_query.h). A struct classify is per worker thread and not
+ * thread-safe; it keeps its scratch memory between calls so steady-state
+ * classification does little allocation.
  */
 #ifndef SY_CLASSIFY_H
 #define SY_CLASSIFY_H

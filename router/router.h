@@ -1,10 +1,10 @@
 /*
  * router — what the proxy asks about a statement, and the answer it gets.
  *
- * This is the proxy-facing surface of router/: classify.c (statement facts
- * from libpg_query), route.c (policy: facts + legacy set -> decision) and
- * stmt_cache.c (per-worker cache keyed by exact statement text) sit behind
- * it. One struct router per worker thread; it is not thread-safe and needs
+ * This is the proxy-facing surface of router/: tree.c (libpg_query's parse,
+ * indexed), classify.c (statement facts from it), route.c (policy: facts +
+ * legacy set -> decision) and stmt_cache.c (per-worker cache keyed by exact
+ * statement text) sit behind it. One struct router per worker thread; it is not thread-safe and needs
  * no locks. It is rebuilt when the configuration is reloaded.
  *
  * Pure: no I/O, no libevent, no sockets.
