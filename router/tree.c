@@ -405,6 +405,8 @@ static uint8_t keyword_kind(PgQuery__KeywordKind kind)
 enum tree_status tree_scan(struct tree_arena *a, const char *sql, struct tree_token **toks,
 			   size_t *ntoks)
 {
+	*toks = NULL;
+	*ntoks = 0;
 	PgQueryScanResult r = pg_query_scan(sql);
 	PgQuery__ScanResult *sr = NULL;
 	if (r.error == NULL)
@@ -421,8 +423,10 @@ enum tree_status tree_scan(struct tree_arena *a, const char *sql, struct tree_to
 						    .kind = token_kind(pt->token),
 						    .keyword = keyword_kind(pt->keyword_kind) };
 		}
-		*toks = t;
-		*ntoks = t != NULL ? sr->n_tokens : 0;
+		if (t != NULL) {
+			*toks = t;
+			*ntoks = sr->n_tokens;
+		}
 		pg_query__scan_result__free_unpacked(sr, NULL);
 	}
 	pg_query_free_scan_result(r);
@@ -432,6 +436,8 @@ enum tree_status tree_scan(struct tree_arena *a, const char *sql, struct tree_to
 enum tree_status tree_split(struct tree_arena *a, const char *sql, struct tree_span **spans,
 			    size_t *nspans)
 {
+	*spans = NULL;
+	*nspans = 0;
 	PgQuerySplitResult sp = pg_query_split_with_scanner(sql);
 	enum tree_status st = TREE_MALFORMED;
 	if (sp.error == NULL) {
@@ -441,8 +447,10 @@ enum tree_status tree_split(struct tree_arena *a, const char *sql, struct tree_s
 		for (size_t i = 0; out != NULL && i < n; i++)
 			out[i] = (struct tree_span){ .location = sp.stmts[i]->stmt_location,
 						     .len = sp.stmts[i]->stmt_len };
-		*spans = out;
-		*nspans = out != NULL ? n : 0;
+		if (out != NULL) {
+			*spans = out;
+			*nspans = n;
+		}
 	}
 	pg_query_free_split_result(sp);
 	return st;

@@ -133,7 +133,10 @@ static inline uint32_t tree_member(const struct tree *d, uint32_t obj, const cha
 	return 0;
 }
 
-/* The value of member key[0, n) of <obj>, or 0; 0 (absent) in, 0 out. */
+/*
+ * The value of member key[0, n) of <obj>, or 0; 0 (absent) in, 0 out. The
+ * root is token 0 too, so its members are read with tree_member.
+ */
 static inline uint32_t tree_getn(const struct tree *d, uint32_t obj, const char *key, size_t n)
 {
 	return obj == 0 ? 0 : tree_member(d, obj, key, n);
@@ -223,8 +226,9 @@ static inline uint32_t tree_next(const struct tree *d, uint32_t arr, uint32_t e)
 
 /*
  * Decodes string token <v> (\n, \", \uXXXX, ...) into a NUL-terminated copy
- * in <a>; NULL on OOM. A \u escape of NUL or of a lone surrogate half is
- * dropped. <v> must be a TREE_STR token.
+ * in <a>; NULL on OOM. \u0000 and \u escapes of surrogate halves, which
+ * libpg_query never writes (it writes UTF-8 as is), lose only their "\u".
+ * <v> must be a TREE_STR token.
  */
 char *tree_decode(struct tree_arena *a, const struct tree *d, uint32_t v)
 	__attribute__((warn_unused_result));
@@ -276,10 +280,10 @@ enum tree_keyword_kind {
 	TREE_KW_RESERVED,    /* reserved */
 };
 
-/* One token of the lexical scan; byte offsets as libpg_query reports them (may be < 0). */
+/* One token of the lexical scan. */
 struct tree_token {
-	int32_t start;
-	int32_t end;
+	int32_t start;   /* byte offset of its first byte (libpg_query's; check it before use) */
+	int32_t end;     /* as libpg_query reports it: just past the token, but not for U& ones */
 	uint8_t kind;    /* enum tree_token_kind */
 	uint8_t keyword; /* enum tree_keyword_kind */
 };
@@ -288,6 +292,7 @@ struct tree_token {
  * Splits <sql> (NUL-terminated) into tokens as Postgres' scanner does.
  * TREE_OK: *toks (in <a>) and *ntoks are set. TREE_MALFORMED: the scanner
  * failed or its output could not be read. TREE_OOM: the arena is full.
+ * Otherwise *toks is NULL and *ntoks 0.
  */
 enum tree_status tree_scan(struct tree_arena *a, const char *sql, struct tree_token **toks,
 			   size_t *ntoks) __attribute__((warn_unused_result));
@@ -301,7 +306,9 @@ struct tree_span {
 /*
  * Splits <sql> (NUL-terminated) into statements with the scanner (works on
  * text that does not parse). TREE_OK: *spans (in <a>) and *nspans are set,
- * possibly none. TREE_MALFORMED: the splitter failed. TREE_OOM: the arena is full.
+ * possibly none. TREE_MALFORMED: the splitter failed. TREE_OOM: the arena is
+ * full. Otherwise *spans is NULL and *nspans 0. Pieces without a keyword
+ * ("SELECT 1; payments") are left out, not reported.
  */
 enum tree_status tree_split(struct tree_arena *a, const char *sql, struct tree_span **spans,
 			    size_t *nspans) __attribute__((warn_unused_result));
