@@ -20,13 +20,28 @@
 /* Members of the root: tree_get reads index 0 as "absent", so the root takes tree_member. */
 #define root_get(d, key) tree_member((d), 0, "" key, sizeof(key) - 1)
 
+/* One test's document: the index and the exact-size copy it points into. */
+struct doc {
+	struct tree d;
+	char *copy;
+};
+
 /* Indexes <json> from an exact-size copy (no NUL after it), so ASan sees any over-read. */
-static enum tree_status index_exact(struct tree *d, const char *json, size_t n, char **copy)
+static enum tree_status doc_index(struct doc *doc, const char *json)
 {
-	*copy = malloc(n ? n : 1);
-	assert_non_null(*copy);
-	memcpy(*copy, json, n);
-	return tree_index(d, *copy, n);
+	size_t n = strlen(json);
+	free(doc->copy);
+	doc->copy = malloc(n ? n : 1);
+	assert_non_null(doc->copy);
+	memcpy(doc->copy, json, n);
+	return tree_index(&doc->d, doc->copy, n);
+}
+
+static void doc_free(struct doc *doc)
+{
+	tree_free(&doc->d);
+	free(doc->copy);
+	doc->copy = NULL;
 }
 
 static void test_members(void **state)
@@ -35,42 +50,41 @@ static void test_members(void **state)
 	const char *json = "{\"x\": \"y\", \"y\": 5, \"b\": {\"c\": \"in b\", \"d\": [1, 2, 3]},"
 			   " \"e\": true, \"f\": false, \"g\": null, \"neg\": -42, \"big\": "
 			   "99999999999999999999999}";
-	struct tree d = { 0 };
-	char *copy;
-	assert_int_equal(index_exact(&d, json, strlen(json), &copy), TREE_OK);
-	assert_true(tree_is(&d, 0, TREE_OBJ) == false); /* 0 is "absent", even for the root */
-	assert_int_equal(d.t[0].type, TREE_OBJ);
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
+	assert_int_equal(doc_index(&doc, json), TREE_OK);
+	assert_true(tree_is(d, 0, TREE_OBJ) == false); /* 0 is "absent", even for the root */
+	assert_int_equal(d->t[0].type, TREE_OBJ);
 
 	/* Keys match, values that spell a key do not. */
-	uint32_t y = root_get(&d, "y");
-	assert_true(tree_is(&d, y, TREE_NUM));
-	assert_int_equal(tree_int(&d, y), 5);
-	assert_true(tree_str_is(&d, tree_member(&d, 0, "x", 1), "y"));
+	uint32_t y = root_get(d, "y");
+	assert_true(tree_is(d, y, TREE_NUM));
+	assert_int_equal(tree_int(d, y), 5);
+	assert_true(tree_str_is(d, tree_member(d, 0, "x", 1), "y"));
 
 	/* Lookups see direct members only, and chain through absence. */
-	uint32_t b = root_get(&d, "b");
-	assert_true(tree_is(&d, b, TREE_OBJ));
-	assert_int_equal(root_get(&d, "c"), 0);
-	assert_int_equal(tree_get(&d, 0, "y"), 0); /* see root_get */
-	assert_true(tree_str_is(&d, tree_get(&d, b, "c"), "in b"));
-	assert_int_equal(tree_get(&d, root_get(&d, "nope"), "c"), 0);
-	assert_int_equal(tree_get(&d, y, "c"), 0); /* not an object */
-	assert_int_equal(root_get(&d, ""), 0);
+	uint32_t b = root_get(d, "b");
+	assert_true(tree_is(d, b, TREE_OBJ));
+	assert_int_equal(root_get(d, "c"), 0);
+	assert_int_equal(tree_get(d, 0, "y"), 0); /* see root_get */
+	assert_true(tree_str_is(d, tree_get(d, b, "c"), "in b"));
+	assert_int_equal(tree_get(d, root_get(d, "nope"), "c"), 0);
+	assert_int_equal(tree_get(d, y, "c"), 0); /* not an object */
+	assert_int_equal(root_get(d, ""), 0);
 
-	assert_true(tree_true(&d, root_get(&d, "e")));
-	assert_false(tree_true(&d, root_get(&d, "f")));
-	assert_false(tree_true(&d, root_get(&d, "g")));
-	assert_true(tree_is(&d, root_get(&d, "g"), TREE_LIT));
-	assert_int_equal(tree_int(&d, root_get(&d, "neg")), -42);
-	assert_true(tree_int(&d, root_get(&d, "big")) > 0); /* clamped, not wrapped */
-	assert_int_equal(tree_int(&d, root_get(&d, "x")), 0); /* a string is no number */
+	assert_true(tree_true(d, root_get(d, "e")));
+	assert_false(tree_true(d, root_get(d, "f")));
+	assert_false(tree_true(d, root_get(d, "g")));
+	assert_true(tree_is(d, root_get(d, "g"), TREE_LIT));
+	assert_int_equal(tree_int(d, root_get(d, "neg")), -42);
+	assert_true(tree_int(d, root_get(d, "big")) > 0); /* clamped, not wrapped */
+	assert_int_equal(tree_int(d, root_get(d, "x")), 0); /* a string is no number */
 
 	/* The subtree of "b" ends where "e" begins. */
-	uint32_t e_key = root_get(&d, "e") - 1;
-	assert_int_equal(d.t[b].next, e_key);
-	assert_true(d.t[e_key].key);
-	tree_free(&d);
-	free(copy);
+	uint32_t e_key = root_get(d, "e") - 1;
+	assert_int_equal(d->t[b].next, e_key);
+	assert_true(d->t[e_key].key);
+	doc_free(&doc);
 }
 
 static void test_arrays(void **state)
@@ -78,35 +92,34 @@ static void test_arrays(void **state)
 	(void)state;
 	const char *json = "{\"a\":[1,2,3],\"empty\":[],\"objs\":[{\"k\":1,\"deep\":[[[7]]]},"
 			   "{\"k\":2},{\"k\":3}],\"s\":\"[1,2]\"}";
-	struct tree d = { 0 };
-	char *copy;
-	assert_int_equal(index_exact(&d, json, strlen(json), &copy), TREE_OK);
-	uint32_t a = root_get(&d, "a");
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
+	assert_int_equal(doc_index(&doc, json), TREE_OK);
+	uint32_t a = root_get(d, "a");
 	int64_t sum = 0;
 	int count = 0;
-	for (uint32_t e = tree_first(&d, a); e; e = tree_next(&d, a, e)) {
-		sum += tree_int(&d, e);
+	for (uint32_t e = tree_first(d, a); e; e = tree_next(d, a, e)) {
+		sum += tree_int(d, e);
 		count++;
 	}
 	assert_int_equal(sum, 6);
 	assert_int_equal(count, 3);
-	assert_int_equal(tree_first(&d, root_get(&d, "empty")), 0);
-	assert_int_equal(tree_first(&d, root_get(&d, "s")), 0); /* a string is no array */
-	assert_int_equal(tree_first(&d, 0), 0);
+	assert_int_equal(tree_first(d, root_get(d, "empty")), 0);
+	assert_int_equal(tree_first(d, root_get(d, "s")), 0); /* a string is no array */
+	assert_int_equal(tree_first(d, 0), 0);
 
 	/* Elements that are containers are skipped whole. */
-	uint32_t objs = root_get(&d, "objs");
+	uint32_t objs = root_get(d, "objs");
 	sum = 0;
 	count = 0;
-	for (uint32_t e = tree_first(&d, objs); e; e = tree_next(&d, objs, e)) {
-		assert_true(tree_is(&d, e, TREE_OBJ));
-		sum += tree_int(&d, tree_get(&d, e, "k"));
+	for (uint32_t e = tree_first(d, objs); e; e = tree_next(d, objs, e)) {
+		assert_true(tree_is(d, e, TREE_OBJ));
+		sum += tree_int(d, tree_get(d, e, "k"));
 		count++;
 	}
 	assert_int_equal(sum, 6);
 	assert_int_equal(count, 3);
-	tree_free(&d);
-	free(copy);
+	doc_free(&doc);
 }
 
 static void test_unwrap(void **state)
@@ -114,22 +127,21 @@ static void test_unwrap(void **state)
 	(void)state;
 	const char *json = "{\"n\":{\"RangeVar\":{\"relname\":\"t\"}},\"two\":{\"A\":{},\"B\":{}},"
 			   "\"lower\":{\"rangeVar\":{}},\"scalar\":{\"X\":1}}";
-	struct tree d = { 0 };
-	char *copy;
-	assert_int_equal(index_exact(&d, json, strlen(json), &copy), TREE_OK);
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
+	assert_int_equal(doc_index(&doc, json), TREE_OK);
 	const char *type = NULL;
 	uint32_t tlen = 0;
-	uint32_t rv = tree_unwrap(&d, root_get(&d, "n"), &type, &tlen);
+	uint32_t rv = tree_unwrap(d, root_get(d, "n"), &type, &tlen);
 	assert_true(rv != 0);
 	assert_true(tree_type_is(type, tlen, "RangeVar"));
 	assert_false(tree_type_is(type, tlen, "Range"));
-	assert_true(tree_str_is(&d, tree_get(&d, rv, "relname"), "t"));
-	assert_int_equal(tree_unwrap(&d, root_get(&d, "two"), &type, &tlen), 0);
-	assert_int_equal(tree_unwrap(&d, root_get(&d, "lower"), &type, &tlen), 0);
-	assert_int_equal(tree_unwrap(&d, root_get(&d, "scalar"), &type, &tlen), 0);
-	assert_int_equal(tree_unwrap(&d, 0, &type, &tlen), 0);
-	tree_free(&d);
-	free(copy);
+	assert_true(tree_str_is(d, tree_get(d, rv, "relname"), "t"));
+	assert_int_equal(tree_unwrap(d, root_get(d, "two"), &type, &tlen), 0);
+	assert_int_equal(tree_unwrap(d, root_get(d, "lower"), &type, &tlen), 0);
+	assert_int_equal(tree_unwrap(d, root_get(d, "scalar"), &type, &tlen), 0);
+	assert_int_equal(tree_unwrap(d, 0, &type, &tlen), 0);
+	doc_free(&doc);
 }
 
 static void test_decode(void **state)
@@ -147,23 +159,22 @@ static void test_decode(void **state)
 		{ "\"caf\xc3\xa9\"", "caf\xc3\xa9" },          /* UTF-8 passes as is */
 		{ "\"x\\u0000y\"", "x0000y" },                  /* never written: only \u goes */
 		{ "\"\\ud83d\"", "d83d" },                      /* a surrogate half likewise */
-		{ "\"\\u12\"", "12" },                        /* too short: digits kept */
+		{ "\"\\u12\"", "12" },                      /* too short: digits kept */
 		{ "\"end\\\\\"", "end\\" },                     /* escaped backslash before the quote */
 	};
 	struct tree_arena a = { 0 };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char json[256];
 		snprintf(json, sizeof(json), "{\"v\":%s}", cases[i].json);
-		struct tree d = { 0 };
-		char *copy;
-		assert_int_equal(index_exact(&d, json, strlen(json), &copy), TREE_OK);
-		uint32_t v = root_get(&d, "v");
-		assert_true(tree_is(&d, v, TREE_STR));
-		char *got = tree_decode(&a, &d, v);
+		struct doc doc = { 0 };
+		struct tree *d = &doc.d;
+		assert_int_equal(doc_index(&doc, json), TREE_OK);
+		uint32_t v = root_get(d, "v");
+		assert_true(tree_is(d, v, TREE_STR));
+		char *got = tree_decode(&a, d, v);
 		assert_non_null(got);
 		assert_string_equal(got, cases[i].want);
-		tree_free(&d);
-		free(copy);
+		doc_free(&doc);
 	}
 	tree_arena_free(&a);
 }
@@ -171,42 +182,43 @@ static void test_decode(void **state)
 static void test_parse(void **state)
 {
 	(void)state;
-	struct tree d = { 0 };
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
 	struct tree_arena a = { 0 };
 	struct tree_error err = { 0 };
-	assert_int_equal(tree_parse(&d, &a, "SELECT a FROM t; SELECT 2", &err), TREE_OK);
-	uint32_t stmts = root_get(&d, "stmts");
-	uint32_t first = tree_first(&d, stmts), second = tree_next(&d, stmts, first);
+	assert_int_equal(tree_parse(d, &a, "SELECT a FROM t; SELECT 2", &err), TREE_OK);
+	uint32_t stmts = root_get(d, "stmts");
+	uint32_t first = tree_first(d, stmts), second = tree_next(d, stmts, first);
 	assert_true(first != 0 && second != 0);
-	assert_int_equal(tree_next(&d, stmts, second), 0);
-	assert_int_equal(tree_int(&d, tree_get(&d, first, "stmt_len")), 15);
-	assert_int_equal(tree_int(&d, tree_get(&d, second, "stmt_location")), 16);
+	assert_int_equal(tree_next(d, stmts, second), 0);
+	assert_int_equal(tree_int(d, tree_get(d, first, "stmt_len")), 15);
+	assert_int_equal(tree_int(d, tree_get(d, second, "stmt_location")), 16);
 	const char *type = NULL;
 	uint32_t tlen = 0;
-	uint32_t sel = tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen);
+	uint32_t sel = tree_unwrap(d, tree_get(d, first, "stmt"), &type, &tlen);
 	assert_true(tree_type_is(type, tlen, "SelectStmt"));
-	uint32_t from = tree_get(&d, sel, "fromClause");
-	uint32_t rv = tree_unwrap(&d, tree_first(&d, from), &type, &tlen);
+	uint32_t from = tree_get(d, sel, "fromClause");
+	uint32_t rv = tree_unwrap(d, tree_first(d, from), &type, &tlen);
 	assert_true(tree_type_is(type, tlen, "RangeVar"));
-	assert_string_equal(tree_decode(&a, &d, tree_get(&d, rv, "relname")), "t");
-	tree_release(&d);
-	assert_int_equal(d.n, 0);
-	assert_null(d.pg_json);
+	assert_string_equal(tree_decode(&a, d, tree_get(d, rv, "relname")), "t");
+	tree_release(d);
+	assert_int_equal(d->n, 0);
+	assert_null(d->pg_json);
 
 	/* A parse error says where (1-based, in characters: the é counts once). */
-	assert_int_equal(tree_parse(&d, &a, "SELECT 1 FROM WHERE x", &err), TREE_SYNTAX);
+	assert_int_equal(tree_parse(d, &a, "SELECT 1 FROM WHERE x", &err), TREE_SYNTAX);
 	assert_string_equal(err.message, "syntax error at or near \"WHERE\"");
 	assert_int_equal(err.cursorpos, 15);
-	assert_int_equal(tree_parse(&d, &a, "SELECT '\xc3\xa9' FROM WHERE", &err), TREE_SYNTAX);
+	assert_int_equal(tree_parse(d, &a, "SELECT '\xc3\xa9' FROM WHERE", &err), TREE_SYNTAX);
 	assert_int_equal(err.cursorpos, 17);
-	assert_int_equal(d.n, 0);
+	assert_int_equal(d->n, 0);
 
 	/* Parsing again replaces the tree; freeing after a failure is fine. */
-	assert_int_equal(tree_parse(&d, &a, "", &err), TREE_OK);
-	assert_int_equal(tree_first(&d, root_get(&d, "stmts")), 0);
-	assert_int_equal(tree_parse(&d, &a, "VALUES (1)", &err), TREE_OK);
-	tree_free(&d);
-	tree_free(&d); /* empty: a no-op */
+	assert_int_equal(tree_parse(d, &a, "", &err), TREE_OK);
+	assert_int_equal(tree_first(d, root_get(d, "stmts")), 0);
+	assert_int_equal(tree_parse(d, &a, "VALUES (1)", &err), TREE_OK);
+	doc_free(&doc);
+	tree_free(d); /* empty: a no-op */
 	tree_arena_free(&a);
 }
 
@@ -344,35 +356,31 @@ static void test_malformed(void **state)
 		"{} {}", "{}[]", "{\"a\":", "{\"a\":\"open", "{\"a\":\"esc\\\"}", "{\"a\":[1,2}",
 		"{\"a\":{\"b\":1}", "x{}", ",{", ":",
 	};
-	struct tree d = { 0 };
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
 	struct tree_arena a = { 0 };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *copy;
-		assert_int_equal(index_exact(&d, bad[i], strlen(bad[i]), &copy), TREE_MALFORMED);
-		free(copy);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(doc_index(&doc, bad[i]), TREE_MALFORMED);
 	/* Odd but well nested: indexed, and the accessors stay in bounds. */
 	static const char *const odd[] = {
 		"{}", "{\"a\"}", "{1:2}", "{{}:[]}", "{\"a\" \"b\" \"c\"}", "{\"\":\"\"}",
 		"{\"k\":-}", "{\"\\\\\":\"\\\\\\\\\\\"\"}", "{\"a\":\"\\u\"}", "{\"u\":\"\\uZZZZ\\\\\"}",
 	};
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
-		char *copy;
-		assert_int_equal(index_exact(&d, odd[i], strlen(odd[i]), &copy), TREE_OK);
-		walk_all(&d, &a);
-		free(copy);
+		assert_int_equal(doc_index(&doc, odd[i]), TREE_OK);
+		walk_all(d, &a);
 	}
 
 	/* Every prefix of a real tree: only the whole is an index. */
 	struct tree_error err;
-	assert_int_equal(tree_parse(&d, &a,
+	assert_int_equal(tree_parse(d, &a,
 				    "WITH x AS (SELECT 'a\"b\\c' AS q) SELECT * FROM x, "
 				    "\"U\xc3\xa9\" WHERE q ~ E'\\n' FOR UPDATE", &err), TREE_OK);
-	size_t len = strlen(d.s);
+	size_t len = strlen(d->s);
 	char *json = malloc(len);
 	assert_non_null(json);
-	memcpy(json, d.s, len);
-	tree_release(&d);
+	memcpy(json, d->s, len);
+	tree_release(d);
 	struct tree p = { 0 };
 	for (size_t n = 0; n <= len; n++) {
 		enum tree_status st = tree_index(&p, json, n);
@@ -401,21 +409,20 @@ static void test_malformed(void **state)
 	}
 	free(json);
 	tree_free(&p);
-	tree_free(&d);
+	doc_free(&doc);
 	tree_arena_free(&a);
 }
 
 static void test_scratch_kept(void **state)
 {
 	(void)state;
-	struct tree d = { 0 };
-	char *copy;
-	assert_int_equal(index_exact(&d, "{\"a\":[1,2,3]}", 13, &copy), TREE_OK);
-	free(copy);
-	uint32_t cap = d.cap;
+	struct doc doc = { 0 };
+	struct tree *d = &doc.d;
+	assert_int_equal(doc_index(&doc, "{\"a\":[1,2,3]}"), TREE_OK);
+	uint32_t cap = d->cap;
 	assert_true(cap > 0);
-	tree_trim(&d); /* small: kept */
-	assert_int_equal(d.cap, cap);
+	tree_trim(d); /* small: kept */
+	assert_int_equal(d->cap, cap);
 
 	/* More tokens than TREE_KEEP_TOKENS: trimmed after use. */
 	size_t elems = TREE_KEEP_TOKENS + 10, len = 0;
@@ -429,15 +436,15 @@ static void test_scratch_kept(void **state)
 	}
 	big[len - 1] = ']';
 	big[len++] = '}';
-	assert_int_equal(tree_index(&d, big, len), TREE_OK);
-	assert_true(d.cap > TREE_KEEP_TOKENS);
-	assert_int_equal(d.n, elems + 3);
-	tree_trim(&d);
-	assert_int_equal(d.cap, 0);
-	assert_null(d.t);
-	assert_int_equal(tree_index(&d, big, len), TREE_OK); /* and it grows again */
+	assert_int_equal(tree_index(d, big, len), TREE_OK);
+	assert_true(d->cap > TREE_KEEP_TOKENS);
+	assert_int_equal(d->n, elems + 3);
+	tree_trim(d);
+	assert_int_equal(d->cap, 0);
+	assert_null(d->t);
+	assert_int_equal(tree_index(d, big, len), TREE_OK); /* and it grows again */
 	free(big);
-	tree_free(&d);
+	doc_free(&doc);
 }
 
 int main(void)
