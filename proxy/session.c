@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -33,18 +34,117 @@
 static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
 static void client_event_cb(struct conn *c, unsigned events, void *arg);
-static void guard_cb(evutil_socket_t fd, short what, void *arg);
 static void close_when_flushed(struct session *s, const char *reason, bool reusable);
 
 /* A client that does not read its FATAL within this long is not waited for. */
 #define FATAL_FLUSH_MS 5000
 
-static void arm_guard(struct session *s, int ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+/* ---- deadlines: a worker clock per kind, one timer each (worker.h) ---- */
 
-	evtimer_add(s->guard, &tv);
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static struct session_clock *clock_of(struct worker *w, enum session_clock_kind kind)
+{
+	return kind == SESSION_CLOCK_LOGIN ? &w->login_clock : &w->flush_clock;
+}
+
+/* Arms <clk>'s timer for its earliest deadline; nothing when none is left. */
+static void clock_arm(struct session_clock *clk, int64_t now)
+{
+	struct session *head = TAILQ_FIRST(&clk->due);
+
+	if (head == NULL)
+		return;
+	int64_t ms = head->deadline_ms > now ? head->deadline_ms - now : 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(clk->timer, &tv);
+}
+
+/* Takes the session off its clock, if it is on one (the timer stays as it is). */
+static void clock_stop(struct session *s)
+{
+	if (s->clock == SESSION_CLOCK_NONE)
+		return;
+	TAILQ_REMOVE(&clock_of(s->w, s->clock)->due, s, clock_link);
+	s->clock = SESSION_CLOCK_NONE;
+}
+
+/*
+ * Gives the session a deadline <ms> from now on clock <kind>, replacing any
+ * it had. It joins at the tail, unless a reload shortened the delay: then it
+ * goes before the sessions that were given the longer one.
+ */
+static void clock_start(struct session *s, enum session_clock_kind kind, int ms)
+{
+	struct session_clock *clk = clock_of(s->w, kind);
+	int64_t now = now_ms();
+
+	clock_stop(s);
+	s->deadline_ms = now + ms;
+	s->clock = (uint8_t)kind;
+	struct session *before = TAILQ_LAST(&clk->due, session_list);
+	while (before != NULL && before->deadline_ms > s->deadline_ms)
+		before = TAILQ_PREV(before, session_list, clock_link);
+	if (before != NULL) {
+		TAILQ_INSERT_AFTER(&clk->due, before, s, clock_link);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&clk->due, s, clock_link);
+	clock_arm(clk, now); /* the earliest deadline is now this one */
+}
+
+static void deadline_passed(struct session *s, enum session_clock_kind kind)
+{
+	if (kind == SESSION_CLOCK_FLUSH) {
+		session_close(s, s->close_reason ? s->close_reason : "closing");
+		return;
+	}
+	session_fatal(s, "57014", "canceling authentication due to timeout",
+		      "The client did not complete authentication within login_timeout_ms.");
+}
+
+static void clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_clock *clk = arg;
+	struct session *s;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	/* Each turn takes the head off first, whatever handling it then does to the lists. */
+	while ((s = TAILQ_FIRST(&clk->due)) != NULL && s->deadline_ms <= now) {
+		enum session_clock_kind kind = (enum session_clock_kind)s->clock;
+		clock_stop(s);
+		deadline_passed(s, kind);
+	}
+	clock_arm(clk, now);
+}
+
+bool session_clocks_init(struct worker *w)
+{
+	TAILQ_INIT(&w->login_clock.due);
+	TAILQ_INIT(&w->flush_clock.due);
+	w->login_clock.timer = evtimer_new(w->base, clock_cb, &w->login_clock);
+	w->flush_clock.timer = evtimer_new(w->base, clock_cb, &w->flush_clock);
+	return w->login_clock.timer != NULL && w->flush_clock.timer != NULL;
+}
+
+void session_clocks_free(struct worker *w)
+{
+	if (w->login_clock.timer != NULL)
+		event_free(w->login_clock.timer);
+	if (w->flush_clock.timer != NULL)
+		event_free(w->flush_clock.timer);
+	w->login_clock.timer = w->flush_clock.timer = NULL;
+}
+
+/* ---- states ---- */
 
 static const char *const state_names[] = {
 	[SESSION_ST_STARTUP] = "startup",
@@ -72,14 +172,10 @@ bool session_set_state(struct session *s, enum session_state st)
 	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_WAIT_SERVER:
 		ok = s->state == SESSION_ST_AUTH || s->state == SESSION_ST_IDLE;
-		if (ok)
-			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
 	case SESSION_ST_IDLE:
 		ok = s->state == SESSION_ST_ACTIVE || s->state == SESSION_ST_AUTH;
-		if (ok)
-			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
@@ -89,6 +185,10 @@ bool session_set_state(struct session *s, enum session_state st)
 			  session_state_name(s->state), session_state_name(st));
 		return false;
 	}
+	/* Authenticated: the login clock stops. */
+	if ((st == SESSION_ST_WAIT_SERVER || st == SESSION_ST_IDLE) &&
+	    s->clock == SESSION_CLOCK_LOGIN)
+		clock_stop(s);
 	s->state = st;
 	return true;
 }
@@ -111,18 +211,15 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	log_format_addr(addr, addr_buf, sizeof(addr_buf));
 	s->addr = strdup(addr_buf);
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
-	s->guard = evtimer_new(w->base, guard_cb, s);
-	if (s->addr == NULL || s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {
+	if (s->addr == NULL || s->conn == NULL || !conn_attach(s->conn, fd)) {
 		close(fd);
 		conn_free(s->conn);
-		if (s->guard)
-			event_free(s->guard);
 		free(s->addr);
 		free(s);
 		return NULL;
 	}
 	/* Idle or slow sockets must not hold max_client_conn slots forever. */
-	arm_guard(s, w->cfg->proxy.login_timeout_ms);
+	clock_start(s, SESSION_CLOCK_LOGIN, w->cfg->proxy.login_timeout_ms);
 	atomic_fetch_add(&w->proxy->clients, 1);
 	TAILQ_INSERT_TAIL(&w->sessions, s, link);
 	conn_read_enable(s->conn, true);
@@ -182,7 +279,7 @@ void session_close(struct session *s, const char *reason)
 		pool_forget_waiter(w, s);
 	if (s->timer)
 		evtimer_del(s->timer);
-	evtimer_del(s->guard);
+	clock_stop(s);
 	session_detach_server(s, true);
 	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
 	conn_close(s->conn);
@@ -210,7 +307,6 @@ void session_free(struct session *s)
 	conn_free(s->conn);
 	if (s->timer)
 		event_free(s->timer);
-	event_free(s->guard);
 	scram_server_free(s->scram);
 	relay_session_free(s);
 	stmt_table_free(&s->stmts);
@@ -262,7 +358,7 @@ static void close_when_flushed(struct session *s, const char *reason, bool reusa
 	conn_read_enable(s->conn, false);
 	conn_notify_drain(s->conn, 0);
 	s->closing = true;
-	arm_guard(s, FATAL_FLUSH_MS);
+	clock_start(s, SESSION_CLOCK_FLUSH, FATAL_FLUSH_MS);
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
 	session_detach_server(s, reusable);
@@ -704,20 +800,6 @@ void session_release_upstream(struct session *s)
 }
 
 /* ---- callbacks ---- */
-
-static void guard_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->closing) {
-		session_close(s, s->close_reason ? s->close_reason : "closing");
-		return;
-	}
-	session_fatal(s, "57014", "canceling authentication due to timeout",
-		      "The client did not complete authentication within login_timeout_ms.");
-}
 
 static void client_read_cb(struct conn *c, void *arg)
 {
