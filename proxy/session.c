@@ -290,16 +290,6 @@ void session_close(struct session *s, const char *reason)
 	event_active(w->reaper_ev, EV_READ, 0);
 }
 
-static void free_params(struct session *s)
-{
-	for (size_t i = 0; i < s->nparams; i++) {
-		free(s->param_names[i]);
-		free(s->param_values[i]);
-	}
-	free(s->param_names);
-	free(s->param_values);
-}
-
 void session_free(struct session *s)
 {
 	if (s == NULL)
@@ -314,13 +304,7 @@ void session_free(struct session *s)
 	free(s->sets);
 	free(s->set_portal);
 	free(s->set_portal_sql);
-	free_params(s);
-	free(s->user);
-	free(s->database);
-	free(s->app_name);
-	free(s->pool_key);
-	free(s->log_user);
-	free(s->log_app);
+	free(s->param_names); /* the StartupMessage's block: every string in it */
 	free(s->addr);
 	free(s->close_reason);
 	free(s);
@@ -441,52 +425,6 @@ static void handle_cancel(struct session *s, const uint8_t *pkt, size_t len)
 	session_close(s, "cancel request");
 }
 
-static bool copy_param(struct session *s, const char *name, const char *value)
-{
-	size_t n = s->nparams;
-	char **names = realloc(s->param_names, (n + 1) * sizeof(char *));
-	if (names == NULL)
-		return false;
-	s->param_names = names;
-	char **values = realloc(s->param_values, (n + 1) * sizeof(char *));
-	if (values == NULL)
-		return false;
-	s->param_values = values;
-	names[n] = strdup(name);
-	values[n] = strdup(value);
-	s->nparams++;
-	return names[n] != NULL && values[n] != NULL;
-}
-
-static int cmp_param_index(const void *a, const void *b, void *arg)
-{
-	char **names = arg;
-
-	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
-}
-
-/* Builds "name=value\n" sorted by name: the pool's reuse key. */
-static bool build_pool_key(struct session *s)
-{
-	size_t order[PGMSG_STARTUP_MAX_PARAMS];
-	size_t len = 1;
-
-	for (size_t i = 0; i < s->nparams; i++) {
-		order[i] = i;
-		len += strlen(s->param_names[i]) + strlen(s->param_values[i]) + 2;
-	}
-	qsort_r(order, s->nparams, sizeof(order[0]), cmp_param_index, s->param_names);
-	s->pool_key = malloc(len);
-	if (s->pool_key == NULL)
-		return false;
-	size_t o = 0;
-	for (size_t i = 0; i < s->nparams; i++)
-		o += (size_t)snprintf(s->pool_key + o, len - o, "%s=%s\n",
-				      s->param_names[order[i]], s->param_values[order[i]]);
-	s->pool_key[o] = '\0';
-	return true;
-}
-
 /* Answers unsupported minor versions / _pq_ options like Postgres does. */
 static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st)
 {
@@ -508,30 +446,148 @@ static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st
 	return session_send_built(s);
 }
 
+/*
+ * What is kept of the StartupMessage is one allocation (s->param_names):
+ *
+ *   char *names[n], char *values[n]     the parameters for the upstream
+ *   user, database                      NUL-terminated, in this order
+ *   name, value, ... (n pairs)          what names[] and values[] point at
+ *   pool key                            "name=value\n" sorted by name
+ *   log user, log application           only when quoting changed them
+ *
+ * One malloc instead of one per string: an idle client keeps these for its
+ * whole life.
+ */
+const char *session_user(const struct session *s)
+{
+	return s->param_names != NULL ? (const char *)(s->param_values + s->nparams) : "";
+}
+
+const char *session_database(const struct session *s)
+{
+	const char *user = session_user(s);
+
+	return s->param_names != NULL ? user + strlen(user) + 1 : "";
+}
+
+/* The startup parameters passed on: everything but user, database and protocol options. */
+static bool passed_upstream(const char *name)
+{
+	return strcmp(name, "user") != 0 && strcmp(name, "database") != 0 &&
+	       strncmp(name, "_pq_.", 5) != 0;
+}
+
+static int cmp_param_name(const void *a, const void *b, void *arg)
+{
+	const struct pgmsg_startup *st = arg;
+
+	return strcmp(st->names[*(const size_t *)a], st->names[*(const size_t *)b]);
+}
+
+/* Copies <len> bytes to *at and moves it on; returns where they went. */
+static char *put_bytes(char **at, const char *p, size_t len)
+{
+	char *dst = memcpy(*at, p, len);
+
+	*at += len;
+	return dst;
+}
+
+static char *put_string(char **at, const char *str)
+{
+	return put_bytes(at, str, strlen(str) + 1);
+}
+
+/* The pool's reuse key from parameters <keep> (indices into <st>), see pool.h. */
+static char *put_pool_key(char **at, const struct pgmsg_startup *st, const size_t *keep,
+			  size_t n)
+{
+	size_t order[PGMSG_STARTUP_MAX_PARAMS];
+	char *key = *at;
+
+	memcpy(order, keep, n * sizeof(order[0]));
+	qsort_r(order, n, sizeof(order[0]), cmp_param_name, (void *)st);
+	for (size_t i = 0; i < n; i++) {
+		put_bytes(at, st->names[order[i]], strlen(st->names[order[i]]));
+		put_bytes(at, "=", 1);
+		put_bytes(at, st->values[order[i]], strlen(st->values[order[i]]));
+		put_bytes(at, "\n", 1);
+	}
+	put_bytes(at, "", 1);
+	return key;
+}
+
+/* The parameters and strings of <st> that a session keeps (the layout above). */
+struct startup_strings {
+	const char *user;
+	const char *database;
+	const char *app;      /* application_name, or NULL */
+	char log_user[96];    /* log_quote()d */
+	char log_app[96];
+	size_t keep[PGMSG_STARTUP_MAX_PARAMS]; /* indices of the parameters passed on */
+	size_t n;
+	size_t params_len;    /* their names and values with NULs (the key is one byte more) */
+};
+
+static void collect_startup(const struct pgmsg_startup *st, struct startup_strings *k)
+{
+	const char *db = pgmsg_startup_get(st, "database");
+
+	k->user = pgmsg_startup_get(st, "user");
+	/* Postgres defaults the database to the user name. */
+	k->database = db && db[0] ? db : k->user;
+	k->app = pgmsg_startup_get(st, "application_name");
+	log_quote(k->log_user, sizeof(k->log_user), k->user);
+	log_quote(k->log_app, sizeof(k->log_app), k->app && k->app[0] ? k->app : "-");
+	k->n = k->params_len = 0;
+	for (size_t i = 0; i < st->nparams; i++) {
+		if (!passed_upstream(st->names[i]))
+			continue;
+		k->keep[k->n++] = i;
+		k->params_len += strlen(st->names[i]) + strlen(st->values[i]) + 2;
+	}
+}
+
+static size_t startup_block_size(const struct startup_strings *k)
+{
+	size_t len = 2 * k->n * sizeof(char *) + strlen(k->user) + 1 + strlen(k->database) + 1 +
+		     k->params_len + k->params_len + 1;
+
+	if (strcmp(k->log_user, k->user) != 0)
+		len += strlen(k->log_user) + 1;
+	if (k->app == NULL || strcmp(k->log_app, k->app) != 0)
+		len += strlen(k->log_app) + 1;
+	return len;
+}
+
 static bool take_startup_params(struct session *s, const struct pgmsg_startup *st)
 {
-	for (size_t i = 0; i < st->nparams; i++) {
-		const char *name = st->names[i];
-		if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
-		    strncmp(name, "_pq_.", 5) == 0)
-			continue;
-		if (!copy_param(s, name, st->values[i]))
-			return false;
+	struct startup_strings k;
+
+	collect_startup(st, &k);
+	char **names = malloc(startup_block_size(&k));
+	if (names == NULL)
+		return false;
+	char **values = names + k.n;
+	char *at = (char *)(values + k.n);
+	const char *user = put_string(&at, k.user);
+	put_string(&at, k.database);
+	const char *app = NULL;
+	for (size_t i = 0; i < k.n; i++) {
+		names[i] = put_string(&at, st->names[k.keep[i]]);
+		values[i] = put_string(&at, st->values[k.keep[i]]);
+		if (strcmp(names[i], "application_name") == 0)
+			app = values[i];
 	}
-	const char *db = pgmsg_startup_get(st, "database");
-	const char *app = pgmsg_startup_get(st, "application_name");
-	s->user = strdup(pgmsg_startup_get(st, "user"));
-	/* Postgres defaults the database to the user name. */
-	s->database = strdup(db && db[0] ? db : s->user ? s->user : "");
-	s->app_name = strdup(app ? app : "");
-	if (!s->user || !s->database || !s->app_name)
-		return false;
-	char quoted[96];
-	s->log_user = strdup(log_quote(quoted, sizeof(quoted), s->user));
-	s->log_app = strdup(log_quote(quoted, sizeof(quoted), s->app_name[0] ? s->app_name : "-"));
-	if (!s->log_user || !s->log_app)
-		return false;
-	return build_pool_key(s);
+	s->param_names = names;
+	s->param_values = values;
+	s->nparams = (uint32_t)k.n;
+	s->pool_key = put_pool_key(&at, st, k.keep, k.n);
+	/* A plain name is logged as it is: the copy above serves. */
+	s->log_user = strcmp(k.log_user, user) == 0 ? user : put_string(&at, k.log_user);
+	s->log_app = app != NULL && strcmp(k.log_app, app) == 0 ? app
+							       : put_string(&at, k.log_app);
+	return true;
 }
 
 static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)

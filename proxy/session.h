@@ -59,16 +59,16 @@ struct session {
 	char *close_reason;       /* why, for the log line of that close (owned, may be NULL) */
 	char *addr;               /* the client's address for logs (owned) */
 
-	/* From the StartupMessage (owned copies). */
-	char *user;
-	char *database;
-	char *app_name;
+	/*
+	 * From the StartupMessage: one allocation, owned, starting at
+	 * <param_names> (NULL before the startup packet). Everything else points
+	 * into it; session_user() and session_database() find those two.
+	 */
 	char **param_names;  /* passed to the upstream: everything but user/database */
 	char **param_values;
-	size_t nparams;
-	char *pool_key;      /* sorted "name=value\n" list, see pool.h */
-	char *log_user;      /* user and application_name quoted for logfmt, so a client */
-	char *log_app;       /* cannot forge log fields (owned; NULL before the startup packet) */
+	const char *pool_key; /* sorted "name=value\n" list, see pool.h */
+	const char *log_user; /* user and application_name quoted for logfmt, so a client */
+	const char *log_app;  /* cannot forge log fields */
 
 	/* Authentication. */
 	struct scram_server *scram;
@@ -91,6 +91,7 @@ struct session {
 	size_t s2c_pass;        /* bytes of the current server message still to stream */
 
 	enum session_state state;
+	uint32_t nparams;
 	uint8_t md5_salt[4];
 	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
 	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
@@ -117,6 +118,10 @@ struct session {
 	bool skip_local;        /* ...and answer that Sync here: nothing of the segment went up */
 	bool upstream_fatal;    /* the upstream sent a FATAL: relay it, then close, add nothing */
 };
+
+/* The StartupMessage's user and database (the user's name if none was given); "" before it. */
+const char *session_user(const struct session *s);
+const char *session_database(const struct session *s);
 
 /*
  * The worker's two session clocks (login_timeout_ms, FATAL flush), each one
