@@ -38,6 +38,12 @@ static void close_when_flushed(struct session *s, const char *reason, bool reusa
 
 /* A client that does not read its FATAL within this long is not waited for. */
 #define FATAL_FLUSH_MS 5000
+/*
+ * A client idle between transactions this long gives its empty buffers back
+ * (conn_trim). Not at once: a busy client would then pay a malloc and a free
+ * of its input buffer for every transaction.
+ */
+#define IDLE_TRIM_MS 1000
 
 /* ---- deadlines: a worker clock per kind, one timer each (worker.h) ---- */
 
@@ -51,19 +57,25 @@ static int64_t now_ms(void)
 
 static struct session_clock *clock_of(struct worker *w, enum session_clock_kind kind)
 {
-	return kind == SESSION_CLOCK_LOGIN ? &w->login_clock : &w->flush_clock;
+	switch (kind) {
+	case SESSION_CLOCK_LOGIN: return &w->login_clock;
+	case SESSION_CLOCK_FLUSH: return &w->flush_clock;
+	default: return &w->idle_clock;
+	}
 }
 
-/* Arms <clk>'s timer for its earliest deadline; nothing when none is left. */
+/* Makes <clk>'s timer fire by its earliest deadline; nothing when none is left. */
 static void clock_arm(struct session_clock *clk, int64_t now)
 {
 	struct session *head = TAILQ_FIRST(&clk->due);
 
-	if (head == NULL)
+	/* Already due to fire no later: it will find what is due then, and re-arm. */
+	if (head == NULL || (clk->armed && clk->armed_ms <= head->deadline_ms))
 		return;
 	int64_t ms = head->deadline_ms > now ? head->deadline_ms - now : 0;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	evtimer_add(clk->timer, &tv);
+	clk->armed = evtimer_add(clk->timer, &tv) == 0;
+	clk->armed_ms = head->deadline_ms;
 }
 
 /* Takes the session off its clock, if it is on one (the timer stays as it is). */
@@ -101,12 +113,21 @@ static void clock_start(struct session *s, enum session_clock_kind kind, int ms)
 
 static void deadline_passed(struct session *s, enum session_clock_kind kind)
 {
-	if (kind == SESSION_CLOCK_FLUSH) {
+	switch (kind) {
+	case SESSION_CLOCK_LOGIN:
+		session_fatal(s, "57014", "canceling authentication due to timeout",
+			      "The client did not complete authentication within login_timeout_ms.");
+		break;
+	case SESSION_CLOCK_FLUSH:
 		session_close(s, s->close_reason ? s->close_reason : "closing");
-		return;
+		break;
+	case SESSION_CLOCK_IDLE:
+		if (s->state == SESSION_ST_IDLE)
+			conn_trim(s->conn);
+		break;
+	default:
+		break;
 	}
-	session_fatal(s, "57014", "canceling authentication due to timeout",
-		      "The client did not complete authentication within login_timeout_ms.");
 }
 
 static void clock_cb(evutil_socket_t fd, short what, void *arg)
@@ -117,6 +138,7 @@ static void clock_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	clk->armed = false;
 	/* Each turn takes the head off first, whatever handling it then does to the lists. */
 	while ((s = TAILQ_FIRST(&clk->due)) != NULL && s->deadline_ms <= now) {
 		enum session_clock_kind kind = (enum session_clock_kind)s->clock;
@@ -126,22 +148,32 @@ static void clock_cb(evutil_socket_t fd, short what, void *arg)
 	clock_arm(clk, now);
 }
 
+static bool clock_init(struct worker *w, struct session_clock *clk)
+{
+	TAILQ_INIT(&clk->due);
+	clk->armed = false;
+	clk->timer = evtimer_new(w->base, clock_cb, clk);
+	return clk->timer != NULL;
+}
+
+static void clock_free(struct session_clock *clk)
+{
+	if (clk->timer != NULL)
+		event_free(clk->timer);
+	clk->timer = NULL;
+}
+
 bool session_clocks_init(struct worker *w)
 {
-	TAILQ_INIT(&w->login_clock.due);
-	TAILQ_INIT(&w->flush_clock.due);
-	w->login_clock.timer = evtimer_new(w->base, clock_cb, &w->login_clock);
-	w->flush_clock.timer = evtimer_new(w->base, clock_cb, &w->flush_clock);
-	return w->login_clock.timer != NULL && w->flush_clock.timer != NULL;
+	return clock_init(w, &w->login_clock) && clock_init(w, &w->flush_clock) &&
+	       clock_init(w, &w->idle_clock);
 }
 
 void session_clocks_free(struct worker *w)
 {
-	if (w->login_clock.timer != NULL)
-		event_free(w->login_clock.timer);
-	if (w->flush_clock.timer != NULL)
-		event_free(w->flush_clock.timer);
-	w->login_clock.timer = w->flush_clock.timer = NULL;
+	clock_free(&w->login_clock);
+	clock_free(&w->flush_clock);
+	clock_free(&w->idle_clock);
 }
 
 /* ---- states ---- */
@@ -185,9 +217,9 @@ bool session_set_state(struct session *s, enum session_state st)
 			  session_state_name(s->state), session_state_name(st));
 		return false;
 	}
-	/* Authenticated: the login clock stops. */
+	/* Authenticated (the login clock stops), or no longer idle (nothing to trim). */
 	if ((st == SESSION_ST_WAIT_SERVER || st == SESSION_ST_IDLE) &&
-	    s->clock == SESSION_CLOCK_LOGIN)
+	    (s->clock == SESSION_CLOCK_LOGIN || s->clock == SESSION_CLOCK_IDLE))
 		clock_stop(s);
 	s->state = st;
 	return true;
@@ -218,6 +250,8 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 		free(s);
 		return NULL;
 	}
+	/* Nothing is read yet: the first bytes make the input buffer. */
+	conn_trim(s->conn);
 	/* Idle or slow sockets must not hold max_client_conn slots forever. */
 	clock_start(s, SESSION_CLOCK_LOGIN, w->cfg->proxy.login_timeout_ms);
 	atomic_fetch_add(&w->proxy->clients, 1);
@@ -764,9 +798,13 @@ void session_authenticated(struct session *s)
 	if (!session_set_state(s, SESSION_ST_IDLE))
 		return;
 	welcome(s, known, false);
+	if (s->state != SESSION_ST_IDLE || s->closing)
+		return;
 	/* Some drivers pipeline their first query behind the startup packet. */
-	if (s->state == SESSION_ST_IDLE && !s->closing && evbuffer_get_length(s->conn->in) > 0)
+	if (conn_in_pending(s->conn) > 0)
 		relay_client_read(s);
+	else
+		conn_trim(s->conn); /* idle until its first query */
 }
 
 void session_server_ready(struct session *s, struct server *srv)
@@ -789,7 +827,7 @@ void session_server_ready(struct session *s, struct server *srv)
 	}
 	conn_read_enable(s->conn, true);
 	/* Some drivers pipeline their first query behind the startup packet. */
-	if (evbuffer_get_length(s->conn->in) > 0)
+	if (conn_in_pending(s->conn) > 0)
 		relay_client_read(s);
 	else
 		relay_release_if_idle(s);
@@ -851,6 +889,8 @@ void session_release_upstream(struct session *s)
 	srv->session = NULL;
 	(void)session_set_state(s, SESSION_ST_IDLE);
 	pipeline_trim(&s->q);
+	/* Idle between transactions, maybe for long: its buffers go if it stays so. */
+	clock_start(s, SESSION_CLOCK_IDLE, IDLE_TRIM_MS);
 	pool_release_between_transactions(s->w, srv);
 	conn_read_enable(s->conn, true);
 }

@@ -39,6 +39,7 @@ enum session_clock_kind {
 	SESSION_CLOCK_NONE = 0, /* no deadline */
 	SESSION_CLOCK_LOGIN,    /* login_timeout_ms from connect, until authenticated */
 	SESSION_CLOCK_FLUSH,    /* FATAL_FLUSH_MS to write a FATAL, then closed anyway */
+	SESSION_CLOCK_IDLE,     /* IDLE_TRIM_MS between transactions, then its empty buffers go */
 };
 
 /*
@@ -124,8 +125,8 @@ const char *session_user(const struct session *s);
 const char *session_database(const struct session *s);
 
 /*
- * The worker's two session clocks (login_timeout_ms, FATAL flush), each one
- * timer for all its sessions. init: false on OOM; free: after every session
+ * The worker's session clocks (login_timeout_ms, FATAL flush, idle trim),
+ * each one timer for all its sessions. init: false on OOM; free: after every session
  * of the worker is freed.
  */
 bool session_clocks_init(struct worker *w) __attribute__((warn_unused_result));

@@ -42,6 +42,8 @@ TAILQ_HEAD(cancel_conn_list, cancel_conn);
 struct session_clock {
 	struct session_list due; /* by deadline_ms, earliest first */
 	struct event *timer;
+	bool armed;              /* <timer> is pending, for <armed_ms> or earlier */
+	int64_t armed_ms;
 };
 
 struct worker {
@@ -69,6 +71,7 @@ struct worker {
 	struct event *drain_ev;        /* shutdown grace deadline */
 	struct session_clock login_clock; /* sessions not yet authenticated */
 	struct session_clock flush_clock; /* sessions writing a FATAL before they close */
+	struct session_clock idle_clock;  /* transaction pooling: sessions between transactions */
 	bool draining;
 
 	struct pool pool;
