@@ -221,7 +221,8 @@ void conn_free(struct conn *c)
 	conn_close(c);
 	if (c->wev != NULL)
 		event_free(c->wev);
-	evbuffer_free(c->in);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
 	error_clear(c);
 	free(c);
 }
@@ -237,7 +238,8 @@ static void arm(struct conn *c, int fd)
 	event_assign(&c->rev, base_of(c), fd, EV_READ | EV_PERSIST, rev_cb, c);
 	if (c->wev != NULL)
 		event_assign(c->wev, base_of(c), fd, EV_WRITE | EV_PERSIST, write_cb, c);
-	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	if (c->in != NULL)
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
 	out_discard(c);
 }
 
@@ -335,6 +337,22 @@ void conn_notify_drain(struct conn *c, size_t below)
 size_t conn_out_pending(const struct conn *c)
 {
 	return c->out != NULL ? evbuffer_get_length(c->out) : 0;
+}
+
+size_t conn_in_pending(const struct conn *c)
+{
+	return c->in != NULL ? evbuffer_get_length(c->in) : 0;
+}
+
+void conn_trim(struct conn *c)
+{
+	if (c->in != NULL && evbuffer_get_length(c->in) == 0) {
+		evbuffer_free(c->in);
+		c->in = NULL;
+	}
+	/* A TLS record that blocked is repeated from <out>: only an idle one goes. */
+	if (c->out != NULL && evbuffer_get_length(c->out) == 0 && c->tls_retry_len == 0)
+		out_discard(c);
 }
 
 /* ---- writing ---- */
@@ -585,6 +603,14 @@ static ssize_t recv_tls(struct conn *c, void *buf, size_t len, unsigned *ev)
 	}
 }
 
+/* <in>, made again if conn_trim() gave it back; false on OOM. */
+static bool input_buffer(struct conn *c)
+{
+	if (c->in == NULL)
+		c->in = evbuffer_new();
+	return c->in != NULL;
+}
+
 /* Reads into <in>; returns CONN_EV_* bits for EOF/ERROR, and adds to *got. */
 static unsigned read_input(struct conn *c, size_t *got)
 {
@@ -599,7 +625,7 @@ static unsigned read_input(struct conn *c, size_t *got)
 		 * the size of what came, and a read that finds nothing (EAGAIN, half
 		 * a TLS record) leaves no empty reserved chain behind.
 		 */
-		bool direct = evbuffer_get_length(c->in) > 0;
+		bool direct = conn_in_pending(c) > 0;
 		struct evbuffer_iovec vec = { first, sizeof(first) };
 		if (direct && evbuffer_reserve_space(c->in, CONN_READ_CHUNK, &vec, 1) < 1) {
 			error_set(c, "out of memory");
@@ -613,7 +639,7 @@ static unsigned read_input(struct conn *c, size_t *got)
 		if (direct) {
 			vec.iov_len = (size_t)n;
 			evbuffer_commit_space(c->in, &vec, 1);
-		} else if (evbuffer_add(c->in, first, (size_t)n) != 0) {
+		} else if (!input_buffer(c) || evbuffer_add(c->in, first, (size_t)n) != 0) {
 			error_set(c, "out of memory");
 			return CONN_EV_ERROR;
 		}

@@ -51,14 +51,17 @@ typedef void (*conn_event_cb)(struct conn *c, unsigned events, void *arg);
  * A conn costs what an idle socket needs and little more: one embedded event
  * (reads), the input evbuffer, and 224 bytes with this struct's malloc
  * header. The write event, the output evbuffer and the error text exist only
- * once they are needed, so thousands of idle clients do not each carry them.
- * (The event_base is the read event's; the small fields are packed.)
+ * once they are needed, so thousands of idle clients do not each carry them;
+ * an owner whose connection goes idle gives the buffers back with
+ * conn_trim(). (The event_base is the read event's; the small fields are
+ * packed.)
  */
 struct conn {
 	enum conn_state state;
 	int fd;
 	SSL *ssl;
-	struct evbuffer *in;     /* always valid */
+	struct evbuffer *in;     /* valid until conn_trim(), then NULL until bytes arrive: */
+				 /* always valid in on_read; else see conn_in_pending() */
 	struct evbuffer *out;    /* NULL until output must wait (plain: again once written); */
 				 /* use conn_out_pending() for its length */
 	/*
@@ -126,6 +129,15 @@ bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 	__attribute__((warn_unused_result));
 /* Bytes queued for the kernel (0 when everything has been written). */
 size_t conn_out_pending(const struct conn *c);
+/* Bytes read and not yet taken from <in> (0 also while there is no <in>). */
+size_t conn_in_pending(const struct conn *c);
+/*
+ * Frees <in> and <out> while they are empty: for a connection that goes idle,
+ * whose owner reads c->in only from on_read (or after conn_in_pending() says
+ * it holds bytes) until then. Both are made again when bytes come or must
+ * wait. Costs a malloc and a free for the next use of each.
+ */
+void conn_trim(struct conn *c);
 
 /*
  * Moving an open connection to another worker's event loop: a conn with

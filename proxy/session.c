@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -33,18 +34,149 @@
 static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
 static void client_event_cb(struct conn *c, unsigned events, void *arg);
-static void guard_cb(evutil_socket_t fd, short what, void *arg);
 static void close_when_flushed(struct session *s, const char *reason, bool reusable);
 
 /* A client that does not read its FATAL within this long is not waited for. */
 #define FATAL_FLUSH_MS 5000
+/*
+ * A client idle between transactions this long gives its empty buffers back
+ * (conn_trim). Not at once: a busy client would then pay a malloc and a free
+ * of its input buffer for every transaction.
+ */
+#define IDLE_TRIM_MS 1000
 
-static void arm_guard(struct session *s, int ms)
+/* ---- deadlines: a worker clock per kind, one timer each (worker.h) ---- */
+
+static int64_t now_ms(void)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timespec ts;
 
-	evtimer_add(s->guard, &tv);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static struct session_clock *clock_of(struct worker *w, enum session_clock_kind kind)
+{
+	switch (kind) {
+	case SESSION_CLOCK_LOGIN: return &w->login_clock;
+	case SESSION_CLOCK_FLUSH: return &w->flush_clock;
+	default: return &w->idle_clock;
+	}
+}
+
+/* Makes <clk>'s timer fire by its earliest deadline; nothing when none is left. */
+static void clock_arm(struct session_clock *clk, int64_t now)
+{
+	struct session *head = TAILQ_FIRST(&clk->due);
+
+	/* Already due to fire no later: it will find what is due then, and re-arm. */
+	if (head == NULL || (clk->armed && clk->armed_ms <= head->deadline_ms))
+		return;
+	int64_t ms = head->deadline_ms > now ? head->deadline_ms - now : 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	clk->armed = evtimer_add(clk->timer, &tv) == 0;
+	clk->armed_ms = head->deadline_ms;
+}
+
+/* Takes the session off its clock, if it is on one (the timer stays as it is). */
+static void clock_stop(struct session *s)
+{
+	if (s->clock == SESSION_CLOCK_NONE)
+		return;
+	TAILQ_REMOVE(&clock_of(s->w, s->clock)->due, s, clock_link);
+	s->clock = SESSION_CLOCK_NONE;
+}
+
+/*
+ * Gives the session a deadline <ms> from now on clock <kind>, replacing any
+ * it had. It joins at the tail, unless a reload shortened the delay: then it
+ * goes before the sessions that were given the longer one.
+ */
+static void clock_start(struct session *s, enum session_clock_kind kind, int ms)
+{
+	struct session_clock *clk = clock_of(s->w, kind);
+	int64_t now = now_ms();
+
+	clock_stop(s);
+	s->deadline_ms = now + ms;
+	s->clock = (uint8_t)kind;
+	struct session *before = TAILQ_LAST(&clk->due, session_list);
+	while (before != NULL && before->deadline_ms > s->deadline_ms)
+		before = TAILQ_PREV(before, session_list, clock_link);
+	if (before != NULL) {
+		TAILQ_INSERT_AFTER(&clk->due, before, s, clock_link);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&clk->due, s, clock_link);
+	clock_arm(clk, now); /* the earliest deadline is now this one */
+}
+
+static void deadline_passed(struct session *s, enum session_clock_kind kind)
+{
+	switch (kind) {
+	case SESSION_CLOCK_LOGIN:
+		session_fatal(s, "57014", "canceling authentication due to timeout",
+			      "The client did not complete authentication within login_timeout_ms.");
+		break;
+	case SESSION_CLOCK_FLUSH:
+		session_close(s, s->close_reason ? s->close_reason : "closing");
+		break;
+	case SESSION_CLOCK_IDLE:
+		if (s->state == SESSION_ST_IDLE)
+			conn_trim(s->conn);
+		break;
+	default:
+		break;
+	}
+}
+
+static void clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_clock *clk = arg;
+	struct session *s;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	clk->armed = false;
+	/* Each turn takes the head off first, whatever handling it then does to the lists. */
+	while ((s = TAILQ_FIRST(&clk->due)) != NULL && s->deadline_ms <= now) {
+		enum session_clock_kind kind = (enum session_clock_kind)s->clock;
+		clock_stop(s);
+		deadline_passed(s, kind);
+	}
+	clock_arm(clk, now);
+}
+
+static bool clock_init(struct worker *w, struct session_clock *clk)
+{
+	TAILQ_INIT(&clk->due);
+	clk->armed = false;
+	clk->timer = evtimer_new(w->base, clock_cb, clk);
+	return clk->timer != NULL;
+}
+
+static void clock_free(struct session_clock *clk)
+{
+	if (clk->timer != NULL)
+		event_free(clk->timer);
+	clk->timer = NULL;
+}
+
+bool session_clocks_init(struct worker *w)
+{
+	return clock_init(w, &w->login_clock) && clock_init(w, &w->flush_clock) &&
+	       clock_init(w, &w->idle_clock);
+}
+
+void session_clocks_free(struct worker *w)
+{
+	clock_free(&w->login_clock);
+	clock_free(&w->flush_clock);
+	clock_free(&w->idle_clock);
+}
+
+/* ---- states ---- */
 
 static const char *const state_names[] = {
 	[SESSION_ST_STARTUP] = "startup",
@@ -72,14 +204,10 @@ bool session_set_state(struct session *s, enum session_state st)
 	case SESSION_ST_AUTH: ok = s->state == SESSION_ST_STARTUP; break;
 	case SESSION_ST_WAIT_SERVER:
 		ok = s->state == SESSION_ST_AUTH || s->state == SESSION_ST_IDLE;
-		if (ok)
-			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_ACTIVE: ok = s->state == SESSION_ST_WAIT_SERVER; break;
 	case SESSION_ST_IDLE:
 		ok = s->state == SESSION_ST_ACTIVE || s->state == SESSION_ST_AUTH;
-		if (ok)
-			evtimer_del(s->guard); /* authenticated: the login clock stops */
 		break;
 	case SESSION_ST_CLOSED: ok = s->state != SESSION_ST_CLOSED; break;
 	default: ok = false; break;
@@ -89,6 +217,10 @@ bool session_set_state(struct session *s, enum session_state st)
 			  session_state_name(s->state), session_state_name(st));
 		return false;
 	}
+	/* Authenticated (the login clock stops), or no longer idle (nothing to trim). */
+	if ((st == SESSION_ST_WAIT_SERVER || st == SESSION_ST_IDLE) &&
+	    (s->clock == SESSION_CLOCK_LOGIN || s->clock == SESSION_CLOCK_IDLE))
+		clock_stop(s);
 	s->state = st;
 	return true;
 }
@@ -111,18 +243,17 @@ struct session *session_new(struct worker *w, int fd, const struct sockaddr *add
 	log_format_addr(addr, addr_buf, sizeof(addr_buf));
 	s->addr = strdup(addr_buf);
 	s->conn = conn_new(w->base, client_read_cb, client_drain_cb, client_event_cb, s);
-	s->guard = evtimer_new(w->base, guard_cb, s);
-	if (s->addr == NULL || s->conn == NULL || s->guard == NULL || !conn_attach(s->conn, fd)) {
+	if (s->addr == NULL || s->conn == NULL || !conn_attach(s->conn, fd)) {
 		close(fd);
 		conn_free(s->conn);
-		if (s->guard)
-			event_free(s->guard);
 		free(s->addr);
 		free(s);
 		return NULL;
 	}
+	/* Nothing is read yet: the first bytes make the input buffer. */
+	conn_trim(s->conn);
 	/* Idle or slow sockets must not hold max_client_conn slots forever. */
-	arm_guard(s, w->cfg->proxy.login_timeout_ms);
+	clock_start(s, SESSION_CLOCK_LOGIN, w->cfg->proxy.login_timeout_ms);
 	atomic_fetch_add(&w->proxy->clients, 1);
 	TAILQ_INSERT_TAIL(&w->sessions, s, link);
 	conn_read_enable(s->conn, true);
@@ -182,7 +313,7 @@ void session_close(struct session *s, const char *reason)
 		pool_forget_waiter(w, s);
 	if (s->timer)
 		evtimer_del(s->timer);
-	evtimer_del(s->guard);
+	clock_stop(s);
 	session_detach_server(s, true);
 	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
 	conn_close(s->conn);
@@ -193,16 +324,6 @@ void session_close(struct session *s, const char *reason)
 	event_active(w->reaper_ev, EV_READ, 0);
 }
 
-static void free_params(struct session *s)
-{
-	for (size_t i = 0; i < s->nparams; i++) {
-		free(s->param_names[i]);
-		free(s->param_values[i]);
-	}
-	free(s->param_names);
-	free(s->param_values);
-}
-
 void session_free(struct session *s)
 {
 	if (s == NULL)
@@ -210,7 +331,6 @@ void session_free(struct session *s)
 	conn_free(s->conn);
 	if (s->timer)
 		event_free(s->timer);
-	event_free(s->guard);
 	scram_server_free(s->scram);
 	relay_session_free(s);
 	stmt_table_free(&s->stmts);
@@ -218,13 +338,7 @@ void session_free(struct session *s)
 	free(s->sets);
 	free(s->set_portal);
 	free(s->set_portal_sql);
-	free_params(s);
-	free(s->user);
-	free(s->database);
-	free(s->app_name);
-	free(s->pool_key);
-	free(s->log_user);
-	free(s->log_app);
+	free(s->param_names); /* the StartupMessage's block: every string in it */
 	free(s->addr);
 	free(s->close_reason);
 	free(s);
@@ -262,7 +376,7 @@ static void close_when_flushed(struct session *s, const char *reason, bool reusa
 	conn_read_enable(s->conn, false);
 	conn_notify_drain(s->conn, 0);
 	s->closing = true;
-	arm_guard(s, FATAL_FLUSH_MS);
+	clock_start(s, SESSION_CLOCK_FLUSH, FATAL_FLUSH_MS);
 	if (s->waiting)
 		pool_forget_waiter(s->w, s);
 	session_detach_server(s, reusable);
@@ -345,52 +459,6 @@ static void handle_cancel(struct session *s, const uint8_t *pkt, size_t len)
 	session_close(s, "cancel request");
 }
 
-static bool copy_param(struct session *s, const char *name, const char *value)
-{
-	size_t n = s->nparams;
-	char **names = realloc(s->param_names, (n + 1) * sizeof(char *));
-	if (names == NULL)
-		return false;
-	s->param_names = names;
-	char **values = realloc(s->param_values, (n + 1) * sizeof(char *));
-	if (values == NULL)
-		return false;
-	s->param_values = values;
-	names[n] = strdup(name);
-	values[n] = strdup(value);
-	s->nparams++;
-	return names[n] != NULL && values[n] != NULL;
-}
-
-static int cmp_param_index(const void *a, const void *b, void *arg)
-{
-	char **names = arg;
-
-	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
-}
-
-/* Builds "name=value\n" sorted by name: the pool's reuse key. */
-static bool build_pool_key(struct session *s)
-{
-	size_t order[PGMSG_STARTUP_MAX_PARAMS];
-	size_t len = 1;
-
-	for (size_t i = 0; i < s->nparams; i++) {
-		order[i] = i;
-		len += strlen(s->param_names[i]) + strlen(s->param_values[i]) + 2;
-	}
-	qsort_r(order, s->nparams, sizeof(order[0]), cmp_param_index, s->param_names);
-	s->pool_key = malloc(len);
-	if (s->pool_key == NULL)
-		return false;
-	size_t o = 0;
-	for (size_t i = 0; i < s->nparams; i++)
-		o += (size_t)snprintf(s->pool_key + o, len - o, "%s=%s\n",
-				      s->param_names[order[i]], s->param_values[order[i]]);
-	s->pool_key[o] = '\0';
-	return true;
-}
-
 /* Answers unsupported minor versions / _pq_ options like Postgres does. */
 static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st)
 {
@@ -412,30 +480,148 @@ static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st
 	return session_send_built(s);
 }
 
+/*
+ * What is kept of the StartupMessage is one allocation (s->param_names):
+ *
+ *   char *names[n], char *values[n]     the parameters for the upstream
+ *   user, database                      NUL-terminated, in this order
+ *   name, value, ... (n pairs)          what names[] and values[] point at
+ *   pool key                            "name=value\n" sorted by name
+ *   log user, log application           only when quoting changed them
+ *
+ * One malloc instead of one per string: an idle client keeps these for its
+ * whole life.
+ */
+const char *session_user(const struct session *s)
+{
+	return s->param_names != NULL ? (const char *)(s->param_values + s->nparams) : "";
+}
+
+const char *session_database(const struct session *s)
+{
+	const char *user = session_user(s);
+
+	return s->param_names != NULL ? user + strlen(user) + 1 : "";
+}
+
+/* The startup parameters passed on: everything but user, database and protocol options. */
+static bool passed_upstream(const char *name)
+{
+	return strcmp(name, "user") != 0 && strcmp(name, "database") != 0 &&
+	       strncmp(name, "_pq_.", 5) != 0;
+}
+
+static int cmp_param_name(const void *a, const void *b, void *arg)
+{
+	const struct pgmsg_startup *st = arg;
+
+	return strcmp(st->names[*(const size_t *)a], st->names[*(const size_t *)b]);
+}
+
+/* Copies <len> bytes to *at and moves it on; returns where they went. */
+static char *put_bytes(char **at, const char *p, size_t len)
+{
+	char *dst = memcpy(*at, p, len);
+
+	*at += len;
+	return dst;
+}
+
+static char *put_string(char **at, const char *str)
+{
+	return put_bytes(at, str, strlen(str) + 1);
+}
+
+/* The pool's reuse key from parameters <keep> (indices into <st>), see pool.h. */
+static char *put_pool_key(char **at, const struct pgmsg_startup *st, const size_t *keep,
+			  size_t n)
+{
+	size_t order[PGMSG_STARTUP_MAX_PARAMS];
+	char *key = *at;
+
+	memcpy(order, keep, n * sizeof(order[0]));
+	qsort_r(order, n, sizeof(order[0]), cmp_param_name, (void *)st);
+	for (size_t i = 0; i < n; i++) {
+		put_bytes(at, st->names[order[i]], strlen(st->names[order[i]]));
+		put_bytes(at, "=", 1);
+		put_bytes(at, st->values[order[i]], strlen(st->values[order[i]]));
+		put_bytes(at, "\n", 1);
+	}
+	put_bytes(at, "", 1);
+	return key;
+}
+
+/* The parameters and strings of <st> that a session keeps (the layout above). */
+struct startup_strings {
+	const char *user;
+	const char *database;
+	const char *app;      /* application_name, or NULL */
+	char log_user[96];    /* log_quote()d */
+	char log_app[96];
+	size_t keep[PGMSG_STARTUP_MAX_PARAMS]; /* indices of the parameters passed on */
+	size_t n;
+	size_t params_len;    /* their names and values with NULs (the key is one byte more) */
+};
+
+static void collect_startup(const struct pgmsg_startup *st, struct startup_strings *k)
+{
+	const char *db = pgmsg_startup_get(st, "database");
+
+	k->user = pgmsg_startup_get(st, "user");
+	/* Postgres defaults the database to the user name. */
+	k->database = db && db[0] ? db : k->user;
+	k->app = pgmsg_startup_get(st, "application_name");
+	log_quote(k->log_user, sizeof(k->log_user), k->user);
+	log_quote(k->log_app, sizeof(k->log_app), k->app && k->app[0] ? k->app : "-");
+	k->n = k->params_len = 0;
+	for (size_t i = 0; i < st->nparams; i++) {
+		if (!passed_upstream(st->names[i]))
+			continue;
+		k->keep[k->n++] = i;
+		k->params_len += strlen(st->names[i]) + strlen(st->values[i]) + 2;
+	}
+}
+
+static size_t startup_block_size(const struct startup_strings *k)
+{
+	size_t len = 2 * k->n * sizeof(char *) + strlen(k->user) + 1 + strlen(k->database) + 1 +
+		     k->params_len + k->params_len + 1;
+
+	if (strcmp(k->log_user, k->user) != 0)
+		len += strlen(k->log_user) + 1;
+	if (k->app == NULL || strcmp(k->log_app, k->app) != 0)
+		len += strlen(k->log_app) + 1;
+	return len;
+}
+
 static bool take_startup_params(struct session *s, const struct pgmsg_startup *st)
 {
-	for (size_t i = 0; i < st->nparams; i++) {
-		const char *name = st->names[i];
-		if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
-		    strncmp(name, "_pq_.", 5) == 0)
-			continue;
-		if (!copy_param(s, name, st->values[i]))
-			return false;
+	struct startup_strings k;
+
+	collect_startup(st, &k);
+	char **names = malloc(startup_block_size(&k));
+	if (names == NULL)
+		return false;
+	char **values = names + k.n;
+	char *at = (char *)(values + k.n);
+	const char *user = put_string(&at, k.user);
+	put_string(&at, k.database);
+	const char *app = NULL;
+	for (size_t i = 0; i < k.n; i++) {
+		names[i] = put_string(&at, st->names[k.keep[i]]);
+		values[i] = put_string(&at, st->values[k.keep[i]]);
+		if (strcmp(names[i], "application_name") == 0)
+			app = values[i];
 	}
-	const char *db = pgmsg_startup_get(st, "database");
-	const char *app = pgmsg_startup_get(st, "application_name");
-	s->user = strdup(pgmsg_startup_get(st, "user"));
-	/* Postgres defaults the database to the user name. */
-	s->database = strdup(db && db[0] ? db : s->user ? s->user : "");
-	s->app_name = strdup(app ? app : "");
-	if (!s->user || !s->database || !s->app_name)
-		return false;
-	char quoted[96];
-	s->log_user = strdup(log_quote(quoted, sizeof(quoted), s->user));
-	s->log_app = strdup(log_quote(quoted, sizeof(quoted), s->app_name[0] ? s->app_name : "-"));
-	if (!s->log_user || !s->log_app)
-		return false;
-	return build_pool_key(s);
+	s->param_names = names;
+	s->param_values = values;
+	s->nparams = (uint32_t)k.n;
+	s->pool_key = put_pool_key(&at, st, k.keep, k.n);
+	/* A plain name is logged as it is: the copy above serves. */
+	s->log_user = strcmp(k.log_user, user) == 0 ? user : put_string(&at, k.log_user);
+	s->log_app = app != NULL && strcmp(k.log_app, app) == 0 ? app
+							       : put_string(&at, k.log_app);
+	return true;
 }
 
 static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
@@ -612,9 +798,13 @@ void session_authenticated(struct session *s)
 	if (!session_set_state(s, SESSION_ST_IDLE))
 		return;
 	welcome(s, known, false);
+	if (s->state != SESSION_ST_IDLE || s->closing)
+		return;
 	/* Some drivers pipeline their first query behind the startup packet. */
-	if (s->state == SESSION_ST_IDLE && !s->closing && evbuffer_get_length(s->conn->in) > 0)
+	if (conn_in_pending(s->conn) > 0)
 		relay_client_read(s);
+	else
+		conn_trim(s->conn); /* idle until its first query */
 }
 
 void session_server_ready(struct session *s, struct server *srv)
@@ -637,7 +827,7 @@ void session_server_ready(struct session *s, struct server *srv)
 	}
 	conn_read_enable(s->conn, true);
 	/* Some drivers pipeline their first query behind the startup packet. */
-	if (evbuffer_get_length(s->conn->in) > 0)
+	if (conn_in_pending(s->conn) > 0)
 		relay_client_read(s);
 	else
 		relay_release_if_idle(s);
@@ -699,25 +889,13 @@ void session_release_upstream(struct session *s)
 	srv->session = NULL;
 	(void)session_set_state(s, SESSION_ST_IDLE);
 	pipeline_trim(&s->q);
+	/* Idle between transactions, maybe for long: its buffers go if it stays so. */
+	clock_start(s, SESSION_CLOCK_IDLE, IDLE_TRIM_MS);
 	pool_release_between_transactions(s->w, srv);
 	conn_read_enable(s->conn, true);
 }
 
 /* ---- callbacks ---- */
-
-static void guard_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->closing) {
-		session_close(s, s->close_reason ? s->close_reason : "closing");
-		return;
-	}
-	session_fatal(s, "57014", "canceling authentication due to timeout",
-		      "The client did not complete authentication within login_timeout_ms.");
-}
 
 static void client_read_cb(struct conn *c, void *arg)
 {

@@ -34,66 +34,84 @@ enum session_state {
 	SESSION_ST_CLOSED,      /* on the doomed list; freed after the current callback */
 };
 
+/* Which of its worker's session clocks (worker.h) a session waits on. */
+enum session_clock_kind {
+	SESSION_CLOCK_NONE = 0, /* no deadline */
+	SESSION_CLOCK_LOGIN,    /* login_timeout_ms from connect, until authenticated */
+	SESSION_CLOCK_FLUSH,    /* FATAL_FLUSH_MS to write a FATAL, then closed anyway */
+	SESSION_CLOCK_IDLE,     /* IDLE_TRIM_MS between transactions, then its empty buffers go */
+};
+
+/*
+ * Thousands of these sit idle, so the fields are ordered to leave no holes
+ * (8-byte fields, then 4-byte, then the flags) and what only one phase needs
+ * is allocated for that phase, or not at all.
+ */
 struct session {
 	int64_t id;
 	struct worker *w;
-	enum session_state state;
 	TAILQ_ENTRY(session) link;      /* worker sessions or doomed */
 	TAILQ_ENTRY(session) wait_link; /* pool waiters while WAIT_SERVER */
-	bool waiting;
 	int64_t wait_since_ms;          /* monotonic ms when it joined the pool's wait queue */
+	TAILQ_ENTRY(session) clock_link; /* on a worker clock while <clock> is not NONE */
+	int64_t deadline_ms;            /* ...and when it runs out (monotonic ms) */
 
 	struct conn *conn;
-	bool tls;
-	bool ssl_asked;           /* SSLRequest seen (allowed once) */
-	bool gss_asked;           /* GSSENCRequest seen (allowed once) */
-	bool closing;             /* a FATAL is being flushed; close when written */
 	char *close_reason;       /* why, for the log line of that close (owned, may be NULL) */
 	char *addr;               /* the client's address for logs (owned) */
 
-	/* From the StartupMessage (owned copies). */
-	char *user;
-	char *database;
-	char *app_name;
+	/*
+	 * From the StartupMessage: one allocation, owned, starting at
+	 * <param_names> (NULL before the startup packet). Everything else points
+	 * into it; session_user() and session_database() find those two.
+	 */
 	char **param_names;  /* passed to the upstream: everything but user/database */
 	char **param_values;
-	size_t nparams;
-	char *pool_key;      /* sorted "name=value\n" list, see pool.h */
-	char *log_user;      /* user and application_name quoted for logfmt, so a client */
-	char *log_app;       /* cannot forge log fields (owned; NULL before the startup packet) */
+	const char *pool_key; /* sorted "name=value\n" list, see pool.h */
+	const char *log_user; /* user and application_name quoted for logfmt, so a client */
+	const char *log_app;  /* cannot forge log fields */
 
 	/* Authentication. */
 	struct scram_server *scram;
-	uint8_t md5_salt[4];
-	bool user_known;     /* false: mock exchange, always fails like Postgres */
-	int auth_step;
 
 	struct server *server;
 	struct server *opening; /* an upstream being opened for this session, not linked yet */
 	struct event *timer; /* pool wait deadline */
-	struct event *guard; /* login_timeout_ms until authenticated; then bounds a FATAL's flush */
-	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
-	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
-	bool cancel_registered;
 
 	/* Transaction pooling (pool_mode = "transaction"). */
-	bool txn_pool;          /* fixed at login: the upstream is held only for transactions */
-	bool welcomed;          /* the client has had its ParameterStatus/BackendKeyData */
-	bool pinned;            /* state that cannot move: keeps its upstream until it leaves */
 	struct stmt_table stmts;    /* the client's named prepared statements */
 	struct client_stmt *unnamed; /* the client's unnamed statement (name ""), or NULL */
-	uint32_t unnamed_gen;   /* bumped by every unnamed Parse */
 	char *sets;             /* SET/RESET texts run outside transactions, "; "-joined */
 	size_t sets_len;
-	uint32_t set_gen;       /* bumped by every remembered SET */
 	char *set_portal;       /* portal bound from a SET statement (extended protocol), or NULL */
 	char *set_portal_sql;   /* ...and that SET's text, remembered when the portal runs */
 
 	/* Relay state (relay.c). */
 	struct pipeline q;      /* every client message still owed a reply, in order */
 	size_t c2s_pass;        /* bytes of the current client message still to stream */
-	bool c2s_drop;          /* ...and they are dropped (skipping to Sync), not forwarded */
 	size_t s2c_pass;        /* bytes of the current server message still to stream */
+
+	enum session_state state;
+	uint32_t nparams;
+	uint8_t md5_salt[4];
+	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
+	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
+	uint32_t unnamed_gen;   /* bumped by every unnamed Parse */
+	uint32_t set_gen;       /* bumped by every remembered SET */
+	uint8_t auth_step;
+	uint8_t clock;          /* enum session_clock_kind */
+
+	bool waiting;
+	bool tls;
+	bool ssl_asked;           /* SSLRequest seen (allowed once) */
+	bool gss_asked;           /* GSSENCRequest seen (allowed once) */
+	bool closing;             /* a FATAL is being flushed; close when written */
+	bool user_known;     /* false: mock exchange, always fails like Postgres */
+	bool cancel_registered;
+	bool txn_pool;          /* fixed at login: the upstream is held only for transactions */
+	bool welcomed;          /* the client has had its ParameterStatus/BackendKeyData */
+	bool pinned;            /* state that cannot move: keeps its upstream until it leaves */
+	bool c2s_drop;          /* the c2s_pass bytes are dropped (skipping to Sync), not forwarded */
 	bool c2s_paused;        /* client reads off while the upstream's output drains */
 	bool c2s_self_paused;   /* client reads off while its own output drains */
 	bool s2c_paused;        /* upstream reads off while the client's output drains */
@@ -101,6 +119,18 @@ struct session {
 	bool skip_local;        /* ...and answer that Sync here: nothing of the segment went up */
 	bool upstream_fatal;    /* the upstream sent a FATAL: relay it, then close, add nothing */
 };
+
+/* The StartupMessage's user and database (the user's name if none was given); "" before it. */
+const char *session_user(const struct session *s);
+const char *session_database(const struct session *s);
+
+/*
+ * The worker's session clocks (login_timeout_ms, FATAL flush, idle trim),
+ * each one timer for all its sessions. init: false on OOM; free: after every session
+ * of the worker is freed.
+ */
+bool session_clocks_init(struct worker *w) __attribute__((warn_unused_result));
+void session_clocks_free(struct worker *w);
 
 /* Takes ownership of <fd>. Returns NULL (fd closed) on failure. */
 struct session *session_new(struct worker *w, int fd, const struct sockaddr *addr,

@@ -39,7 +39,7 @@ static void auth_failed(struct session *s)
 
 	log_warn(s->w->id, s->id, "authentication failed", "user=%s addr=%s known=%d", s->log_user,
 		 s->addr, s->user_known);
-	snprintf(msg, sizeof(msg), "password authentication failed for user \"%.80s\"", s->user);
+	snprintf(msg, sizeof(msg), "password authentication failed for user \"%.80s\"", session_user(s));
 	session_fatal(s, "28P01", msg, NULL);
 }
 
@@ -47,9 +47,9 @@ static void auth_succeeded(struct session *s)
 {
 	const struct config *cfg = s->w->cfg;
 
-	if (strcmp(s->database, cfg->supabase.database) != 0) {
+	if (strcmp(session_database(s), cfg->supabase.database) != 0) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "database \"%.100s\" does not exist", s->database);
+		snprintf(msg, sizeof(msg), "database \"%.100s\" does not exist", session_database(s));
 		session_fatal(s, "3D000", msg, "switchyard serves only the database named in [supabase] database.");
 		return;
 	}
@@ -76,10 +76,11 @@ static bool mock_verifier(const struct session *s, struct scram_verifier *v)
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	const uint8_t *secret = s->w->proxy->mock_secret;
+	const char *user = session_user(s);
 
 	memset(v, 0, sizeof(*v));
 	v->iterations = SCRAM_DEFAULT_ITERATIONS;
-	if (HMAC(EVP_sha256(), secret, 32, (const unsigned char *)s->user, strlen(s->user), mac,
+	if (HMAC(EVP_sha256(), secret, 32, (const unsigned char *)user, strlen(user), mac,
 		 &maclen) == NULL || maclen < 16)
 		return false;
 	v->salt_len = 16;
@@ -98,7 +99,7 @@ static bool use_md5(const struct session *s, const struct config_user *u)
 
 void session_auth_start(struct session *s)
 {
-	const struct config_user *u = config_find_user(s->w->cfg, s->user);
+	const struct config_user *u = config_find_user(s->w->cfg, session_user(s));
 	struct pgmsg_writer *out = worker_writer(s->w);
 
 	s->user_known = u != NULL;
@@ -180,14 +181,14 @@ static void sasl_final(struct session *s, const uint8_t *body, size_t len)
 static void md5_password(struct session *s, const uint8_t *body, size_t len)
 {
 	const char *response;
-	const struct config_user *u = config_find_user(s->w->cfg, s->user);
+	const struct config_user *u = config_find_user(s->w->cfg, session_user(s));
 
 	if (!pgmsg_parse_password(body, len, &response)) {
 		session_fatal(s, "08P01", "malformed password message", NULL);
 		return;
 	}
 	if (u == NULL || u->password == NULL ||
-	    !md5auth_check(s->user, u->password, s->md5_salt, response)) {
+	    !md5auth_check(session_user(s), u->password, s->md5_salt, response)) {
 		auth_failed(s);
 		return;
 	}

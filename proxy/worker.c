@@ -380,7 +380,7 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->drain_ev = evtimer_new(w->base, drain_deadline_cb, w);
 	w->accept_retry_ev = evtimer_new(w->base, accept_retry_cb, w);
 	if (w->wake_ev == NULL || w->reaper_ev == NULL || w->drain_ev == NULL ||
-	    w->accept_retry_ev == NULL ||
+	    w->accept_retry_ev == NULL || !session_clocks_init(w) ||
 	    event_add(w->wake_ev, NULL) != 0)
 		return false;
 	adopt_snapshot(w);
@@ -451,6 +451,7 @@ void worker_destroy(struct worker *w)
 		event_free(w->drain_ev);
 	if (w->accept_retry_ev)
 		event_free(w->accept_retry_ev);
+	session_clocks_free(w);
 	if (w->dns)
 		evdns_base_free(w->dns, 0);
 	if (w->base)

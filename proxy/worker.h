@@ -31,6 +31,21 @@ struct session;
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(cancel_conn_list, cancel_conn);
 
+/*
+ * Sessions waiting for one kind of deadline, earliest first, and the one
+ * timer that serves them all (session.c). Every session of a kind gets the
+ * same delay, so sessions expire in the order they join and joining is
+ * O(1); a session costs a list link instead of a libevent timer of its own.
+ * The timer is armed for the head and re-armed when it fires, not when the
+ * head leaves (it then just fires early, finds nothing due, and re-arms).
+ */
+struct session_clock {
+	struct session_list due; /* by deadline_ms, earliest first */
+	struct event *timer;
+	bool armed;              /* <timer> is pending, for <armed_ms> or earlier */
+	int64_t armed_ms;
+};
+
 struct worker {
 	int id;
 	struct proxy *proxy;
@@ -54,6 +69,9 @@ struct worker {
 	struct session_list doomed;    /* closed; freed after the current callback */
 	struct event *reaper_ev;       /* frees <doomed> */
 	struct event *drain_ev;        /* shutdown grace deadline */
+	struct session_clock login_clock; /* sessions not yet authenticated */
+	struct session_clock flush_clock; /* sessions writing a FATAL before they close */
+	struct session_clock idle_clock;  /* transaction pooling: sessions between transactions */
 	bool draining;
 
 	struct pool pool;

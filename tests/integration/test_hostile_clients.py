@@ -11,6 +11,7 @@ import pytest
 
 import pgwire
 from conftest import APP_PASSWORD, APP_USER
+from helpers import log_lines, wait_for_log
 
 
 def rss_kib(pid: int) -> int:
@@ -166,6 +167,66 @@ def test_silent_sockets_are_dropped_after_login_timeout(make_proxy):
         s.close()
     time.sleep(0.2)
     still_serving(proxy)
+
+
+def silent_until(s, seconds) -> bool:
+    """True if <s> stays open and says nothing for <seconds>."""
+    s.settimeout(seconds)
+    try:
+        s.recv(4096)
+    except socket.timeout:
+        return True
+    return False
+
+
+def test_login_timeout_shortened_by_reload_applies_to_new_sockets(make_proxy):
+    """Deadlines share one timer per worker: a shorter one must not wait behind a longer one."""
+    proxy = make_proxy(proxy={"login_timeout_ms": 4000})
+    early = raw_socket(proxy)
+    before = len(log_lines(proxy))
+    proxy.reload(proxy={"login_timeout_ms": 300})
+    wait_for_log(proxy, "configuration reloaded", since=before)
+    time.sleep(0.3)  # the workers take the new snapshot after the main thread logs it
+    late = raw_socket(proxy)
+    start = time.monotonic()
+    late.settimeout(3)
+    data = late.recv(4096)
+    assert data == b"" or (data[:1] == b"E" and b"57014" in data)
+    assert time.monotonic() - start < 2.5
+    # The earlier socket keeps the deadline it was given (4 s from its connect).
+    assert silent_until(early, 0.5)
+    early.settimeout(6)
+    data = early.recv(4096)
+    assert data == b"" or (data[:1] == b"E" and b"57014" in data)
+    early.close()
+    late.close()
+    still_serving(proxy)
+
+
+def test_fatal_to_a_client_that_does_not_read_is_bounded(make_proxy):
+    """A FATAL that cannot be written is waited for a few seconds, not until the shutdown deadline."""
+    proxy = make_proxy(proxy={"shutdown_timeout_ms": 30000})
+    c = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD)
+    chunk = pgwire.query_msg("DELETE FROM customers") * 2000
+    c.sock.setblocking(False)
+    deadline = time.monotonic() + 5
+    stalled_since = None
+    while time.monotonic() < deadline:
+        try:
+            c.sock.send(chunk)
+            stalled_since = None
+        except BlockingIOError:
+            stalled_since = stalled_since or time.monotonic()
+            if time.monotonic() - stalled_since > 0.5:
+                break  # the proxy stopped reading: its answers to us are backed up
+            time.sleep(0.01)
+    assert stalled_since is not None, "the proxy never stopped reading"
+    time.sleep(0.3)  # every refusal read so far is answered (queued): the session is idle
+    start = time.monotonic()
+    proxy.assert_clean_exit(timeout=25)
+    # Drain sends it 57P01 at once; the unread FATAL holds the exit up for ~5 s at most.
+    assert time.monotonic() - start < 15, proxy.log()[-3000:]
+    c.close()
 
 
 def test_half_finished_authentication_times_out(make_proxy):

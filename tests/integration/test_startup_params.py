@@ -2,7 +2,7 @@
 import psycopg
 
 from conftest import APP_PASSWORD, APP_USER
-from helpers import wait_upstream_idle
+from helpers import log_lines, wait_for_log, wait_upstream_idle
 import pgwire
 
 
@@ -81,3 +81,35 @@ def test_different_parameters_get_different_sessions(make_proxy, supabase):
         assert c.params["TimeZone"] == "UTC"
     finally:
         c.terminate()
+
+
+def test_startup_strings_kept_as_sent(make_proxy, supabase):
+    """
+    What a session keeps of its StartupMessage (one block: user, database,
+    parameters, pool key, log names) reads back as the client sent it.
+    """
+    proxy = make_proxy(proxy={"workers": 1, "log_level": "info"})
+    # No database: Postgres takes the user name, which is then not the one served.
+    e = pgwire.connect_error(proxy.port, APP_USER, APP_PASSWORD, dbname="")
+    assert e.sqlstate == "3D000" and f'"{APP_USER}"' in e.message, e
+    # Names that need quoting in the log are logged quoted, and read back the same.
+    app = 'needs "quoting" = yes'
+    before = len(log_lines(proxy))
+    a = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD,
+                       extra={"application_name": app, "TimeZone": "UTC"})
+    ready = wait_for_log(proxy, "session ready", since=before)
+    assert ready["app"] == app and ready["user"] == APP_USER, ready
+    assert a.query("SHOW application_name") == [[app]]
+    a_pid = a.backend_pid
+    a.terminate()
+    # The same parameters in another order are the same pool key: the upstream is reused.
+    wait_upstream_idle(supabase, a_pid)
+    b = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD,
+                       extra={"TimeZone": "UTC", "application_name": app})
+    assert b.backend_pid == a_pid, "same parameters in another order did not reuse the upstream"
+    b.terminate()
+    # Without application_name the log says "-".
+    before = len(log_lines(proxy))
+    c = pgwire.connect(proxy.port, APP_USER, APP_PASSWORD)
+    assert wait_for_log(proxy, "session ready", since=before)["app"] == "-"
+    c.terminate()

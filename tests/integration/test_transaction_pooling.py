@@ -1538,3 +1538,32 @@ def test_5000_idle_clients(make_proxy, supabase):
         for c in conns:
             c.terminate()
         admin.close()
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_idle_client_gets_its_buffers_back_for_a_burst(make_proxy, supabase, tls):
+    """
+    A client idle between transactions for a second gives its empty buffers
+    back (conn_trim); the next burst (extended and simple queries in one
+    write, over TLS too) makes them again and is answered in order. The
+    first round comes back at once, before the trim.
+    """
+    proxy = txn_proxy(make_proxy, pool_size=1, workers=1)
+    c = raw(proxy, **({"tls": True, "cafile": str(supabase.ca)} if tls else {}))
+    other = raw(proxy)
+    burst = (pgwire.parse_msg("SELECT $1::int + 1", types=(23,)) + pgwire.bind_msg(("41",))
+             + pgwire.execute_msg() + pgwire.SYNC + pgwire.query_msg("SELECT 'after'"))
+    try:
+        for i in range(3):
+            assert c.query(f"SELECT {i}") == [[str(i)]]
+            # c is idle between transactions: the one upstream serves another client meanwhile.
+            assert other.query("SELECT 'other'") == [["other"]]
+            time.sleep(1.3 if i else 0)  # IDLE_TRIM_MS is 1000
+            c.send(burst)
+            extended, simple = c.read_through_ready(), c.read_through_ready()
+            assert [pgwire.decode_data_row(b) for t, b in extended if t == b"D"] == [["42"]]
+            assert [pgwire.decode_data_row(b) for t, b in simple if t == b"D"] == [["after"]]
+            assert c.txn_status == "I"
+    finally:
+        c.terminate()
+        other.terminate()
