@@ -634,13 +634,15 @@ static enum step duplicate_statement(struct session *s, struct scan *sc, size_t 
 {
 	char msg[200];
 	size_t len = 0;
-	bool local;
+	bool local = false;
 
 	snprintf(msg, sizeof(msg), "prepared statement \"%s\" already exists", name);
 	pgmsg_write_error(worker_writer(s->w), false, "42P05", msg, NULL, NULL);
 	uint8_t *err = copy_built(s, &len);
 	scan_drop(sc, total);
 	enum step st = queue_error(s, PL_PARSE, err, len, &local);
+	if (st == STEP_STOP)
+		return st; /* out of memory: the session is closing */
 	s->skip_to_sync = true;
 	s->skip_local = local;
 	return st;

@@ -239,7 +239,7 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
  * resumes within a second of descriptors freeing, slow enough to cost nothing.
  */
 #define ACCEPT_BACKOFF_MIN_MS 10
-#define ACCEPT_BACKOFF_MAX_MS 1000
+#define ACCEPT_BACKOFF_MAX_MS 500
 
 /* Errors that retrying at once would only repeat (the rest drop one connection). */
 static bool accept_error_is_resource(int err)
