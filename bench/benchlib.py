@@ -95,13 +95,15 @@ def toml_table(name, values):
     return f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in values.items())
 
 
-def start_switchyard(work, pg, label, binary=SWITCHYARD, proxy=None, supabase=None, extra=""):
+def start_switchyard(work, pg, label, binary=SWITCHYARD, proxy=None, supabase=None, extra="",
+                     prefix=(), timeout=15):
     """Starts switchyard with <work>/<label>.toml (log in <work>/<label>.log).
 
     proxy and supabase are keys for those tables, over these defaults: listen on a free
     loopback port, workers = 1, client_tls = "disable", log_level = "warn"; the upstream
     is pg as platform_owner over TLS verify-full. One client user, app. extra is TOML text
-    appended as is (e.g. a [legacy] table). Returns (process, port)."""
+    appended as is (e.g. a [legacy] table). prefix is a command to run switchyard under
+    (valgrind, taskset); timeout how long to wait for it to listen. Returns (process, port)."""
     port = free_port()
     proxy_keys = {"listen": f"127.0.0.1:{port}", "workers": 1, "client_tls": "disable",
                   "log_level": "warn"}
@@ -115,10 +117,10 @@ def start_switchyard(work, pg, label, binary=SWITCHYARD, proxy=None, supabase=No
                               toml_table("[users]", {"name": APP_USER, "password": APP_PASSWORD}),
                               toml_table("supabase", upstream), extra]))
     log = open(Path(work) / f"{label}.log", "wb")
-    proc = subprocess.Popen([str(binary), "-c", str(cfg)], stdout=log, stderr=log)
+    proc = subprocess.Popen([*prefix, str(binary), "-c", str(cfg)], stdout=log, stderr=log)
     log.close()  # the child has its own copy
     try:
-        wait_port(port)
+        wait_port(port, timeout)
     except TimeoutError:
         proc.kill()
         raise
