@@ -41,37 +41,18 @@ import hashlib
 import os
 import resource
 import shutil
-import signal
 import socket
 import ssl
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_SCRIPT = ROOT / "scripts" / "pg-supabase.sh"
-SWITCHYARD = ROOT / "build" / "switchyard"
-USER, PASSWORD, DB = "app", "app-secret", "platform"
+import benchlib
+from benchlib import ROOT, SWITCHYARD, free_port, stop
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} not listening")
+USER, PASSWORD, DB = benchlib.APP_USER, benchlib.APP_PASSWORD, benchlib.DB
 
 
 def raise_fd_limit(need):
@@ -209,95 +190,30 @@ def open_clients(port, state, n, proxy, tls_ctx):
 # ---- the proxies ----
 
 def start_switchyard(work, pg, binary, label, args, state):
-    port = free_port()
-    cfg = work / f"{label}-{state}.toml"
     total = args.clients + args.warmup
     mode = "session" if state == "linked" else args.pool_mode
     # Session pooling: everyone after the first waits for an upstream, unless the state wants one each.
     pool = total + 5 if state == "linked" else (1 if mode == "session" else 4)
-    tls = (f'tls_cert = "{pg["dir"]}/server.crt"\ntls_key = "{pg["dir"]}/server.key"\n'
-           'client_tls = "allow"' if state == "tls-auth" else 'client_tls = "disable"')
-    cfg.write_text(f"""
-[proxy]
-listen = "127.0.0.1:{port}"
-workers = {args.workers}
-max_client_conn = {total + 100}
-{tls}
-auth_method = "md5"
-pool_mode = "{mode}"
-log_level = "error"
-login_timeout_ms = 86400000
-pool_timeout_ms = 86400000
-
-[[users]]
-name = "{USER}"
-password = "{PASSWORD}"
-
-[supabase]
-host = "127.0.0.1"
-port = {pg['port']}
-database = "{DB}"
-user = "platform_owner"
-password = "owner-secret"
-sslmode = "verify-full"
-sslrootcert = "{pg['dir']}/ca.crt"
-pool_size = {pool}
-""")
-    log = open(work / f"{label}-{state}.log", "wb")
-    proc = subprocess.Popen([str(binary), "-c", str(cfg)], stdout=log, stderr=log)
-    wait_port(port)
-    return proc, port
+    tls = ({"tls_cert": f"{pg['dir']}/server.crt", "tls_key": f"{pg['dir']}/server.key",
+            "client_tls": "allow"} if state == "tls-auth" else {"client_tls": "disable"})
+    proxy = {"workers": args.workers, "max_client_conn": total + 100, **tls,
+             "auth_method": "md5", "pool_mode": mode, "log_level": "error",
+             "login_timeout_ms": 86400000, "pool_timeout_ms": 86400000}
+    return benchlib.start_switchyard(work, pg, f"{label}-{state}", binary, proxy=proxy,
+                                     supabase={"pool_size": pool})
 
 
 def start_pgbouncer(work, pg, args, state):
-    port = free_port()
-    pgb = work / f"pgbouncer-{state}"
-    pgb.mkdir()
-    for f in ("ca.crt", "server.crt", "server.key"):
-        shutil.copy(f"{pg['dir']}/{f}", pgb / f)
-    (pgb / "userlist.txt").write_text(f'"{USER}" "{PASSWORD}"\n')
     total = args.clients + args.warmup
     pool = total + 5 if state == "linked" else 1
-    tls = (f"client_tls_sslmode = allow\nclient_tls_cert_file = {pgb}/server.crt\n"
-           f"client_tls_key_file = {pgb}/server.key" if state == "tls-auth"
-           else "client_tls_sslmode = disable")
-    (pgb / "pgbouncer.ini").write_text(f"""
-[databases]
-{DB} = host=127.0.0.1 port={pg['port']} dbname=platform user=platform_owner password=owner-secret
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = md5
-auth_file = {pgb}/userlist.txt
-pool_mode = session
-default_pool_size = {pool}
-max_client_conn = {total + 100}
-client_login_timeout = 0
-query_wait_timeout = 0
-server_tls_sslmode = verify-full
-server_tls_ca_file = {pgb}/ca.crt
-{tls}
-log_connections = 0
-log_disconnections = 0
-logfile = {pgb}/pgbouncer.log
-pidfile = {pgb}/pgbouncer.pid
-""")
-    subprocess.run(["chown", "-R", "postgres:postgres", str(pgb)], check=True)
-    proc = subprocess.Popen(["pgbouncer", "-u", "postgres", str(pgb / "pgbouncer.ini")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc, port
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    tls = ({"client_tls_sslmode": "allow", "client_tls_cert_file": "{dir}/server.crt",
+            "client_tls_key_file": "{dir}/server.key"} if state == "tls-auth"
+           else {"client_tls_sslmode": "disable"})
+    settings = {"auth_type": "md5", "pool_mode": "session", "default_pool_size": pool,
+                "max_client_conn": total + 100, "client_login_timeout": 0,
+                "query_wait_timeout": 0, **tls}
+    return benchlib.start_pgbouncer(work, pg, f"pgbouncer-{state}", settings,
+                                    files=("ca.crt", "server.crt", "server.key"))
 
 
 def measure(work, pg, args, target, state):
@@ -360,13 +276,13 @@ def main():
     pg = {"dir": work / "supabase", "port": free_port()}
     results = {}
     try:
-        subprocess.run([str(PG_SCRIPT), "start", str(pg["dir"]), str(pg["port"])], check=True)
+        benchlib.start_postgres(pg)
         for state in states:
             for t in targets:
                 results[(state, t[0])] = measure(work, pg, args, t, state)
         write_report(args, states, targets, results)
     finally:
-        subprocess.run([str(PG_SCRIPT), "stop", str(pg["dir"])], check=False)
+        benchlib.stop_postgres(pg)
         shutil.rmtree(work, ignore_errors=True)
 
 
