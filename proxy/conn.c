@@ -507,7 +507,7 @@ bool conn_write(struct conn *c, const void *data, size_t len)
 		return true; /* nobody to write to; the close is being handled */
 	/* Nothing queued and nothing blocked: straight from <data> to the kernel. */
 	if (conn_out_pending(c) == 0 && c->state == CONN_ST_OPEN && !c->failed &&
-	    !c->tls_write_on_read) {
+	    !c->tls_write_on_read && !c->corked) {
 		size_t done = send_flat(c, data, len);
 		if (done == SIZE_MAX) {
 			fail_later(c, NULL, 0);
@@ -520,7 +520,8 @@ bool conn_write(struct conn *c, const void *data, size_t len)
 	}
 	if (!queue(c, data, len))
 		return false;
-	flush(c);
+	if (!c->corked)
+		flush(c);
 	return true;
 }
 
@@ -531,7 +532,8 @@ bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 		return true;
 	}
 	/* Plain socket, nothing queued: straight from <src> to the kernel. */
-	if (c->ssl == NULL && c->state == CONN_ST_OPEN && !c->failed && conn_out_pending(c) == 0) {
+	if (c->ssl == NULL && c->state == CONN_ST_OPEN && !c->failed && !c->corked &&
+	    conn_out_pending(c) == 0) {
 		int n = evbuffer_write_atmost(src, c->fd, (ev_ssize_t)len);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			error_set(c, "write: %s", strerror(errno));
@@ -548,8 +550,23 @@ bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 		return false;
 	if (evbuffer_remove_buffer(src, c->out, len) != (int)len)
 		return false;
-	flush(c);
+	if (!c->corked)
+		flush(c);
 	return true;
+}
+
+void conn_cork(struct conn *c)
+{
+	c->corked = true;
+}
+
+void conn_uncork(struct conn *c)
+{
+	if (!c->corked)
+		return;
+	c->corked = false;
+	if (conn_out_pending(c) > 0)
+		flush(c);
 }
 
 /* ---- reading ---- */

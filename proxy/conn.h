@@ -84,6 +84,7 @@ struct conn {
 	bool failed : 1;            /* an error is waiting to be reported */
 	bool tls_read_on_write : 1; /* SSL_read needs the socket writable first */
 	bool tls_write_on_read : 1; /* SSL_write needs the socket readable first */
+	bool corked : 1;            /* conn_cork: writes are queued until conn_uncork */
 	struct event rev;       /* also holds the event_base the conn lives on */
 };
 
@@ -129,6 +130,14 @@ bool conn_write_from(struct conn *c, struct evbuffer *src, size_t len)
 	__attribute__((warn_unused_result));
 /* Bytes queued for the kernel (0 when everything has been written). */
 size_t conn_out_pending(const struct conn *c);
+
+/*
+ * Between conn_cork and conn_uncork, writes are only queued; conn_uncork
+ * sends them together (one TLS record, one system call) — for a caller that
+ * writes several pieces of what the peer reads as one request.
+ */
+void conn_cork(struct conn *c);
+void conn_uncork(struct conn *c);
 /* Bytes read and not yet taken from <in> (0 also while there is no <in>). */
 size_t conn_in_pending(const struct conn *c);
 /*

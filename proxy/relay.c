@@ -1212,12 +1212,22 @@ void relay_client_read(struct session *s)
 	if (s->c2s_pass > 0 && !continue_pass(in, out, &s->c2s_pass, s->c2s_drop))
 		goto done;
 	s->c2s_drop = false;
+	/*
+	 * Transaction pooling rewrites messages (Bind to the connection's
+	 * statement name, a Parse first where the connection lacks it): what
+	 * the client sent in one piece goes upstream in one piece.
+	 */
+	if (s->txn_pool)
+		conn_cork(out);
 	scan_start(&sc, in, out);
 	while (st == STEP_NEXT)
 		st = client_message(s, &sc);
-	if (st == STEP_STOP)
+	if (st == STEP_STOP) {
+		conn_uncork(out);
 		return;
+	}
 	scan_flush(&sc);
+	conn_uncork(out);
 	if (sc.failed) {
 		session_close(s, "out of memory");
 		return;

@@ -868,11 +868,16 @@ bool session_drain_if_idle(struct session *s)
 
 void session_need_upstream(struct session *s)
 {
-	/* The bytes wait in the input buffer until an upstream is linked. */
-	conn_read_enable(s->conn, false);
 	if (!session_set_state(s, SESSION_ST_WAIT_SERVER))
 		return;
 	pool_acquire(s->w, s);
+	/*
+	 * Still waiting (no idle upstream at hand): the bytes stay in the input
+	 * buffer until one is linked. When one was, reads never went off: two
+	 * epoll_ctl calls per transaction saved.
+	 */
+	if (s->state == SESSION_ST_WAIT_SERVER)
+		conn_read_enable(s->conn, false);
 }
 
 void session_release_upstream(struct session *s)
