@@ -163,3 +163,16 @@ def start_pgbouncer(work, pg, label, settings, files=("ca.crt",)):
         proc.kill()
         raise
     return proc, port
+
+
+def write_results(out, lines):
+    """Writes a report (lines of Markdown) to <out>, keeping hand-written notes below
+    its "<!-- notes -->" marker from the previous run, and prints it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(lines) + "\n"
+    marker = "\n<!-- notes -->\n"
+    if out.exists() and marker in out.read_text():
+        text += marker + out.read_text().split(marker, 1)[1]
+    out.write_text(text)
+    print(text)
+    print(f"written to {out}")

@@ -316,16 +316,7 @@ def write_report(args, states, targets, results):
             ratio = "—" if label == "pgbouncer" else f"{r['rss'] / base:.2f}×"
             lines.append(f"| {state} | {label} | {r['rss'] / 1024:.2f} | "
                          f"{r['private'] / 1024:.2f} | {ratio} |")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = "\n".join(lines) + "\n"
-    # Notes written by hand below the table survive a re-run.
-    marker = "\n<!-- notes -->\n"
-    if out.exists() and marker in out.read_text():
-        text += marker + out.read_text().split(marker, 1)[1]
-    out.write_text(text)
-    print(text)
-    print(f"written to {out}")
+    benchlib.write_results(Path(args.out), lines)
 
 
 if __name__ == "__main__":

@@ -431,16 +431,7 @@ def write_report(args, results, names, modes, clients, txn_tests, baseline):
         lines += session_report(args, results, names["session"], modes, clients, baseline)
     if "transaction" in names:
         lines += transaction_report(args, results, names["transaction"], txn_tests)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = "\n".join(lines) + "\n"
-    # Notes written by hand below the tables survive a re-run.
-    marker = "\n<!-- notes -->\n"
-    if out.exists() and marker in out.read_text():
-        text += marker + out.read_text().split(marker, 1)[1]
-    out.write_text(text)
-    print(text)
-    print(f"written to {out}")
+    benchlib.write_results(Path(args.out), lines)
 
 
 if __name__ == "__main__":

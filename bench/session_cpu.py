@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import benchlib
-from benchlib import SWITCHYARD, free_port
+from benchlib import free_port
 
 SYSCALLS = ["epoll_wait", "epoll_ctl", "read", "write", "readv", "writev", "recvfrom", "sendto",
             "recvmsg", "sendmsg", "futex", "clock_gettime", "gettimeofday"]

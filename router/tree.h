@@ -225,8 +225,9 @@ static inline uint32_t tree_next(const struct tree *d, uint32_t arr, uint32_t e)
 }
 
 /*
- * Decodes string token <v> (\n, \", \uXXXX, ...) into a NUL-terminated copy
- * in <a>; NULL on OOM. \u0000 and \u escapes of surrogate halves, which
+ * Decodes string token <v> (JSON's escapes: \" \\ \/ \b \f \n \r \t and
+ * \uXXXX, surrogate pairs joined) into a NUL-terminated UTF-8 copy in <a>;
+ * NULL on OOM. \u0000 and \u escapes of surrogate halves, which
  * libpg_query never writes (it writes UTF-8 as is), lose only their "\u".
  * <v> must be a TREE_STR token.
  */

@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SWITCHYARD_BIN", ROOT / "build-debug" / "switchyard"))
 PG_SCRIPT = ROOT / "scripts" / "pg-supabase.sh"
+NODE_DIR = Path(__file__).resolve().parent / "node"
 
 APP_USER, APP_PASSWORD = "app", "app-secret"
 # A user configured by SCRAM verifier instead of plaintext (password "verifier-secret").
@@ -278,3 +279,14 @@ def table(supabase):
     yield name
     with supabase.connect() as conn:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="session")
+def node_modules():
+    """tests/integration/node with node-postgres installed (npm ci from its lock file)."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed (scripts/install-deps.sh installs it)")
+    if not (NODE_DIR / "node_modules" / "pg").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
+                       check=True, timeout=300)
+    return NODE_DIR

@@ -4,25 +4,9 @@ tests/integration/node/ holds package.json and package-lock.json; the test
 runs `npm ci` there if node_modules is missing.
 """
 import json
-import shutil
 import subprocess
-from pathlib import Path
-
-import pytest
 
 from helpers import sb_exec, unique
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
-
-
-@pytest.fixture(scope="module")
-def node_modules():
-    if shutil.which("node") is None:
-        pytest.fail("node is not installed (scripts/install-deps.sh installs it)")
-    if not (NODE_DIR / "node_modules" / "pg").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
-                       check=True, timeout=300)
-    return NODE_DIR
 
 
 def test_node_pg(node_modules, proxy, supabase):

@@ -48,7 +48,6 @@ from conftest import APP_PASSWORD, APP_USER
 from helpers import log_lines, sb_exec, unique, wait_for_log
 
 HERE = Path(__file__).resolve().parent
-NODE_DIR = HERE / "node"
 JAVA_SOURCE = HERE / "java" / "JdbcTxnPool.java"
 JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 
@@ -1241,16 +1240,6 @@ def test_psycopg2_many_clients(make_proxy, supabase, table):
     assert not problems, f"{len(problems)} problems: {problems[:10]}"
     check_driver_run(proxy, watch, supabase, table, expected_rows(n, txns, "pg2"))
     assert any(len(s) > 1 for s in upstreams.values()), "no client changed upstream"
-
-
-@pytest.fixture(scope="module")
-def node_modules():
-    if shutil.which("node") is None:
-        pytest.fail("node is not installed (scripts/install-deps.sh installs it)")
-    if not (NODE_DIR / "node_modules" / "pg").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
-                       check=True, timeout=300)
-    return NODE_DIR
 
 
 def check_program_output(out, n, txns):
