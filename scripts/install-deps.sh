@@ -10,6 +10,7 @@ packages=(
 	libevent-dev libssl-dev libpg-query-dev libprotobuf-c-dev libtomlplusplus-dev libcmocka-dev
 	# servers and tools the demo, tests and benchmark start
 	postgresql-15 postgresql-client-15 pgbouncer openssl procps iproute2
+	mariadb-server mariadb-client libmariadb-dev
 	# test drivers
 	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2
 	default-jdk-headless libpostgresql-jdbc-java golang-go golang-github-jackc-pgx-v4-dev

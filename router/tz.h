@@ -1,0 +1,58 @@
+/*
+ * tz — time zones as Postgres knows them: IANA zones read from TZif data
+ * (the bytes of /usr/share/zoneinfo/<name>, which Debian's Postgres uses
+ * too), fixed offsets ("+09:00", "UTC", "Z") and POSIX-style strings
+ * ("KST-9", "UTC+9" — with POSIX' inverted sign, as Postgres reads them).
+ *
+ * Pure: no I/O. The proxy reads the file (tz_file_name says which, refusing
+ * names that could leave the zoneinfo directory) and hands the bytes to
+ * tz_from_tzif. A zone is immutable once built and may be shared by threads.
+ */
+#ifndef SY_TZ_H
+#define SY_TZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tz_zone;
+
+/*
+ * The zone a TimeZone setting names when it needs no file: "UTC", "GMT",
+ * "Z", "+09", "-03:30", "UTC+9", "KST-9" (POSIX), numeric hours ("9");
+ * NULL when <name> is not one of those (it may be an IANA name, or invalid).
+ */
+struct tz_zone *tz_fixed(const char *name) __attribute__((warn_unused_result));
+
+/*
+ * The path below the zoneinfo directory for IANA name <name> ("Asia/Seoul"
+ * -> "Asia/Seoul") into out[0, n); false when the name could not be a zone
+ * file (empty, "..", absolute, characters outside [A-Za-z0-9/_+-]).
+ */
+bool tz_file_name(const char *name, char *out, size_t n) __attribute__((warn_unused_result));
+
+/* Builds a zone from TZif (v1, v2 or v3) bytes; NULL if malformed (any bytes are safe) or OOM. */
+struct tz_zone *tz_from_tzif(const char *name, const uint8_t *data, size_t len)
+	__attribute__((warn_unused_result));
+
+void tz_free(struct tz_zone *z);
+
+/* The zone's name as given. */
+const char *tz_name(const struct tz_zone *z);
+
+/*
+ * UTC offset (seconds east of UTC) in force at <utc> (seconds since the
+ * epoch), with the zone's abbreviation then ("KST", "+09") when <abbrev> is
+ * not NULL. Times past the transition table follow the TZif footer's rule.
+ */
+int32_t tz_offset_at(const struct tz_zone *z, int64_t utc, const char **abbrev, bool *is_dst);
+
+/*
+ * UTC offset for local time <local> (seconds since the epoch as if local
+ * were UTC), resolving gaps and overlaps as Postgres does (a time in a gap
+ * is taken with the offset before the transition; in an overlap, the later
+ * (standard-time) interpretation).
+ */
+int32_t tz_offset_for_local(const struct tz_zone *z, int64_t local);
+
+#endif
