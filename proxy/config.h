@@ -108,7 +108,7 @@ struct config {
 	} legacy;
 
 	/* [mysql]: the legacy MySQL that serves legacy reads. */
-	struct {
+	struct config_mysql {
 		bool configured;      /* the file has a [mysql] section */
 		char *host;
 		uint16_t port;
