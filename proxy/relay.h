@@ -22,6 +22,8 @@ struct session;
  */
 bool relay_link_again(struct session *s) __attribute__((warn_unused_result));
 void relay_release_if_idle(struct session *s);
+/* The MySQL work at the head of the queue ended (legacy.c): the queue moves on. */
+void relay_local_done(struct session *s);
 /* Frees what the queue still holds (the session is being freed). */
 void relay_session_free(struct session *s);
 

@@ -25,6 +25,7 @@
 
 #include "protocol/scram.h"
 #include "proxy/conn.h"
+#include "proxy/legacy.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/server.h"
@@ -314,6 +315,7 @@ void session_close(struct session *s, const char *reason)
 	if (s->timer)
 		evtimer_del(s->timer);
 	clock_stop(s);
+	legacy_session_closing(s);
 	session_detach_server(s, true);
 	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
 	conn_close(s->conn);
