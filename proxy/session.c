@@ -454,6 +454,10 @@ static void handle_cancel(struct session *s, const uint8_t *pkt, size_t len)
 	if (cancel_lookup(&s->w->proxy->cancels, pid, key, &target)) {
 		log_info(s->w->id, s->id, "cancel request forwarded", "pid=%d", pid);
 		server_send_cancel(s->w, &target);
+		/* The session may be waiting for MySQL rather than Supabase: its worker looks. */
+		if (target.session != 0 && target.worker >= 0 &&
+		    target.worker < s->w->proxy->nworkers)
+			worker_post_cancel(&s->w->proxy->workers[target.worker], target.session);
 	} else {
 		log_info(s->w->id, s->id, "cancel request for unknown key ignored", "pid=%d", pid);
 	}
@@ -755,7 +759,11 @@ static bool send_welcome(struct session *s, struct server *srv)
 /* A CancelRequest with the client's key now reaches <srv>. */
 static void register_cancel(struct session *s, struct server *srv)
 {
-	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &srv->cancel))
+	struct cancel_target t = srv->cancel;
+
+	t.worker = s->w->id;
+	t.session = s->id;
+	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &t))
 		s->cancel_registered = true;
 }
 
