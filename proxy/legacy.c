@@ -131,6 +131,7 @@ struct legacy_state {
 	 * started the work), where the queue must not move yet.
 	 */
 	struct event *done_ev;
+	struct event *resume_ev;   /* legacy_defer_resume */
 	bool closing;              /* the session is closing: nothing more is written */
 };
 
@@ -181,6 +182,16 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		relay_local_done(s);
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->legacy != NULL && !s->legacy->closing)
+		relay_resume_client(s);
+}
+
 static struct legacy_state *state_of(struct session *s)
 {
 	if (s->legacy != NULL)
@@ -189,7 +200,10 @@ static struct legacy_state *state_of(struct session *s)
 	if (ls == NULL)
 		return NULL;
 	ls->done_ev = event_new(s->w->base, -1, 0, on_done, s);
-	if (ls->done_ev == NULL) {
+	ls->resume_ev = event_new(s->w->base, -1, 0, on_resume, s);
+	if (ls->done_ev == NULL || ls->resume_ev == NULL) {
+		if (ls->done_ev)
+			event_free(ls->done_ev);
 		free(ls);
 		return NULL;
 	}
@@ -1011,8 +1025,19 @@ void legacy_session_free(struct session *s)
 		mysqlb_unpin(&ls->pin);
 	pgv_buf_free(&ls->val);
 	event_free(ls->done_ev);
+	event_free(ls->resume_ev);
 	free(ls);
 	s->legacy = NULL;
+}
+
+void legacy_defer_resume(struct session *s)
+{
+	struct legacy_state *ls = state_of(s);
+	if (ls == NULL) {
+		session_close(s, "out of memory");
+		return;
+	}
+	event_active(ls->resume_ev, 0, 0);
 }
 
 void legacy_session_closing(struct session *s)
@@ -1022,6 +1047,7 @@ void legacy_session_closing(struct session *s)
 		return;
 	ls->closing = true;
 	event_del(ls->done_ev);
+	event_del(ls->resume_ev);
 	if (ls->running != NULL && ls->running->job != NULL) {
 		mysqlb_job_abandon(ls->running->job);
 		ls->running->job = NULL;

@@ -99,6 +99,9 @@ void legacy_sync(struct session *s, bool in_block);
 /* The transaction block ended: the snapshot connection and the block's portals go. */
 void legacy_txn_ended(struct session *s);
 
+/* Resumes the client's input (relay_resume_client) from a callback of its own. */
+void legacy_defer_resume(struct session *s);
+
 /* The client's output drained: a paused result may go on. */
 void legacy_client_drained(struct session *s);
 

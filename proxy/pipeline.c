@@ -334,7 +334,7 @@ void pipeline_upstream(struct pipeline *q, const struct pl_reply *r, struct pl_r
 		pipeline_set_txn(q, (enum pl_txn)r->status);
 		q->copy_in = false;
 		q->upstream_skipping = false;
-		if (h->flags & PL_F_HIDE_ALL)
+		if (h->flags & (PL_F_HIDE_ALL | PL_F_HIDE_Z))
 			out->verdict = PL_V_DROP;
 	}
 	if (ends)

@@ -59,6 +59,7 @@ enum pl_flag {
 	PL_F_COPY = 1u << 5,     /* the upstream started COPY FROM STDIN for it */
 	PL_F_REPLIED = 1u << 6,  /* some reply for it was relayed (rows, descriptions) */
 	PL_F_RUNNING = 1u << 7,  /* PL_MYSQL: its work has started */
+	PL_F_HIDE_Z = 1u << 8,   /* a Query of a split text: all but its ReadyForQuery is relayed */
 };
 
 /*

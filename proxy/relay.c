@@ -340,6 +340,18 @@ static enum step refuse(struct session *s, enum pl_kind kind, const struct route
 	return queue_error(s, kind, err, len, local);
 }
 
+/* What a retired entry asks of the session (pl_effect.what). */
+enum relay_effect {
+	EFF_NONE = 0,      /* nothing */
+	EFF_PARSE,         /* a client Parse sent as sy_<n>: undo it (and the cache) if it failed */
+	EFF_PARSE_LOCAL,   /* a client Parse answered here: undo the client statement if skipped */
+	EFF_CLOSE,         /* a client Close answered here: frees the statement it unlinked */
+	EFF_SET,           /* a SET/RESET text: remember it if it ran outside a transaction */
+	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
+	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
+	EFF_SCRIPT,        /* a statement of a split Query ended (arg non-NULL: it failed here) */
+};
+
 /* ---- legacy reads answered from MySQL ---- */
 
 /* A refusal for a translation that did not succeed (0A000, 42703, ...). */
@@ -407,6 +419,168 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 	return STEP_WAIT;
 }
 
+/*
+ * A multi-statement Query with legacy reads runs statement by statement,
+ * each on its side: Supabase's as Queries of their own whose ReadyForQuery
+ * the client does not see, MySQL's as MySQL answers; an error stops the
+ * rest, and the client gets one ReadyForQuery at the end. Outside a
+ * transaction block, when no statement controls transactions itself, a
+ * hidden BEGIN ... COMMIT (ROLLBACK after an error) keeps Postgres' rule
+ * that the statements of one Query string commit or fail together.
+ */
+#define SCRIPT_MAX_PIECES 64
+
+struct relay_script {
+	char *text;
+	size_t n, next;
+	bool wrapped;
+	bool failed;
+	struct router_piece pieces[SCRIPT_MAX_PIECES];
+};
+
+static void script_step(struct session *s);
+
+static bool send_hidden_query(struct session *s, const char *sql, uint16_t flags)
+{
+	pgmsg_write_query(worker_writer(s->w), sql);
+	if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, flags, NULL, 0) == NULL || !send_to_server(s))
+		return out_of_memory(s);
+	return true;
+}
+
+static void script_free(struct session *s)
+{
+	if (s->script != NULL) {
+		free(s->script->text);
+		free(s->script);
+		s->script = NULL;
+	}
+}
+
+/* The last statement ended (or one failed): COMMIT/ROLLBACK if wrapped, then the one ReadyForQuery. */
+static void script_finish(struct session *s)
+{
+	struct relay_script *sc = s->script;
+	bool wrapped = sc->wrapped, failed = sc->failed;
+
+	script_free(s);
+	/* The client never sent it: COMMIT's success is not shown, its failure is. */
+	if (wrapped && !send_hidden_query(s, failed ? "ROLLBACK" : "COMMIT",
+					  failed ? PL_F_HIDE_ALL : PL_F_HIDE_OK))
+		return;
+	struct pl_entry *e = push(s, PL_QUERY, PL_LOCAL, NULL, 0);
+	if (e == NULL)
+		return;
+	e->ready_after = true;
+	s->legacy_hold = false;
+	if (emit_ready(s, NULL))
+		legacy_defer_resume(s);
+}
+
+static void script_piece_done(struct session *s, bool failed)
+{
+	if (s->script == NULL)
+		return;
+	s->script->failed |= failed;
+	script_step(s);
+}
+
+/* Runs the next statement of the script. */
+static void script_step(struct session *s)
+{
+	struct relay_script *sc = s->script;
+
+	if (sc->failed || sc->next == sc->n) {
+		script_finish(s);
+		return;
+	}
+	const struct router_piece *p = &sc->pieces[sc->next++];
+	const char *text = sc->text + p->offset;
+	struct pgmsg_writer *out = worker_writer(s->w);
+	if (p->target == ROUTE_SUPABASE) {
+		pgmsg_begin(out, 'Q');
+		pgmsg_put_bytes(out, text, p->len);
+		pgmsg_put_byte(out, 0);
+		pgmsg_end(out);
+		struct pl_entry *e = pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_Z, NULL, 0);
+		if (e == NULL || !send_to_server(s)) {
+			out_of_memory(s);
+			return;
+		}
+		e->effect.what = EFF_SCRIPT;
+		return;
+	}
+	struct xlate_result xr;
+	router_translate(s->w->router, text, p->len, NULL, 0, &xr);
+	if (xr.status != XLATE_OK) {
+		pgmsg_write_error(out, false, xr.sqlstate, xr.message, xr.detail[0] ? xr.detail : NULL,
+				  NULL);
+		size_t len = 0;
+		uint8_t *err = copy_built(s, &len);
+		struct pl_entry *e = err ? push(s, PL_QUERY, PL_LOCAL, err, len) : NULL;
+		if (e == NULL) {
+			if (err == NULL)
+				out_of_memory(s);
+			return;
+		}
+		e->effect.what = EFF_SCRIPT;
+		e->effect.arg = (void *)1;
+		(void)emit_ready(s, NULL);
+		return;
+	}
+	struct legacy_work *lw = legacy_work_query(s, &xr);
+	struct pl_entry *e = lw ? pipeline_push(&s->q, PL_QUERY, PL_MYSQL, 0, NULL, 0) : NULL;
+	if (e == NULL) {
+		legacy_work_free(lw);
+		out_of_memory(s);
+		return;
+	}
+	e->work = lw;
+	(void)emit_ready(s, NULL);
+}
+
+static enum step script_start(struct session *s, struct scan *sc, size_t total, const char *sql,
+			      size_t len, const struct route_decision *d)
+{
+	struct relay_script *script = calloc(1, sizeof(*script));
+	bool local;
+
+	if (script == NULL || (script->text = malloc(len + 1)) == NULL) {
+		free(script);
+		return out_of_memory(s), STEP_STOP;
+	}
+	memcpy(script->text, sql, len);
+	script->text[len] = '\0';
+	script->n = router_pieces(s->w->router, sql, len, script->pieces, SCRIPT_MAX_PIECES);
+	scan_drop(sc, total);
+	if (script->n == 0) {
+		free(script->text);
+		free(script);
+		struct route_decision rd = *d;
+		rd.target = ROUTE_REJECT;
+		rd.sqlstate = "54000";
+		rd.message = "a query string that reads legacy tables may hold at most 64 statements";
+		rd.detail = NULL;
+		rd.hint = NULL;
+		return refuse(s, PL_QUERY, &rd, &local);
+	}
+	bool controls = false, supabase = false;
+	for (size_t i = 0; i < script->n; i++) {
+		controls |= script->pieces[i].txn_control;
+		supabase |= script->pieces[i].target == ROUTE_SUPABASE;
+	}
+	script->wrapped = supabase && !controls && s->q.txn == PL_TXN_IDLE && pipeline_empty(&s->q);
+	s->script = script;
+	s->legacy_hold = true;
+	conn_read_enable(s->conn, false);
+	if (!flush_upstream_segment(s))
+		return STEP_STOP;
+	if (script->wrapped && !send_hidden_query(s, "BEGIN", PL_F_HIDE_ALL))
+		return STEP_STOP;
+	script_step(s);
+	return s->state == SESSION_ST_CLOSED ? STEP_STOP : STEP_WAIT;
+}
+
 /* A simple Query that reads legacy tables only. */
 static enum step legacy_query(struct session *s, struct scan *sc, size_t total, const char *sql,
 			      size_t len, const struct route_decision *d)
@@ -414,17 +588,8 @@ static enum step legacy_query(struct session *s, struct scan *sc, size_t total, 
 	struct xlate_result xr;
 	bool local;
 
-	if (d->flags & ROUTE_F_MULTI) {
-		struct route_decision rd = *d;
-		rd.target = ROUTE_REJECT;
-		rd.sqlstate = "0A000";
-		rd.message = "a query string with several statements that reads legacy tables is not "
-			     "supported yet";
-		rd.detail = NULL;
-		rd.hint = "Send the legacy read as a statement of its own.";
-		scan_drop(sc, total);
-		return refuse(s, PL_QUERY, &rd, &local);
-	}
+	if (d->flags & ROUTE_F_MULTI)
+		return script_start(s, sc, total, sql, len, d);
 	router_translate(s->w->router, sql, len, NULL, 0, &xr);
 	scan_drop(sc, total);
 	if (xr.status != XLATE_OK)
@@ -614,6 +779,10 @@ void relay_local_done(struct session *s)
 	legacy_work_free(e.work);
 	if (failed && !after_mysql_error(s, (enum pl_kind)e.kind))
 		return;
+	if (s->script != NULL) {
+		script_piece_done(s, failed);
+		return;
+	}
 	if (e.ready_after) {
 		pgmsg_write_ready(worker_writer(s->w), (char)s->q.txn);
 		if (!session_send_built(s)) {
@@ -624,6 +793,13 @@ void relay_local_done(struct session *s)
 	if (!emit_ready(s, NULL))
 		return;
 	s->legacy_hold = false;
+	relay_resume_client(s);
+}
+
+void relay_resume_client(struct session *s)
+{
+	if (s->state == SESSION_ST_CLOSED || s->closing || s->legacy_hold)
+		return;
 	if (!s->c2s_paused && !s->c2s_self_paused)
 		conn_read_enable(s->conn, true);
 	relay_client_read(s);
@@ -631,16 +807,6 @@ void relay_local_done(struct session *s)
 
 /* ---- transaction pooling: statements, SETs, pins ---- */
 
-/* What a retired entry asks of the session (pl_effect.what). */
-enum relay_effect {
-	EFF_NONE = 0,      /* nothing */
-	EFF_PARSE,         /* a client Parse sent as sy_<n>: undo it (and the cache) if it failed */
-	EFF_PARSE_LOCAL,   /* a client Parse answered here: undo the client statement if skipped */
-	EFF_CLOSE,         /* a client Close answered here: frees the statement it unlinked */
-	EFF_SET,           /* a SET/RESET text: remember it if it ran outside a transaction */
-	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
-	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
-};
 
 /* Sets of one client bigger than this pin it instead of being replayed. */
 #define RELAY_SETS_MAX (64u << 10)
@@ -705,6 +871,8 @@ static void remember_set(struct session *s, char *sql)
 }
 
 /* Applies what a retired entry asks for; frees its effect's argument. */
+static void script_piece_done(struct session *s, bool failed);
+
 static void apply_effect(struct session *s, const struct pl_entry *e)
 {
 	bool failed = (e->flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0;
@@ -741,6 +909,9 @@ static void apply_effect(struct session *s, const struct pl_entry *e)
 		if (failed)
 			uncache_id(s, (uint32_t)(uintptr_t)e->effect.arg);
 		break;
+	case EFF_SCRIPT:
+		script_piece_done(s, failed || e->effect.arg != NULL);
+		break;
 	}
 }
 
@@ -769,6 +940,7 @@ void relay_session_free(struct session *s)
 		free(e.msg);
 	}
 	pipeline_free(&s->q);
+	script_free(s);
 	legacy_session_free(s);
 }
 

@@ -852,7 +852,7 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 
 bool session_is_idle(const struct session *s)
 {
-	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in &&
+	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in && !s->legacy_hold &&
 	       !s->q.in_segment &&
 	       !s->q.upstream_skipping && !s->skip_to_sync && s->c2s_pass == 0 && s->s2c_pass == 0;
 }

@@ -24,6 +24,7 @@ struct conn;
 struct event;
 struct scram_server;
 struct legacy_state;
+struct relay_script;
 
 enum session_state {
 	SESSION_ST_STARTUP = 0, /* waiting for the first packet (or the one after SSLRequest) */
@@ -89,6 +90,7 @@ struct session {
 
 	/* Legacy reads answered from MySQL (legacy.c); NULL until the first. */
 	struct legacy_state *legacy;
+	struct relay_script *script; /* a multi-statement Query run statement by statement */
 
 	/* Relay state (relay.c). */
 	struct pipeline q;      /* every client message still owed a reply, in order */
