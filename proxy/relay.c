@@ -654,6 +654,22 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 	return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete), 0, NULL);
 }
 
+/* A Parse of FETCH/MOVE/CLOSE naming a legacy cursor: answered here. */
+static enum step legacy_cursor_parse(struct session *s, struct scan *sc, size_t total,
+				     const char *name, const struct router_cursor_op *op)
+{
+	bool dup;
+
+	if (!legacy_parse_cursor_op(s, name, op, &dup)) {
+		if (dup)
+			return duplicate_statement(s, sc, total, name);
+		return out_of_memory(s), STEP_STOP;
+	}
+	s->legacy_seg = true;
+	scan_drop(sc, total);
+	return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete), 0, NULL);
+}
+
 /* An error answering a legacy Bind: the rest of the segment is skipped, as after any error. */
 static enum step legacy_bind_error(struct session *s, struct scan *sc, size_t total)
 {
@@ -1453,6 +1469,16 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_query(s, sc, total, sql, len, &d);
+	if (legacy_has_cursors(s)) {
+		struct router_cursor_op op;
+		router_cursor_op(s->w->router, sql, len, &op);
+		if (op.kind == ROUTER_CURSOR_CLOSE && op.name[0] == '\0') {
+			legacy_drop_cursors(s); /* CLOSE ALL: Supabase's cursors close there */
+		} else if (op.kind != ROUTER_CURSOR_NONE && legacy_is_cursor(s, op.name)) {
+			scan_drop(sc, total);
+			return queue_mysql(s, sc, PL_QUERY, legacy_work_cursor_op(s, &op), true);
+		}
+	}
 	char text[64];
 	if (s->txn_pool && txn_deallocate(s, &d, worker_writer(s->w), text, sizeof(text)))
 		return replace_query(s, sc, total, text);
@@ -1495,6 +1521,12 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_parse_msg(s, sc, total, body, blen, &p, &d);
+	if (legacy_has_cursors(s)) {
+		struct router_cursor_op op;
+		router_cursor_op(s->w->router, p.sql, p.sql_len, &op);
+		if (op.kind != ROUTER_CURSOR_NONE && op.name[0] != '\0' && legacy_is_cursor(s, op.name))
+			return legacy_cursor_parse(s, sc, total, p.name, &op);
+	}
 	if (s->legacy != NULL)
 		legacy_forget_stmt(s, p.name);
 	if (s->txn_pool) {

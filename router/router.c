@@ -21,6 +21,7 @@
 #include "router/route.h"
 #include "router/stmt_cache.h"
 #include "router/translate.h"
+#include "router/tree.h"
 
 /* The NUL-terminated copy of the text is kept between calls up to this size. */
 #define KEEP_TEXT (64u << 10)
@@ -398,4 +399,50 @@ size_t router_pieces(struct router *r, const char *sql, size_t len, struct route
 		out[i].txn_control = (st->flags & CLASSIFY_F_TXN_CONTROL) != 0;
 	}
 	return facts.nstmts;
+}
+
+/* ---- cursor statements ---- */
+
+static void cursor_name_of(const struct tree *d, uint32_t fields, struct tree_arena *a,
+			   struct router_cursor_op *out)
+{
+	uint32_t v = tree_get(d, fields, "portalname");
+	char *name = tree_is(d, v, TREE_STR) ? tree_decode(a, d, v) : NULL;
+	if (name != NULL)
+		snprintf(out->name, sizeof(out->name), "%s", name);
+}
+
+void router_cursor_op(struct router *r, const char *sql, size_t len, struct router_cursor_op *out)
+{
+	struct tree d = { 0 };
+	struct tree_arena a = { 0 };
+	struct tree_error err;
+
+	memset(out, 0, sizeof(*out));
+	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
+		return;
+	if (tree_parse(&d, &a, r->text, &err) == TREE_OK) {
+		uint32_t stmts = tree_member(&d, 0, "stmts", 5);
+		uint32_t first = tree_first(&d, stmts);
+		const char *type;
+		uint32_t tlen;
+		uint32_t f = first ? tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen) : 0;
+		if (f != 0 && tree_next(&d, stmts, first) == 0) {
+			if (tree_type_is(type, tlen, "FetchStmt")) {
+				uint32_t dir = tree_get(&d, f, "direction");
+				bool forward = dir == 0 || tree_str_is(&d, dir, "FETCH_FORWARD");
+				out->count = tree_int(&d, tree_get(&d, f, "howMany"));
+				out->kind = !forward || out->count <= 0 ? ROUTER_CURSOR_OTHER
+					    : tree_true(&d, tree_get(&d, f, "ismove")) ? ROUTER_CURSOR_MOVE
+										      : ROUTER_CURSOR_FETCH;
+				cursor_name_of(&d, f, &a, out);
+			} else if (tree_type_is(type, tlen, "ClosePortalStmt")) {
+				out->kind = ROUTER_CURSOR_CLOSE;
+				cursor_name_of(&d, f, &a, out);
+			}
+		}
+	}
+	tree_free(&d);
+	tree_arena_free(&a);
+	text_trim(r);
 }
