@@ -138,6 +138,7 @@ struct scope {
 	 * column of this level used outside an aggregate (ug) must be grouped.
 	 */
 	bool in_agg;               /* inside an aggregate's arguments */
+	bool track_ug;             /* in the select list, HAVING or ORDER BY (not WHERE, ON) */
 	bool has_agg;              /* an aggregate of this level was written */
 	struct ugref *ug;
 	size_t nug, ugcap;
@@ -539,6 +540,9 @@ static void param_resolve(struct xlate *x, struct ty *t, uint32_t oid)
 {
 	if (!(t->flags & TY_PARAM) || oid == 0)
 		return;
+	/* varchar has no operators of its own: Postgres resolves the parameter as text. */
+	if (oid == PG_OID_VARCHAR)
+		oid = PG_OID_TEXT;
 	if (t->param < x->nparams && x->ptypes[t->param] == 0)
 		x->ptypes[t->param] = oid;
 	t->oid = x->ptypes[t->param];
@@ -966,7 +970,7 @@ static bool find_unqualified(struct xlate *x, struct scope *sc, const char *name
 /* Notes a column of this level used outside an aggregate (checked in check_grouping). */
 static void note_ungrouped(struct xlate *x, struct scope *sc, const struct colref *ref)
 {
-	if (sc->in_agg || ref->sc != sc)
+	if (sc->in_agg || !sc->track_ug || ref->sc != sc)
 		return;
 	if (sc->nug == sc->ugcap) {
 		size_t cap = sc->ugcap ? sc->ugcap * 2 : 16;
@@ -1020,7 +1024,8 @@ static bool col_servable(struct xlate *x, const struct rcol *c)
 {
 	if (c->ty.col != NULL && c->ty.col->pg_type == 0)
 		return fail(x, "0A000", "column \"%s\" has MySQL type %s, which is not supported for legacy tables",
-			    c->name, catalog_my_type_name(c->ty.col->my_type));
+			    c->name, c->ty.col->column_type ? c->ty.col->column_type
+							     : catalog_my_type_name(c->ty.col->my_type));
 	return true;
 }
 
@@ -1983,6 +1988,8 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 				c.oid = PG_OID_INT4;
 		} else if (ty_textual(&c) && ty_textual(&tys[i]) && c.oid != tys[i].oid) {
 			c = ty_of(PG_OID_TEXT);
+		} else if (c.oid == tys[i].oid && c.typmod != tys[i].typmod) {
+			c.typmod = -1;
 		} else if (c.oid != tys[i].oid &&
 			   !(ty_datetime(&c) && ty_datetime(&tys[i]))) {
 			return fail(x, "42804", "%s types %s and %s cannot be matched", ctx,
@@ -2545,7 +2552,7 @@ static bool fn_substring(struct xlate *x, struct fargs *a, const char *name, str
 		return no_function(x, name, a);
 	if (!arg_as(x, a, 0, PG_OID_TEXT))
 		return false;
-	if (a->n == 2 && ty_textual(&a->ty[1]))
+	if (a->n == 2 && (ty_textual(&a->ty[1]) || (a->ty[1].flags & TY_UNKNOWN)))
 		return refuse(x, "substring with a regular expression");
 	if (!args_int(x, a, 1, name) || !ty_textual(&a->ty[0]))
 		return x->failed ? false : no_function(x, name, a);
@@ -3072,11 +3079,13 @@ static bool window_type(struct xlate *x, const char *name, struct fargs *a, stru
 	}
 	if (strcmp(name, "lag") == 0 || strcmp(name, "lead") == 0 ||
 	    strcmp(name, "first_value") == 0 || strcmp(name, "last_value") == 0) {
-		size_t max = name[0] == 'l' && name[1] != 'a' ? 3 : (strcmp(name, "lag") == 0 ? 3 : 1);
+		size_t max = strcmp(name, "lag") == 0 || strcmp(name, "lead") == 0 ? 3 : 1;
 		if (a->n < 1 || a->n > max)
 			return no_function(x, name, a);
-		if (!arg_as(x, a, 0, PG_OID_TEXT) || (a->n > 1 && !args_int(x, a, 1, name) && x->failed))
+		if (!arg_as(x, a, 0, PG_OID_TEXT) || (a->n > 1 && !arg_as(x, a, 1, PG_OID_INT4)))
 			return false;
+		if (a->n > 1 && !ty_int(&a->ty[1]))
+			return no_function(x, name, a);
 		if (a->n == 3) {
 			struct ty want = a->ty[0];
 			if (!settle(x, &a->text[2], &a->ty[2], &want))
@@ -4250,10 +4259,12 @@ static bool emit_simple_select(struct xlate *x, struct scope *sc, uint32_t f,
 	uint32_t *deferred = xalloc(x, (ng + 1) * sizeof(uint32_t));
 	if (deferred == NULL || !collect_groups(x, sc, groups, deferred, &ndeferred))
 		return false;
+	sc->track_ug = true;
 	if (!out(x, distinct ? "SELECT DISTINCT " : "SELECT ") ||
 	    !emit_targets(x, sc, tree_get(d, f, "targetList"), o, distinct, cols) ||
 	    !buf_rotate(x, p0, p1, x->n))
 		return false;
+	sc->track_ug = false;
 	uint32_t where = tree_get(d, f, "whereClause");
 	char *text;
 	if (where) {
@@ -4268,6 +4279,7 @@ static bool emit_simple_select(struct xlate *x, struct scope *sc, uint32_t f,
 	if (!resolve_deferred_groups(x, sc, deferred, ndeferred, cols) || !out_group_by(x, sc, cols))
 		return false;
 	uint32_t having = tree_get(d, f, "havingClause");
+	sc->track_ug = true;
 	if (having) {
 		if (!bool_operand(x, sc, having, "HAVING", &text) || !out(x, " HAVING ") || !out(x, text))
 			return false;
@@ -4623,7 +4635,11 @@ static bool handle_stmt(struct xlate *x, struct xlate_result *res, struct olist 
 		return handle_declare(x, f, res, cols, total);
 	if (NODE_IS(type, tl, "CopyStmt"))
 		return handle_copy(x, f, res, cols, total);
-	return refuse(x, "this statement");
+	if (NODE_IS(type, tl, "ExplainStmt"))
+		return refuse(x, "EXPLAIN");
+	char what[80];
+	snprintf(what, sizeof(what), "the statement %.*s", (int)(tl > 60 ? 60 : tl), type ? type : "?");
+	return refuse(x, what);
 }
 
 /* ---- the interface ---- */
