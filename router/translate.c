@@ -3086,11 +3086,8 @@ static bool window_type(struct xlate *x, const char *name, struct fargs *a, stru
 			return false;
 		if (a->n > 1 && !ty_int(&a->ty[1]))
 			return no_function(x, name, a);
-		if (a->n == 3) {
-			struct ty want = a->ty[0];
-			if (!settle(x, &a->text[2], &a->ty[2], &want))
-				return false;
-		}
+		if (a->n == 3)
+			return refuse(x, "lag/lead with a default value (MariaDB has no third argument)");
 		*t = a->ty[0];
 		t->col = NULL;
 		t->nullable = true;
