@@ -51,6 +51,11 @@ start() {
 			>"$dir/install-db.log" 2>&1 || { cat "$dir/install-db.log" >&2; exit 1; }
 	fi
 	chown mysql:mysql "$dir"
+	# Already running (a second start): fine on the same port, restarted on another.
+	if server_pid >/dev/null && answers &&
+		[ "$(client -N -e 'SELECT @@port' 2>/dev/null)" != "$port" ]; then
+		stop
+	fi
 	local launched=""
 	if ! server_pid >/dev/null; then
 		rm -f "$sock" "$pidf"
