@@ -546,3 +546,19 @@ REFUSED = [
     ("distinct-on-subscriptions", "SELECT DISTINCT ON (customer_id) customer_id, subscription_id FROM subscriptions ORDER BY customer_id, subscription_id DESC",
      "DISTINCT ON"),
 ]
+
+# --- errors: Postgres' SQLSTATE, not MySQL's silent NULL or truncation ------------------------
+ERRORS = [
+    ("division-by-zero", "SELECT points / 0 FROM customers", "22012"),
+    ("numeric-division-by-zero", "SELECT balance / 0 FROM customers WHERE customer_id = 1", "22012"),
+    ("modulo-by-zero", "SELECT points % 0 FROM customers", "22012"),
+    ("cast-out-of-range", "SELECT balance::smallint FROM customers", "22003"),
+    ("int4-overflow", "SELECT points * 100000 * 100000 FROM customers", "22003"),
+    ("bad-integer-text", "SELECT 'abc'::int + points FROM customers", "22P02"),
+    ("bad-timestamp-literal", "SELECT customer_id FROM customers WHERE created_at > 'not a date'", "22007"),
+    ("unknown-column", "SELECT nosuch FROM customers", "42703"),
+    ("ambiguous-column", "SELECT customer_id FROM customers JOIN subscriptions ON true", "42702"),
+    ("not-grouped", "SELECT name, count(*) FROM customers", "42803"),
+    ("scalar-subquery-many-rows", "SELECT (SELECT customer_id FROM customers) AS c", "21000"),
+    ("text-to-bool", "SELECT name::boolean FROM customers", "22P02"),
+]

@@ -25,7 +25,7 @@ from psycopg.pq import Format
 
 from conftest import (LEGACY_TABLES, legacy_overrides, legacy_raw_rows,
                       run_switchyard_until_exit)
-from legacy_queries import QUERIES, REFUSED, Q
+from legacy_queries import ERRORS, QUERIES, REFUSED, Q
 
 # --- Reading values as the server wrote them ----------------------------------------------------
 
@@ -314,6 +314,56 @@ def test_refused_construct(legacy_ref, legacy_proxy, sql, construct):
         assert e.value.sqlstate == "0A000", str(e.value)
         assert construct.lower() in str(e.value).lower()
         assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+
+
+@pytest.mark.parametrize("sql,sqlstate", [pytest.param(s, c, id=i) for i, s, c in ERRORS])
+def test_legacy_error(legacy_ref, legacy_proxy, sql, sqlstate):
+    """Errors Postgres raises (where MySQL answers NULL, truncates or warns) are raised the same."""
+    for connect, side in ((legacy_ref.connect, "postgres"), (legacy_proxy.connect, "switchyard")):
+        with connect() as conn:
+            with pytest.raises(psycopg.Error) as e:
+                conn.execute(sql).fetchall()
+            assert e.value.sqlstate == sqlstate, f"{side}: {e.value.sqlstate} {e.value}"
+            assert conn.execute("SELECT count(*) FROM customers").fetchone() == (200,)
+
+
+def test_multi_statement_simple_query(legacy_ref, legacy_proxy):
+    """A simple Query with several statements: each legacy read answered, in order, like Postgres."""
+    sql = ("SELECT count(*) FROM customers; SELECT name FROM customers WHERE customer_id = 3; "
+           "SELECT 1 AS one; SELECT plan FROM subscriptions WHERE subscription_id = 1")
+
+    def results(conn):
+        out = []
+        with psycopg.ClientCursor(conn) as cur:
+            cur.execute(sql)
+            while True:
+                out.append(([d.name for d in cur.description], cur.fetchall()))
+                if not cur.nextset():
+                    break
+        return out
+    with legacy_ref() as ref, legacy_proxy.connect() as got:
+        assert results(got) == results(ref)
+
+
+def test_transaction_block_reads(legacy_ref, legacy_proxy):
+    """BEGIN; legacy reads; COMMIT: BEGIN/COMMIT go to Supabase, the reads to MySQL, one snapshot."""
+    with legacy_proxy.connect(autocommit=False) as conn:
+        with conn.transaction():
+            a = conn.execute("SELECT count(*), sum(amount) FROM payments").fetchone()
+            b = conn.execute("SELECT count(*), sum(amount) FROM payments").fetchone()
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with legacy_ref() as ref:
+        assert a == b == ref.execute("SELECT count(*), sum(amount) FROM payments").fetchone()
+
+
+def test_error_stops_the_rest(legacy_proxy):
+    """Postgres' rule: an error in a multi-statement Query skips what follows it."""
+    with legacy_proxy.connect() as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            with psycopg.ClientCursor(conn) as cur:
+                cur.execute("SELECT count(*) FROM customers; SELECT points / 0 FROM customers; "
+                            "SELECT count(*) FROM payments")
+        assert conn.execute("SELECT count(*) FROM subscriptions").fetchone() == (300,)
 
 
 def test_guide_query(legacy_ref, legacy_proxy):
