@@ -504,6 +504,7 @@ TIME_QUERIES = [
     ("ts-dates-subscriptions", "SELECT subscription_id, started_at, ends_at FROM subscriptions ORDER BY subscription_id"),
     ("ts-date-trunc-date-tz", "SELECT customer_id, date_trunc('month', birthday) FROM customers WHERE customer_id <= 22 ORDER BY customer_id"),
     ("ts-group-by-local-day", "SELECT paid_at::date AS d, count(*) FROM payments WHERE paid_at >= '2024-12-31 00:00:00+00' AND paid_at < '2025-01-02 00:00:00+00' GROUP BY 1 ORDER BY 1"),
+    ("ts-local-gap-and-overlap", "SELECT customer_id, last_login_at, last_login_at::timestamptz, created_at::timestamptz FROM customers WHERE customer_id IN (1, 2, 6, 7, 17, 18, 21) ORDER BY customer_id"),
     ("ts-timestamp-to-timestamptz", "SELECT customer_id, created_at::timestamptz FROM customers WHERE customer_id IN (6, 7, 17, 18, 21) ORDER BY customer_id"),
 ]
 for tid, sql in TIME_QUERIES:
