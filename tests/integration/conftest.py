@@ -320,6 +320,11 @@ class MariaDB:
         self.socket = directory / "mysqld.sock"
         self.log_path = directory / "mysqld.log"
 
+    @property
+    def users(self) -> dict:
+        """{"readonly": (user, password), "writer": ..., "root": ...}"""
+        return {"readonly": self.READONLY, "writer": self.WRITER, "root": self.ROOT}
+
     def connect(self, user=READONLY[0], password=READONLY[1], **kw):
         """A pymysql connection over TCP (as switchyard connects), time_zone +00:00."""
         import pymysql
