@@ -148,6 +148,10 @@ struct legacy_state {
 	 */
 	struct event *done_ev;
 	struct event *resume_ev;   /* legacy_defer_resume */
+	/* Settings the session SET itself ("" = as at startup). */
+	char extra_float_digits[16];
+	char bytea_output[16];
+	char statement_timeout[32];
 	bool closing;              /* the session is closing: nothing more is written */
 };
 
@@ -272,6 +276,20 @@ static const char *startup_param(const struct session *s, const char *name)
  * (TimeZone, DateStyle and IntervalStyle are reported on every change, also
  * after a SET), and the startup packet for the two it does not report.
  */
+/* What the session SET, else its startup packet's value. */
+static const char *setting(const struct session *s, const char *name)
+{
+	const struct legacy_state *ls = s->legacy;
+	const char *v = NULL;
+	if (ls != NULL && strcmp(name, "extra_float_digits") == 0)
+		v = ls->extra_float_digits;
+	else if (ls != NULL && strcmp(name, "bytea_output") == 0)
+		v = ls->bytea_output;
+	else if (ls != NULL && strcmp(name, "statement_timeout") == 0)
+		v = ls->statement_timeout;
+	return v != NULL && v[0] != '\0' ? v : startup_param(s, name);
+}
+
 static void settings_of(struct session *s, struct pgv_session *pv)
 {
 	pgv_session_init(pv);
@@ -283,7 +301,7 @@ static void settings_of(struct session *s, struct pgv_session *pv)
 	}
 	static const char *const startup[] = { "extra_float_digits", "bytea_output" };
 	for (size_t i = 0; i < 2; i++) {
-		const char *v = startup_param(s, startup[i]);
+		const char *v = setting(s, startup[i]);
 		if (v != NULL && !pgv_session_set(pv, startup[i], v))
 			log_debug(s->w->id, s->id, "setting not understood", "name=%s", startup[i]);
 	}
@@ -790,17 +808,24 @@ void legacy_work_free(struct legacy_work *lw)
 /* How long the session lets a statement run (statement_timeout, from the startup packet). */
 static int timeout_of(const struct session *s)
 {
-	const char *v = startup_param(s, "statement_timeout");
+	const char *v = setting(s, "statement_timeout");
 	if (v == NULL)
 		return 0;
 	char *end;
 	long ms = strtol(v, &end, 10);
 	if (ms <= 0 || ms > 86400000L)
 		return 0;
+	while (*end == ' ')
+		end++;
+	/* Postgres' units for a time setting whose base unit is ms. */
 	if (strcmp(end, "s") == 0)
 		ms *= 1000;
 	else if (strcmp(end, "min") == 0)
 		ms *= 60000;
+	else if (strcmp(end, "h") == 0)
+		ms *= 3600000;
+	else if (strcmp(end, "d") == 0)
+		ms = 86400000L;
 	return ms > 86400000L ? 86400000 : (int)ms;
 }
 
@@ -1530,6 +1555,25 @@ void legacy_session_free(struct session *s)
 	event_free(ls->resume_ev);
 	free(ls);
 	s->legacy = NULL;
+}
+
+void legacy_note_set(struct session *s, const char *name, const char *value, bool reset)
+{
+	struct legacy_state *ls;
+	bool all = reset && strcmp(name, "all") == 0;
+
+	if (!all && strcasecmp(name, "extra_float_digits") != 0 &&
+	    strcasecmp(name, "bytea_output") != 0 && strcasecmp(name, "statement_timeout") != 0)
+		return;
+	if ((ls = state_of(s)) == NULL)
+		return;
+	const char *v = reset ? "" : value;
+	if (all || strcasecmp(name, "extra_float_digits") == 0)
+		snprintf(ls->extra_float_digits, sizeof(ls->extra_float_digits), "%s", v);
+	if (all || strcasecmp(name, "bytea_output") == 0)
+		snprintf(ls->bytea_output, sizeof(ls->bytea_output), "%s", v);
+	if (all || strcasecmp(name, "statement_timeout") == 0)
+		snprintf(ls->statement_timeout, sizeof(ls->statement_timeout), "%s", v);
 }
 
 void legacy_defer_resume(struct session *s)

@@ -116,6 +116,14 @@ void legacy_sync(struct session *s, bool in_block);
 /* The transaction block ended: the snapshot connection and the block's portals go. */
 void legacy_txn_ended(struct session *s);
 
+/*
+ * The session SET (or RESET: <reset>) a setting legacy values depend on
+ * that Supabase does not report: extra_float_digits, bytea_output,
+ * statement_timeout. Taken when sent (a SET that fails or is rolled back
+ * is not undone here).
+ */
+void legacy_note_set(struct session *s, const char *name, const char *value, bool reset);
+
 /* Resumes the client's input (relay_resume_client) from a callback of its own. */
 void legacy_defer_resume(struct session *s);
 

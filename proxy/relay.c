@@ -581,6 +581,19 @@ static enum step script_start(struct session *s, struct scan *sc, size_t total, 
 	return s->state == SESSION_ST_CLOSED ? STEP_STOP : STEP_WAIT;
 }
 
+/* A SET of a setting legacy values depend on (only with a MySQL backend). */
+static void note_set(struct session *s, const char *sql, size_t len)
+{
+	char name[64], value[128];
+	bool reset;
+
+	if (s->w->cfg->catalog == NULL)
+		return;
+	if (router_set_value(s->w->router, sql, len, name, sizeof(name), value, sizeof(value),
+			     &reset))
+		legacy_note_set(s, name, value, reset);
+}
+
 /* A simple Query that reads legacy tables only. */
 static enum step legacy_query(struct session *s, struct scan *sc, size_t total, const char *sql,
 			      size_t len, const struct route_decision *d)
@@ -1469,6 +1482,8 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_query(s, sc, total, sql, len, &d);
+	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
+		note_set(s, sql, len);
 	if (legacy_has_cursors(s)) {
 		struct router_cursor_op op;
 		router_cursor_op(s->w->router, sql, len, &op);
@@ -1521,6 +1536,8 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_parse_msg(s, sc, total, body, blen, &p, &d);
+	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
+		note_set(s, p.sql, p.sql_len);
 	if (legacy_has_cursors(s)) {
 		struct router_cursor_op op;
 		router_cursor_op(s->w->router, p.sql, p.sql_len, &op);

@@ -151,6 +151,14 @@ struct router_cursor_op {
  */
 void router_cursor_op(struct router *r, const char *sql, size_t len, struct router_cursor_op *out);
 
+/*
+ * A single SET/RESET statement's setting and value, as text ("3", "5s",
+ * "hex"); *reset for RESET, SET ... TO DEFAULT and RESET ALL (name "all").
+ * False for anything else (also several statements or a list value).
+ */
+bool router_set_value(struct router *r, const char *sql, size_t len, char *name, size_t name_cap,
+		      char *value, size_t value_cap, bool *reset) __attribute__((warn_unused_result));
+
 struct xlate_result;
 
 /*
