@@ -52,7 +52,7 @@ static char *buf_room(struct pgv_buf *b, size_t n)
 		b->failed = true;
 		return NULL;
 	}
-	if (b->len + n > b->cap) {
+	if (b->p == NULL || b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n)
 			cap *= 2;
@@ -629,11 +629,10 @@ static bool dec_parse(const char *v, size_t len, bool exp_ok, struct dec *d)
 			sign = v[i++] == '-' ? -1 : 1;
 		if (i >= len || !is_digit(v[i]))
 			return false;
-		while (i < len && is_digit(v[i])) {
-			e = e * 10 + (v[i++] - '0');
-			if (e > 100000)
-				return false;
-		}
+		/* Saturates: callers refuse what Postgres cannot hold anyway. */
+		while (i < len && is_digit(v[i]))
+			if ((e = e * 10 + (v[i++] - '0')) > 100000000)
+				e = 100000000;
 		e *= sign;
 	}
 	d->point = (int64_t)d->ilen + e;
@@ -799,6 +798,50 @@ static int render_e(double v, int ndig, char *d, int *e10)
 	return k;
 }
 
+/* Significant digits (trailing zeros dropped) and exponent of a %e rendering. */
+static int e_digits(const char *b, char *d, size_t cap, int *e10)
+{
+	int k = 0;
+	for (; *b && *b != 'e'; b++)
+		if (is_digit(*b) && (size_t)k < cap)
+			d[k++] = *b;
+	*e10 = *b == 'e' ? atoi(b + 1) : 0;
+	while (k > 1 && d[k - 1] == '0')
+		k--;
+	return k;
+}
+
+/*
+ * Whether decimal <b> lies exactly midway between v and a neighbour. strtod
+ * rounds such a number to the even mantissa, but Ryu treats the interval as
+ * open there (Postgres prints 1e23 as 9.999999999999999e+22), so it must not
+ * count as reading back. The midpoint needs 54 bits: a long double holds it
+ * exactly, and its exact decimal expansion confirms a match.
+ */
+static bool on_boundary(const char *b, double v, bool single)
+{
+	long double c = strtold(b, NULL), mid[2];
+	if (single) {
+		float f = (float)v;
+		mid[0] = ((long double)f + nextafterf(f, -INFINITY)) / 2;
+		mid[1] = ((long double)f + nextafterf(f, INFINITY)) / 2;
+	} else {
+		mid[0] = ((long double)v + nextafter(v, -INFINITY)) / 2;
+		mid[1] = ((long double)v + nextafter(v, INFINITY)) / 2;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (c != mid[i] || isinf(mid[i]))
+			continue;
+		char m[80], dm[48], db[48];
+		snprintf(m, sizeof(m), "%.40Le", mid[i]);
+		int em, eb;
+		int nm = e_digits(m, dm, sizeof(dm), &em), nb = e_digits(b, db, sizeof(db), &eb);
+		if (nm == nb && em == eb && memcmp(dm, db, (size_t)nm) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool reads_back(const char *d, int n, int e10, double v, bool single)
 {
 	char b[48];
@@ -811,9 +854,9 @@ static bool reads_back(const char *d, int n, int e10, double v, bool single)
 		b[k++] = d[i];
 	b[k++] = 'e';
 	k += snprintf(b + k, sizeof(b) - (size_t)k, "%d", e10);
-	if (single)
-		return strtof(b, NULL) == (float)v;
-	return strtod(b, NULL) == v;
+	if (single ? strtof(b, NULL) != (float)v : strtod(b, NULL) != v)
+		return false;
+	return !on_boundary(b, v, single);
 }
 
 /*
@@ -1514,6 +1557,7 @@ static enum pgv_status param_int_text(struct pgv_buf *out, uint32_t oid, const c
 	if (i != len)
 		goto syntax;
 	char b[24];
+	neg = neg && n != 0;
 	*b = '-';
 	char *p = put_uint(b + neg, n, 1);
 	return put(out, b, (size_t)(p - b));
@@ -1545,8 +1589,11 @@ static enum pgv_status param_numeric_text(struct pgv_buf *out, const char *v, si
 	if (!dec_parse(t, n, true, &d))
 		return fail(err, "22P02", "invalid input syntax for type numeric: \"%.*s\"", QLEN(len),
 			    v);
-	int64_t e = d.point - (int64_t)d.ilen;
-	if (e > 1000 || e < -1000)
+	/* make_result's limits: dscale 0x3FFF, weight an int16 (131072 digits before the point). */
+	int64_t lo = 0, n_all = (int64_t)(d.ilen + d.flen);
+	while (lo < n_all && dec_digit(&d, lo) == '0')
+		lo++;
+	if (dec_scale(&d) > 0x3FFF || (lo < n_all && d.point - lo > 131072))
 		return fail(err, "22003", "value overflows numeric format");
 	return dec_put(out, &d);
 }
@@ -1788,11 +1835,11 @@ static enum pgv_status parse_ts_in(const char *v, size_t len, const char *type,
 			if ((k = read_num(t, n, i, &h, 2)) == 0 || i + k >= n || t[i + k] != ':')
 				return ts_syntax(err, type, v, len);
 			i += k + 1;
-			if ((k = read_num(t, n, i, &mi, 2)) != 2)
+			if ((k = read_num(t, n, i, &mi, 2)) == 0)
 				return ts_syntax(err, type, v, len);
 			i += k;
 			if (i < n && t[i] == ':') {
-				if ((k = read_num(t, n, i + 1, &se, 2)) != 2)
+				if ((k = read_num(t, n, i + 1, &se, 2)) == 0)
 					return ts_syntax(err, type, v, len);
 				i += k + 1;
 				if (i < n && t[i] == '.') {
