@@ -324,7 +324,7 @@ static bool parse_hours(const char *p, int32_t *secs)
 	int64_t h = 0, frac = 0, scale = 1;
 	bool digits = false;
 	for (; *p >= '0' && *p <= '9'; p++, digits = true)
-		if ((h = h * 10 + (*p - '0')) > 24)
+		if ((h = h * 10 + (*p - '0')) > 167)
 			return false;
 	if (*p == '.') {
 		for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
@@ -334,7 +334,7 @@ static bool parse_hours(const char *p, int32_t *secs)
 	if (!digits || *p != '\0')
 		return false;
 	int64_t s = h * 3600 + (frac * 3600 + scale / 2) / scale;
-	if (s > 24 * 3600)
+	if (s > 167 * 3600)
 		return false;
 	*secs = (int32_t)(sign * s);
 	return true;
@@ -385,6 +385,12 @@ struct tz_zone *tz_fixed(const char *name)
 		if (!parse_posix(up, &r, true))
 			return NULL;
 	}
+	/*
+	 * pg_tz_acceptable: an offset with seconds at 2000-01-01 would look like
+	 * leap-second timekeeping, and Postgres refuses the zone.
+	 */
+	if ((rule_is_dst(&r, 946684800) ? r.dst_off : r.std_off) % 60 != 0)
+		return NULL;
 	struct tz_zone *z = zone_alloc(name, 0);
 	if (z == NULL)
 		return NULL;

@@ -39,7 +39,8 @@ OID = dict(bool=16, bytea=17, int8=20, int2=21, int4=23, text=25, json=114, floa
            interval=1186, numeric=1700)
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Seoul", "Australia/Lord_Howe", "UTC",
-         "Asia/Kolkata", "America/St_Johns", "Europe/Dublin", "Pacific/Apia"]
+         "Asia/Kolkata", "America/St_Johns", "Europe/Dublin", "Pacific/Apia", "America/Nuuk",
+         "Asia/Jerusalem"]
 FIXED = ["UTC+9", "KST-9", "+09:00", "-03:30", "9", "-3.5", "EST5EDT", "GMT",
          "<+0330>-3:30", "CET-1CEST,M3.5.0,M10.5.0/3"]
 
@@ -456,6 +457,42 @@ for zone in ZONES + FIXED:
         tz_rows.append(("local", zone, loc,
                         "extract(epoch from %s::timestamp)::bigint, '|', "
                         "extract(epoch from %s::timestamptz)::bigint" % (lit, lit)))
+# Past the transition tables the TZif footer's rule decides: every change in 2045 and 2100
+# (found with Python's zoneinfo, same tzdata), one second either side, at and as local times.
+import zoneinfo
+for zone in ZONES:
+    zi_ = zoneinfo.ZoneInfo(zone)
+    for year in (2045, 2100):
+        t0 = int(datetime.datetime(year, 1, 1, tzinfo=datetime.timezone.utc).timestamp())
+        def off(t):
+            return datetime.datetime.fromtimestamp(t, zi_).utcoffset().total_seconds()
+        prev = off(t0)
+        for h in range(1, 366 * 24):
+            t = t0 + h * 3600
+            o = off(t)
+            if o == prev:
+                continue
+            lo, hi = t - 3600, t
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if off(mid) == prev:
+                    lo = mid
+                else:
+                    hi = mid
+            for d in (-1, 0, 1):
+                ins = datetime.datetime.fromtimestamp(hi + d, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+                lit = sql_lit(ins + "+00")
+                tz_rows.append(("at", zone, ins,
+                                "extract(epoch from %s::timestamptz)::bigint, '|', "
+                                "extract(timezone from %s::timestamptz)::int, '|', "
+                                "to_char(%s::timestamptz, 'TZ')" % (lit, lit, lit)))
+            for d in (-1800, -1, 0, 1, 1800):
+                loc = datetime.datetime.fromtimestamp(hi + int(prev) + d, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+                lit = sql_lit(loc)
+                tz_rows.append(("local", zone, loc,
+                                "extract(epoch from %s::timestamp)::bigint, '|', "
+                                "extract(epoch from %s::timestamptz)::bigint" % (lit, lit)))
+            prev = o
 res = run_many([(r[3], r[1], "ISO, MDY", "postgres", 1, "hex") for r in tz_rows])
 with open(os.path.join(HERE, "tz.tsv"), "w") as f:
     f.write("# at zone utc-seconds offset-east abbrev | local zone local-seconds utc-seconds"
