@@ -160,15 +160,20 @@ struct dt {
 	int32_t usec;
 };
 
-static void dt_from_usecs(int64_t us, struct dt *t)
+/* Day <days> since 1970 plus <rem> microseconds into it (0 <= rem < a day). */
+static void dt_from_parts(int64_t days, int64_t rem, struct dt *t)
 {
-	int64_t days = floor_div(us, USECS_PER_DAY);
-	int64_t rem = us - days * USECS_PER_DAY;
 	civil_from_days(days, &t->year, &t->mon, &t->mday);
 	t->hour = (int)(rem / (3600 * USECS_PER_SEC));
 	t->min = (int)(rem / (60 * USECS_PER_SEC) % 60);
 	t->sec = (int)(rem / USECS_PER_SEC % 60);
 	t->usec = (int32_t)(rem % USECS_PER_SEC);
+}
+
+static void dt_from_usecs(int64_t us, struct dt *t)
+{
+	int64_t days = floor_div(us, USECS_PER_DAY);
+	dt_from_parts(days, us - days * USECS_PER_DAY, t);
 }
 
 static int64_t dt_to_usecs(const struct dt *t)
@@ -1017,7 +1022,7 @@ static enum parsed parse_my_datetime(const char *v, size_t len, bool with_time, 
 		return PARSED_BAD;
 	size_t i = 10;
 	if (with_time && len > 10) {
-		if (v[10] != ' ' || v[13] != ':' || len < 19 || v[16] != ':' ||
+		if (len < 19 || v[10] != ' ' || v[13] != ':' || v[16] != ':' ||
 		    !digits_at(v, len, 11, 2, &h) || !digits_at(v, len, 14, 2, &mi) ||
 		    !digits_at(v, len, 17, 2, &se))
 			return PARSED_BAD;
@@ -2048,8 +2053,11 @@ static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const cha
 		int32_t days = (int32_t)rd_be(v, 4);
 		if (days == INT32_MIN || days == INT32_MAX)
 			return no_special(err, "date infinity");
+		/* date_recv's range: 4714-11-24 BC .. 5874897 AD. */
+		if (days < -2451545 || days >= 2147483494 - 2451545)
+			return fail(err, "22008", "date out of range");
 		struct dt t;
-		dt_from_usecs(((int64_t)days + EPOCH_2000_DAYS) * USECS_PER_DAY, &t);
+		dt_from_parts((int64_t)days + EPOCH_2000_DAYS, 0, &t);
 		enum pgv_status st = check_mysql_year(&t, "date", err);
 		return st != PGV_OK ? st : put_ts_literal(out, &t, true);
 	}
@@ -2064,7 +2072,8 @@ static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const cha
 		if (us > INT64_C(9223371331200000000) || us < INT64_C(-211813488000000000))
 			return fail(err, "22008", "timestamp out of range");
 		struct dt t;
-		dt_from_usecs(us + (int64_t)EPOCH_2000_DAYS * USECS_PER_DAY, &t);
+		int64_t days = floor_div(us, USECS_PER_DAY);
+		dt_from_parts(days + EPOCH_2000_DAYS, us - days * USECS_PER_DAY, &t);
 		enum pgv_status st = check_mysql_year(&t, "timestamp", err);
 		return st != PGV_OK ? st : put_ts_literal(out, &t, false);
 	}
