@@ -1219,7 +1219,17 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	if (j->pin != NULL && *j->pin != NULL) {
 		struct mysqlb_conn *c = *j->pin;
 		if (c->state != CONN_ST_PINNED || c->job != NULL) {
-			error_own(&j->err, "XX000", "the session's MySQL connection is busy");
+			/*
+			 * A cursor or suspended portal of the block still holds its result
+			 * open on the snapshot's connection, and MySQL reads one result at
+			 * a time per connection: no other connection can share the snapshot.
+			 */
+			error_own(&j->err, "0A000",
+				  "another legacy read of this transaction is still open (a cursor or "
+				  "a portal suspended at a row limit): MySQL answers one at a time per "
+				  "transaction");
+			snprintf(j->err.detail, sizeof(j->err.detail),
+				 "Fetch the open one to its end or close it first.");
 			j->failed = true;
 			job_finish(j);
 			return;
