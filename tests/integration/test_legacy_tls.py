@@ -26,11 +26,15 @@ def tls_mariadb(supabase):
     env = dict(os.environ)
     env["MARIADB_EXTRA_ARGS"] = (f"--ssl-cert={directory}/server.crt --ssl-key={directory}/server.key"
                                  f" --ssl-ca={directory}/ca.crt --require-secure-transport=ON")
-    port = free_port()
-    r = subprocess.run([str(MARIADB_SCRIPT), "start", str(directory), str(port)], env=env,
-                       capture_output=True, text=True, timeout=180)
-    if r.returncode != 0:
+    # A free port can be taken by someone else before the server binds it: try another.
+    for _ in range(3):
+        port = free_port()
+        r = subprocess.run([str(MARIADB_SCRIPT), "start", str(directory), str(port)], env=env,
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode == 0:
+            break
         subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
+    else:
         shutil.rmtree(directory, ignore_errors=True)
         pytest.fail(f"MariaDB with TLS did not start:\n{r.stdout}\n{r.stderr}")
     wait_port(port, timeout=30)
