@@ -35,6 +35,8 @@
 /* Output above HIGH pauses the MySQL result until it drains below LOW (as relay.c). */
 #define LEGACY_HIGH_WATER (512u * 1024)
 #define LEGACY_LOW_WATER (128u * 1024)
+/* Rows of a corked answer are written out once this much is waiting. */
+#define LEGACY_FLUSH_AT (32u * 1024)
 
 /* ---- time zones, shared by every worker ---- */
 
@@ -596,6 +598,11 @@ static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long 
 		s->legacy->running = NULL;
 		work_finish(lw, false);
 		return MYSQLB_ROW_PAUSE;
+	}
+	/* The output is corked for the whole answer (relay.c): large ones go out as they grow. */
+	if (conn_out_pending(s->conn) > LEGACY_FLUSH_AT) {
+		conn_uncork(s->conn);
+		conn_cork(s->conn);
 	}
 	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER) {
 		st->paused_for_client = true;
