@@ -463,15 +463,12 @@ static void copy_value(struct pgmsg_writer *out, const struct xlate_copy *c, con
 		}
 		return;
 	}
+	/* As CopyAttributeOutCSV: quoted when it holds the delimiter, the quote, CR or LF, or
+	 * reads as the NULL string (an empty string, by default) — and only then. */
 	const char *null = c->null_string ? c->null_string : "";
-	bool quote = n == 0 || (strlen(null) == n && memcmp(null, v, n) == 0) || v[0] == ' ' ||
-		     v[n - 1] == ' ';
+	bool quote = strlen(null) == n && memcmp(null, v, n) == 0;
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = v[i] == c->delimiter || v[i] == c->quote || v[i] == '\n' || v[i] == '\r';
-	if (n == 0 && strlen(null) > 0)
-		quote = false;
-	if (n == 0 && strlen(null) == 0)
-		quote = true; /* an empty string is "" so that it is not NULL */
 	if (!quote) {
 		pgmsg_put_bytes(out, v, n);
 		return;

@@ -759,6 +759,10 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 	if (!mine)
 		return STEP_NOT_MINE;
 	s->legacy_seg = true;
+	/* <name> points into the input, which the drop below frees. */
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", name);
+	name = copy;
 	scan_drop(sc, total);
 	if (type == 'E')
 		return queue_mysql(s, sc, PL_EXECUTE, legacy_work_execute(s, name, max_rows), false);
