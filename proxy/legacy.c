@@ -278,6 +278,42 @@ static const char *startup_param(const struct session *s, const char *name)
  * (TimeZone, DateStyle and IntervalStyle are reported on every change, also
  * after a SET), and the startup packet for the two it does not report.
  */
+/*
+ * A setting given in the startup packet's "options" ("-c name=value",
+ * "--name=value", as libpq's PGOPTIONS), copied into buf[0, n); NULL if absent.
+ */
+static const char *startup_option(const struct session *s, const char *name, char *buf, size_t n)
+{
+	const char *opts = startup_param(s, "options");
+	size_t nlen = strlen(name);
+	const char *found = NULL;
+	for (const char *p = opts; p != NULL && *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "-c", 2) == 0) {
+			p += 2;
+			while (*p == ' ')
+				p++;
+		} else if (strncmp(p, "--", 2) == 0) {
+			p += 2;
+		} else {
+			while (*p && *p != ' ')
+				p++;
+			continue;
+		}
+		const char *end = p;
+		while (*end && *end != ' ')
+			end++;
+		if ((size_t)(end - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			size_t vlen = (size_t)(end - p) - nlen - 1;
+			snprintf(buf, n, "%.*s", (int)(vlen < n ? vlen : n - 1), p + nlen + 1);
+			found = buf;
+		}
+		p = end;
+	}
+	return found;
+}
+
 /* What the session SET, else its startup packet's value. */
 static const char *setting(const struct session *s, const char *name)
 {
@@ -289,7 +325,13 @@ static const char *setting(const struct session *s, const char *name)
 		v = ls->bytea_output;
 	else if (ls != NULL && strcmp(name, "statement_timeout") == 0)
 		v = ls->statement_timeout;
-	return v != NULL && v[0] != '\0' ? v : startup_param(s, name);
+	if (v != NULL && v[0] != '\0')
+		return v;
+	if ((v = startup_param(s, name)) != NULL)
+		return v;
+	/* One per thread: settings_of and timeout_of use the value before the next call. */
+	static _Thread_local char opt[64];
+	return startup_option(s, name, opt, sizeof(opt));
 }
 
 static void settings_of(struct session *s, struct pgv_session *pv)
