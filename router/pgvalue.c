@@ -765,11 +765,11 @@ static bool int_fits(uint32_t oid, int64_t n)
 /* Floats. */
 
 /* MySQL prints [-]d[.d][e[+-]d]; strtod would take more (hex, "inf", spaces). */
-static bool parse_float(const char *v, size_t len, bool single, double *out)
+static bool parse_float(const char *v, size_t len, bool single, double *out, struct dec *dp)
 {
-	struct dec d;
+	struct dec d0, *d = dp ? dp : &d0;
 	char tmp[128];
-	if (len >= sizeof(tmp) || !dec_parse(v, len, true, &d))
+	if (len >= sizeof(tmp) || !dec_parse(v, len, true, d))
 		return false;
 	memcpy(tmp, v, len);
 	tmp[len] = '\0';
@@ -861,25 +861,67 @@ static bool reads_back(const char *d, int n, int e10, double v, bool single)
 	k += snprintf(b + k, sizeof(b) - (size_t)k, "%d", e10);
 	if (single ? strtof(b, NULL) != (float)v : strtod(b, NULL) != v)
 		return false;
+	/*
+	 * A midpoint below 2^52 (2^23 for float) has more significant digits
+	 * than any candidate: (2m+1) * 5^k with 2m+1 past 2^53 (2^24).
+	 */
+	if (fabs(v) < (single ? 0x1p23 : 0x1p52))
+		return true;
 	return !on_boundary(b, v, single);
+}
+
+/*
+ * The significant digits of a decimal (no leading or trailing zeros) into
+ * d[0, 17), with the exponent of the first; 0 when there are none or more
+ * than 17.
+ */
+static int dec_sig_digits(const struct dec *src, char *d, int *e10)
+{
+	int64_t n = (int64_t)(src->ilen + src->flen), lo = 0, hi = n - 1;
+	while (lo < n && dec_digit(src, lo) == '0')
+		lo++;
+	while (hi >= lo && dec_digit(src, hi) == '0')
+		hi--;
+	if (lo > hi || hi - lo + 1 > 17)
+		return 0;
+	for (int64_t i = lo; i <= hi; i++)
+		d[i - lo] = dec_digit(src, i);
+	*e10 = (int)(src->point - 1 - lo);
+	return (int)(hi - lo + 1);
 }
 
 /*
  * The shortest digits that read back as v (v finite, non-zero): Ryu's
  * answer. Returns the digit count; *e10 is the exponent of the first digit.
  */
-static int shortest_digits(double v, bool single, char *d, int *e10)
+static int shortest_digits(double v, bool single, char *d, int *e10, int hint)
 {
-	int lo = 1, hi = single ? 9 : 17;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2, e;
-		int n = render_e(v, mid, d, &e);
-		if (n > 0 && reads_back(d, n, e, v, single))
-			hi = mid;
+	int lo = 1, hi = single ? 9 : 17, have = 0; /* have: d holds the rendering at hi */
+	/*
+	 * The input had <hint> digits; MySQL prints shortest digits too, so most
+	 * often one fewer does not read back, and the search starts there. (The
+	 * input's own length may still be too short: Ryu refuses a midpoint.)
+	 */
+	if (hint > 1 && hint < hi) {
+		int n = render_e(v, hint - 1, d, e10);
+		if (n > 0 && reads_back(d, n, *e10, v, single))
+			hi = hint - 1, have = n;
 		else
-			lo = mid + 1;
+			lo = hint;
 	}
-	int n = render_e(v, lo, d, e10);
+	while (lo < hi) {
+		char c[24];
+		int mid = (lo + hi) / 2, e;
+		int n = render_e(v, mid, c, &e);
+		if (n > 0 && reads_back(c, n, e, v, single)) {
+			hi = mid, have = n;
+			memcpy(d, c, (size_t)n);
+			*e10 = e;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	int n = have && lo == hi ? have : render_e(v, lo, d, e10);
 	/*
 	 * At a power of two the interval below v is half as wide as above, so a
 	 * shorter number just above v may read back although the nearest one
@@ -946,8 +988,14 @@ static char *put_ryu(char *p, const char *d, int n, int e, int fixed_hi)
 	return put_uint(p, (uint64_t)(e < 0 ? -e : e), 2);
 }
 
-/* float4out / float8out. */
-static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int efd)
+/*
+ * float4out / float8out. <src> (may be NULL) is the decimal v was read
+ * from: up to 15 significant digits (6 for float4) below 2^53 (2^24), it is
+ * v's shortest form itself — such a decimal survives the round trip, and
+ * two of them are further apart than v's rounding interval is wide.
+ */
+static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int efd,
+				 const struct dec *src)
 {
 	char b[64], *p = b;
 	if (isnan(v))
@@ -958,7 +1006,12 @@ static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int
 		if (v == 0)
 			return put_str(out, signbit(v) ? "-0" : "0");
 		char d[20];
-		int e, n = shortest_digits(v, single, d, &e);
+		int e, n = src ? dec_sig_digits(src, d, &e) : 0;
+		double a = fabs(v);
+		bool normal = single ? a >= FLT_MIN : a >= DBL_MIN;
+		if (n == 0 || n > (single ? FLT_DIG : DBL_DIG) || !normal ||
+		    a >= (single ? 0x1p24 : 0x1p53))
+			n = shortest_digits(v, single, d, &e, n);
 		if (v < 0)
 			*p++ = '-';
 		p = put_ryu(p, d, n, e, single ? 6 : 15);
@@ -1302,9 +1355,10 @@ enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, 
 	case PGV_C_FLOAT4:
 	case PGV_C_FLOAT8: {
 		double d;
-		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d))
+		struct dec src;
+		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d, &src))
 			return bad_value(err, "floating-point", v, len);
-		return put_float(out, d, conv == PGV_C_FLOAT4, s->extra_float_digits);
+		return put_float(out, d, conv == PGV_C_FLOAT4, s->extra_float_digits, &src);
 	}
 	case PGV_C_DATE:
 	case PGV_C_TIMESTAMP:
@@ -1408,7 +1462,7 @@ enum pgv_status pgv_binary(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid
 	case PGV_C_FLOAT4:
 	case PGV_C_FLOAT8: {
 		double d;
-		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d))
+		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d, NULL))
 			return bad_value(err, "floating-point", v, len);
 		if (conv == PGV_C_FLOAT4) {
 			float f = (float)d;
@@ -1612,7 +1666,7 @@ static enum pgv_status put_double_literal(struct pgv_buf *out, double v, bool si
 	if (v == 0)
 		return put_str(out, signbit(v) ? "-0e0" : "0e0");
 	char d[20];
-	int e, n = shortest_digits(v, single, d, &e);
+	int e, n = shortest_digits(v, single, d, &e, 0);
 	if (v < 0)
 		*p++ = '-';
 	*p++ = d[0];

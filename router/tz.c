@@ -655,8 +655,8 @@ int32_t tz_offset_for_local(const struct tz_zone *z, int64_t local)
 	if (z == NULL)
 		return 0;
 	int64_t prev = local - SECS_PER_DAY;
-	int64_t boundary;
-	int32_t before, after;
+	int64_t boundary = 0;
+	int32_t before = 0, after = 0;
 	if (!next_boundary(z, prev, &boundary, &before, &after))
 		return before;
 	int64_t bt = local - before, at = local - after;
