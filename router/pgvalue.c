@@ -2045,6 +2045,145 @@ static enum pgv_status param_ts_text(struct pgv_buf *out, uint32_t oid, const ch
 	return put_ts_literal(out, &t, false);
 }
 
+/* JSON (json_in): RFC 8259 syntax, any value at the top; nesting kept on an explicit stack. */
+
+static size_t json_ws(const char *p, size_t n, size_t i)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the string starting at p[i] == '"', or 0 when it is not one. */
+static size_t json_string(const char *p, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c != '\\')
+			continue;
+		if (++i >= n)
+			return 0;
+		if (p[i] == 'u') {
+			for (int k = 1; k <= 4; k++)
+				if (i + (size_t)k >= n || hex_val(p[i + (size_t)k]) < 0)
+					return 0;
+			i += 4;
+		} else if (!strchr("\"\\/bfnrt", p[i])) {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The end of the number, literal, or string at p[i]; 0 when there is none. */
+static size_t json_scalar(const char *p, size_t n, size_t i)
+{
+	if (p[i] == '"')
+		return json_string(p, n, i);
+	static const char *const words[] = { "true", "false", "null" };
+	for (int w = 0; w < 3; w++) {
+		size_t wl = strlen(words[w]);
+		if (n - i >= wl && memcmp(p + i, words[w], wl) == 0)
+			return i + wl;
+	}
+	size_t j = i;
+	if (j < n && p[j] == '-')
+		j++;
+	if (j < n && p[j] == '0')
+		j++;
+	else if (j < n && p[j] >= '1' && p[j] <= '9')
+		while (j < n && is_digit(p[j]))
+			j++;
+	else
+		return 0;
+	if (j < n && p[j] == '.') {
+		if (++j >= n || !is_digit(p[j]))
+			return 0;
+		while (j < n && is_digit(p[j]))
+			j++;
+	}
+	if (j < n && (p[j] == 'e' || p[j] == 'E')) {
+		if (++j < n && (p[j] == '+' || p[j] == '-'))
+			j++;
+		if (j >= n || !is_digit(p[j]))
+			return 0;
+		while (j < n && is_digit(p[j]))
+			j++;
+	}
+	/* A literal or number runs into no identifier characters ("truex", "1x"). */
+	if (j < n && ((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z') ||
+		      is_digit(p[j]) || p[j] == '_'))
+		return 0;
+	return j;
+}
+
+#define JSON_MAX_DEPTH 6400
+
+static bool json_valid(const char *p, size_t n)
+{
+	uint8_t in_obj[JSON_MAX_DEPTH / 8];
+	int depth = 0;
+	size_t i = json_ws(p, n, 0);
+	for (;;) {
+		/* A value. */
+		if (i >= n)
+			return false;
+		if (p[i] == '{' || p[i] == '[') {
+			if (depth == JSON_MAX_DEPTH)
+				return false;
+			bool obj = p[i] == '{';
+			in_obj[depth / 8] = (uint8_t)((in_obj[depth / 8] & ~(1u << depth % 8)) |
+						      (unsigned)obj << depth % 8);
+			depth++;
+			i = json_ws(p, n, i + 1);
+			if (i < n && p[i] == (obj ? '}' : ']')) {
+				depth--;
+				i++;
+			} else if (obj) {
+				if (i >= n || p[i] != '"' || (i = json_string(p, n, i)) == 0)
+					return false;
+				i = json_ws(p, n, i);
+				if (i >= n || p[i] != ':')
+					return false;
+				i = json_ws(p, n, i + 1);
+				continue;
+			} else {
+				continue;
+			}
+		} else if ((i = json_scalar(p, n, i)) == 0) {
+			return false;
+		}
+		/* After a value: the end, a separator, or a closing bracket. */
+		for (;;) {
+			i = json_ws(p, n, i);
+			if (depth == 0)
+				return i == n;
+			bool obj = in_obj[(depth - 1) / 8] >> (depth - 1) % 8 & 1;
+			if (i < n && p[i] == (obj ? '}' : ']')) {
+				depth--;
+				i++;
+				continue;
+			}
+			if (i >= n || p[i] != ',')
+				return false;
+			i = json_ws(p, n, i + 1);
+			if (obj) {
+				if (i >= n || p[i] != '"' || (i = json_string(p, n, i)) == 0)
+					return false;
+				i = json_ws(p, n, i);
+				if (i >= n || p[i] != ':')
+					return false;
+				i = json_ws(p, n, i + 1);
+			}
+			break;
+		}
+	}
+}
+
 /* Binary parameters (the receive functions). */
 
 static uint64_t rd_be(const char *v, size_t n)
@@ -2171,6 +2310,10 @@ enum pgv_status pgv_param_literal(struct pgv_buf *out, uint32_t oid, int format,
 	case PG_OID_TIMESTAMP:
 	case PG_OID_TIMESTAMPTZ:
 		return param_ts_text(out, oid, v, len, s, err);
+	case PG_OID_JSON:
+		if (!json_valid(v, len))
+			return fail(err, "22P02", "invalid input syntax for type json");
+		return put_quoted(out, v, len);
 	default:
 		if (textual)
 			return put_quoted(out, v, len);
