@@ -516,4 +516,7 @@ for zone in ZONES + [z for z in FIXED if z != "GMT" and os.path.isfile("/usr/sha
     dst = os.path.join(zi, zone)
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     shutil.copyfile(os.path.join("/usr/share/zoneinfo", zone), dst)
+# A slim TZif file (transitions up to 2007, the footer rule after), for test_tz to compare with
+# the fat America/New_York.
+subprocess.run(["zic", "-b", "slim", "-d", zi, os.path.join(HERE, "slim.zic")], check=True)
 print("text %d, binary %d, param %d, tz %d" % (ntext, nbin, nparam, len(tz_rows)))
