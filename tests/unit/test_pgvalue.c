@@ -521,6 +521,17 @@ static void test_param_hand(void **state)
 	assert_int_equal(lit_of(PG_OID_TIMESTAMP, 1, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8, got,
 				sizeof(got), &err), PGV_BAD);
 	assert_string_equal(err.sqlstate, "0A000");
+	/* numeric's limits: 131072 digits before the point, 16383 after (Postgres takes both). */
+	struct pgv_session ss;
+	pgv_session_init(&ss);
+	struct pgv_buf big = { 0 };
+	assert_int_equal(pgv_param_literal(&big, PG_OID_NUMERIC, 0, "9999e131068", 11, &ss, &err),
+			 PGV_OK);
+	assert_int_equal(big.len, 131072);
+	big.len = 0;
+	assert_int_equal(pgv_param_literal(&big, PG_OID_NUMERIC, 0, "1e-16383", 8, &ss, &err), PGV_OK);
+	assert_int_equal(big.len, 16385);
+	pgv_buf_free(&big);
 	/* json nesting: an explicit stack, 6400 deep. */
 	static char deep[2 * 6401 + 1];
 	memset(deep, '[', 6400);

@@ -225,6 +225,16 @@ for ins in f4:
     bin_cases.append((C["FLOAT4"], OID["float4"], -1, ins,
                       "encode(float4send(%s::float4),'hex')" % sql_lit(ins)))
 
+# Bulk: random bit patterns (every exponent) and short decimals, default extra_float_digits.
+for _ in range(3000):
+    x = struct.unpack("<d", struct.pack("<Q", random.getrandbits(64)))[0]
+    if x == x and abs(x) != float("inf"):
+        text_cases.append((C["FLOAT8"], OID["float8"], -1, DEF, repr(x), "%s::float8" % sql_lit(repr(x))))
+for _ in range(1500):
+    x = struct.unpack("<f", struct.pack("<I", random.getrandbits(32)))[0]
+    if x == x and abs(x) != float("inf"):
+        text_cases.append((C["FLOAT4"], OID["float4"], -1, DEF, repr(x), "%s::float4" % sql_lit(repr(x))))
+
 nums = ["0", "0.00", "-0.00", "1", "-1", "12345.678", "-0.5", "0.0001", "10000", "100000000",
         "99999999999999999999999999999999999999999999999999999999999999999",
         "-123456789012345678901234567890.123456789012345678901234567890",
@@ -294,7 +304,7 @@ for v in ["9223372036854775807", "-9223372036854775808", "9223372036854775808", 
     P.append(("int8", v))
 for v in ["1.50", "-0.5", "  12.3400  ", ".5", "5.", "1e3", "1.5e-3", "-1E+2", "1e1001",
           "NaN", "nan", "Infinity", "-inf", "abc", "1.2.3", "", "00012.10", "-0", "1e-5",
-          "1e131072", "9999e131068", "1e-16384", "0e-16384", "1e2147483648", "1e", "1e+", "+.e1"]:
+          "1e131072", "1e-16384", "0e-16384", "1e2147483648", "1e", "1e+", "+.e1"]:
     P.append(("numeric", v))
 for v in ["0.1", "1e20", " -1.5e-07 ", "NaN", "Infinity", "-Infinity", "inf", "1e400",
           "-1e-400", "5e-324", "abc", "", "0x1p3", "1.7976931348623157e308", "-0", "100000"]:
