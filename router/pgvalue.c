@@ -1854,6 +1854,61 @@ static size_t read_num(const char *v, size_t len, size_t i, int64_t *n, size_t m
 	return k;
 }
 
+/* The zone after a time: +h, +hh:mm[:ss], +hhmm[ss], Z, UTC, GMT; other names are refused. */
+static enum pgv_status parse_ts_zone(const char *t, size_t n, size_t *ip, const char *type,
+				     const char *v, size_t len, struct ts_in *r, struct pgv_error *err)
+{
+	size_t i = *ip, k;
+	if (i < n && (t[i] == '+' || t[i] == '-')) {
+		int sign = t[i] == '-' ? -1 : 1;
+		int64_t zh, zm = 0, zs = 0;
+		i++;
+		k = read_num(t, n, i, &zh, 6);
+		if (k == 0)
+			return ts_syntax(err, type, v, len);
+		if (k == 4 || k == 6) {
+			/* +hhmm, +hhmmss */
+			int64_t all = zh;
+			zh = k == 4 ? all / 100 : all / 10000;
+			zm = k == 4 ? all % 100 : all / 100 % 100;
+			zs = k == 6 ? all % 100 : 0;
+		} else if (k > 2) {
+			return ts_syntax(err, type, v, len);
+		}
+		i += k;
+		if (k <= 2 && i < n && t[i] == ':') {
+			if ((k = read_num(t, n, i + 1, &zm, 2)) != 2)
+				return ts_syntax(err, type, v, len);
+			i += 3;
+			if (i < n && t[i] == ':') {
+				if ((k = read_num(t, n, i + 1, &zs, 2)) != 2)
+					return ts_syntax(err, type, v, len);
+				i += 3;
+			}
+		}
+		if (zh > 15 || zm > 59 || zs > 59)
+			return fail(err, "22009", "time zone displacement out of range: \"%.*s\"",
+				    QLEN(len), v);
+		r->has_zone = true;
+		r->east = (int32_t)(sign * (zh * 3600 + zm * 60 + zs));
+	} else if (i < n && is_digit(t[i]) == false && t[i] != ' ') {
+		size_t j = i;
+		while (j < n && t[j] != ' ')
+			j++;
+		if (eq_ci(t + i, j - i, "Z") || eq_ci(t + i, j - i, "UTC") ||
+		    eq_ci(t + i, j - i, "GMT")) {
+			r->has_zone = true;
+			i = j;
+		} else if (!eq_ci(t + i, j - i, "BC") && !eq_ci(t + i, j - i, "AD")) {
+			return fail(err, "0A000",
+				    "time zone names in %s parameters for legacy tables are not supported; use a numeric offset",
+				    type);
+		}
+	}
+	*ip = i;
+	return PGV_OK;
+}
+
 static enum pgv_status parse_ts_in(const char *v, size_t len, const char *type,
 				   struct ts_in *r, struct pgv_error *err)
 {
@@ -1916,53 +1971,9 @@ static enum pgv_status parse_ts_in(const char *v, size_t len, const char *type,
 	}
 	while (i < n && t[i] == ' ')
 		i++;
-	/* The zone. */
-	if (i < n && (t[i] == '+' || t[i] == '-')) {
-		int sign = t[i] == '-' ? -1 : 1;
-		int64_t zh, zm = 0, zs = 0;
-		i++;
-		k = read_num(t, n, i, &zh, 6);
-		if (k == 0)
-			return ts_syntax(err, type, v, len);
-		if (k == 4 || k == 6) {
-			/* +hhmm, +hhmmss */
-			int64_t all = zh;
-			zh = k == 4 ? all / 100 : all / 10000;
-			zm = k == 4 ? all % 100 : all / 100 % 100;
-			zs = k == 6 ? all % 100 : 0;
-		} else if (k > 2) {
-			return ts_syntax(err, type, v, len);
-		}
-		i += k;
-		if (k <= 2 && i < n && t[i] == ':') {
-			if ((k = read_num(t, n, i + 1, &zm, 2)) != 2)
-				return ts_syntax(err, type, v, len);
-			i += 3;
-			if (i < n && t[i] == ':') {
-				if ((k = read_num(t, n, i + 1, &zs, 2)) != 2)
-					return ts_syntax(err, type, v, len);
-				i += 3;
-			}
-		}
-		if (zh > 15 || zm > 59 || zs > 59)
-			return fail(err, "22009", "time zone displacement out of range: \"%.*s\"",
-				    QLEN(len), v);
-		r->has_zone = true;
-		r->east = (int32_t)(sign * (zh * 3600 + zm * 60 + zs));
-	} else if (i < n && is_digit(t[i]) == false && t[i] != ' ') {
-		size_t j = i;
-		while (j < n && t[j] != ' ')
-			j++;
-		if (eq_ci(t + i, j - i, "Z") || eq_ci(t + i, j - i, "UTC") ||
-		    eq_ci(t + i, j - i, "GMT")) {
-			r->has_zone = true;
-			i = j;
-		} else if (!eq_ci(t + i, j - i, "BC") && !eq_ci(t + i, j - i, "AD")) {
-			return fail(err, "0A000",
-				    "time zone names in %s parameters for legacy tables are not supported; use a numeric offset",
-				    type);
-		}
-	}
+	enum pgv_status st = parse_ts_zone(t, n, &i, type, v, len, r, err);
+	if (st != PGV_OK)
+		return st;
 	while (i < n && t[i] == ' ')
 		i++;
 	bool bc = false;
