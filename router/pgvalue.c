@@ -636,8 +636,8 @@ static bool dec_parse(const char *v, size_t len, bool exp_ok, struct dec *d)
 			return false;
 		/* Saturates: callers refuse what Postgres cannot hold anyway. */
 		while (i < len && is_digit(v[i]))
-			if ((e = e * 10 + (v[i++] - '0')) > 100000000)
-				e = 100000000;
+			if ((e = e * 10 + (v[i++] - '0')) > INT64_C(4000000000))
+				e = INT64_C(4000000000);
 		e *= sign;
 	}
 	d->point = (int64_t)d->ilen + e;
@@ -648,9 +648,12 @@ static bool dec_parse(const char *v, size_t len, bool exp_ok, struct dec *d)
 static enum pgv_status dec_put(struct pgv_buf *out, const struct dec *d)
 {
 	int64_t scale = dec_scale(d);
-	int64_t first = 0;
-	while (first < d->point && dec_digit(d, first) == '0')
+	/* Leading zeros are skipped within S only: a zero's exponent may be huge ("0e100000"). */
+	int64_t first = 0, slen = (int64_t)(d->ilen + d->flen);
+	while (first < slen && dec_digit(d, first) == '0')
 		first++;
+	if (first == slen || first > d->point)
+		first = d->point > 0 ? d->point : 0;
 	size_t n = (size_t)((d->point > first ? d->point - first : 1) + scale + 3);
 	char *p = buf_room(out, n), *p0 = p;
 	if (p == NULL)
@@ -1648,7 +1651,10 @@ static enum pgv_status param_numeric_text(struct pgv_buf *out, const char *v, si
 	if (!dec_parse(t, n, true, &d))
 		return fail(err, "22P02", "invalid input syntax for type numeric: \"%.*s\"", QLEN(len),
 			    v);
-	/* make_result's limits: dscale 0x3FFF, weight an int16 (131072 digits before the point). */
+	/* set_var_from_str's exponent bound, then make_result's: dscale 0x3FFF, weight an int16. */
+	int64_t e = d.point - (int64_t)d.ilen;
+	if (e >= 1073741823 || e <= -1073741823)
+		return fail(err, "22003", "value overflows numeric format");
 	int64_t lo = 0, n_all = (int64_t)(d.ilen + d.flen);
 	while (lo < n_all && dec_digit(&d, lo) == '0')
 		lo++;
