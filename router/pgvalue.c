@@ -2216,6 +2216,69 @@ static enum pgv_status bin_format(struct pgv_error *err)
 	return fail(err, "22P03", "incorrect binary data format in bind parameter");
 }
 
+/*
+ * numeric_recv: int16 ndigits, weight, sign, dscale, then base-10000 digits;
+ * digits past dscale are dropped (trunc_var), as Postgres does.
+ */
+static enum pgv_status param_numeric_binary(struct pgv_buf *out, const char *v, size_t len,
+					    struct pgv_error *err)
+{
+	if (len < 8)
+		return bin_format(err);
+	size_t ndig = (size_t)rd_be(v, 2);
+	int32_t weight = (int16_t)rd_be(v + 2, 2);
+	uint32_t sign = (uint32_t)rd_be(v + 4, 2), dscale = (uint32_t)rd_be(v + 6, 2);
+	if (sign == 0xC000)
+		return no_special(err, "numeric NaN");
+	if (sign == 0xD000 || sign == 0xF000)
+		return no_special(err, "numeric Infinity");
+	if (sign != 0 && sign != 0x4000)
+		return fail(err, "22P03", "invalid sign in external \"numeric\" value");
+	if (dscale > 0x3FFF)
+		return fail(err, "22P03", "invalid scale in external \"numeric\" value");
+	if (len != 8 + 2 * ndig)
+		return bin_format(err);
+	for (size_t i = 0; i < ndig; i++)
+		if (rd_be(v + 8 + 2 * i, 2) >= 10000)
+			return fail(err, "22P03", "invalid digit in external \"numeric\" value");
+	size_t ipart = weight >= 0 ? (size_t)weight * 4 + 4 : 1;
+	char *p = buf_room(out, ipart + dscale + 3), *p0 = p;
+	if (p == NULL)
+		return PGV_OOM;
+	bool nonzero = false;
+	*p++ = '-';  /* taken back below for a positive number or zero */
+	char *digits = p;
+	for (int32_t w = weight; w >= 0; w--) {
+		int64_t idx = (int64_t)weight - w;
+		unsigned g = idx < (int64_t)ndig ? (unsigned)rd_be(v + 8 + 2 * idx, 2) : 0;
+		nonzero |= g != 0;
+		if (p == digits && g == 0 && w > 0)
+			continue;
+		p = put_uint(p, g, p == digits ? 1 : 4);
+	}
+	if (p == digits)
+		*p++ = '0';
+	if (dscale > 0) {
+		*p++ = '.';
+		static const unsigned pow10[4] = { 1000, 100, 10, 1 };
+		for (uint32_t k = 0; k < dscale; k++) {
+			int64_t idx = (int64_t)weight + 1 + k / 4;
+			unsigned g = idx >= 0 && idx < (int64_t)ndig ?
+					     (unsigned)rd_be(v + 8 + 2 * idx, 2) : 0;
+			unsigned dg = g / pow10[k % 4] % 10;
+			nonzero |= dg != 0;
+			*p++ = (char)('0' + dg);
+		}
+	}
+	size_t n = (size_t)(p - p0);
+	if (sign == 0 || !nonzero) {
+		memmove(p0, p0 + 1, n - 1);
+		n--;
+	}
+	out->len += n;
+	return PGV_OK;
+}
+
 static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const char *v, size_t len,
 				    struct pgv_error *err)
 {
@@ -2257,6 +2320,8 @@ static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const cha
 	}
 	case PG_OID_BYTEA:
 		return put_hex_literal(out, (const unsigned char *)v, len);
+	case PG_OID_NUMERIC:
+		return param_numeric_binary(out, v, len, err);
 	case PG_OID_DATE: {
 		if (len != 4)
 			return bin_format(err);

@@ -521,6 +521,25 @@ static void test_param_hand(void **state)
 	assert_int_equal(lit_of(PG_OID_TIMESTAMP, 1, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8, got,
 				sizeof(got), &err), PGV_BAD);
 	assert_string_equal(err.sqlstate, "0A000");
+	/* numeric_recv: digits dscale hides are dropped; bad sign, scale, digit, length refused. */
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\xff\xff\0\0\0\2\x04\xd2", 10, got,
+				sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0.12");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\xff\xff\x40\0\0\0\x04\xd2", 10, got,
+				sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0");  /* -0.1234 at scale 0 is zero, and zero has no sign */
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\x12\0\0\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid sign in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\0\0\0\0\x27\x10", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid digit in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\0\0\x40\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid scale in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\2\0\0\0\0\0\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "22P03");
 	/* numeric's limits: 131072 digits before the point, 16383 after (Postgres takes both). */
 	struct pgv_session ss;
 	pgv_session_init(&ss);

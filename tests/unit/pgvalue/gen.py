@@ -434,15 +434,20 @@ with open(os.path.join(HERE, "param.tsv"), "w") as f:
             ("text", "it's 한국"), ("bytea", "\\x00ff27"), ("date", "2026-03-01"),
             ("date", "1999-12-31"), ("date", "infinity"), ("timestamp", "2026-03-01 12:34:56.5"),
             ("timestamptz", "2026-03-01 12:34:56.5+09"), ("timestamp", "1970-01-01 00:00:00"),
-            ("timestamptz", "0044-03-15 12:00:00+00 BC")]
-    sendf = {"date": "date_send", "timestamp": "timestamp_send", "timestamptz": "timestamptz_send"}
+            ("timestamptz", "0044-03-15 12:00:00+00 BC"), ("numeric", "12345.678"),
+            ("numeric", "-0.0001"), ("numeric", "0"), ("numeric", "0.000"), ("numeric", "NaN"),
+            ("numeric", "1e20"), ("numeric", "99999999.99999999"), ("numeric", "-1234567890.5"),
+            ("numeric", "10000"), ("numeric", "0.00012345678"), ("numeric", "-Infinity"),
+            ("numeric", "18446744073709551615")]
+    sendf = {"date": "date_send", "timestamp": "timestamp_send", "timestamptz": "timestamptz_send",
+             "numeric": "numeric_send"}
     rows = [("encode(%s(%s::%s),'hex')" % (sendf.get(t, t + "send"), sql_lit(v), t),) + DEF
             for t, v in bins]
     rows2 = [(OUTEXPR[t] % sql_lit(v),) + DEF for t, v in bins]
     for (t, v), r, r2 in zip(bins, run_many(rows), run_many(rows2)):
         assert r.startswith("OK ") and r2.startswith("OK "), (t, v, r, r2)
         lit = literal_of(t, r2[3:], v)
-        if t in ("float8", "float4") and ("NaN" in r2 or "Infinity" in r2):
+        if t in ("float8", "float4", "numeric") and ("NaN" in r2 or "Infinity" in r2):
             lit = None
         if t == "date" and "infinity" in v:
             lit = None
