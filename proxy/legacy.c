@@ -49,22 +49,23 @@ struct zone {
 static pthread_mutex_t zones_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zone *zones;
 
+/* As Postgres: a zone file of that name first (UTC, EST5EDT have one), then a fixed zone. */
 static struct tz_zone *load_zone(const char *name)
 {
-	struct tz_zone *z = tz_fixed(name);
-	if (z != NULL)
-		return z;
 	char rel[128], path[192];
-	if (!tz_file_name(name, rel, sizeof(rel)))
-		return NULL;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", rel);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	uint8_t buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	return tz_from_tzif(name, buf, n);
+	if (tz_file_name(name, rel, sizeof(rel))) {
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", rel);
+		FILE *f = fopen(path, "rb");
+		if (f != NULL) {
+			static uint8_t buf[1 << 17]; /* under zones_lock */
+			size_t n = fread(buf, 1, sizeof(buf), f);
+			fclose(f);
+			struct tz_zone *z = tz_from_tzif(name, buf, n);
+			if (z != NULL)
+				return z;
+		}
+	}
+	return tz_fixed(name);
 }
 
 /* The zone named <name>, loaded once per process; NULL means UTC. */
