@@ -44,6 +44,42 @@ def literal(ptype, n):
     return "'Kim'"
 
 
+# What Postgres answers for schema.sql's rows (as MariaDB's client prints the
+# MySQL side: booleans 1/0, NULL as NULL); 17_semantics.golden's cases.
+EXPECT = {
+    "SELECT customer_id FROM customers WHERE name = 'Kim'": "1",
+    "SELECT customer_id FROM customers WHERE name = 'Kim '": "3",
+    "SELECT count(*) FROM customers WHERE name IN ('kim')": "1",
+    "SELECT name FROM customers ORDER BY name": "Kim\nKim \nit's\nkim\n김철수",
+    "SELECT count(*) FROM (SELECT DISTINCT name FROM customers) t": "5",
+    "SELECT name, count(*) FROM customers GROUP BY name ORDER BY name":
+        "Kim\t1\nKim \t1\nit's\t1\nkim\t1\n김철수\t1",
+    "SELECT customer_id FROM customers WHERE email LIKE 'kim%' ORDER BY 1": "1",
+    "SELECT customer_id FROM customers WHERE email ILIKE 'kim%' ORDER BY 1": "1\n2",
+    "SELECT customer_id FROM customers ORDER BY phone, customer_id": "1\n3\n4\n2\n5",
+    "SELECT customer_id FROM customers ORDER BY phone DESC, customer_id": "2\n5\n4\n3\n1",
+    "SELECT min(name), max(name) FROM customers": "Kim\t김철수",
+    "SELECT greatest(phone, email), least(phone, email) FROM customers WHERE customer_id = 2":
+        "KIM@example.com\tKIM@example.com",
+    "SELECT -7 / 2, 7 % -3, -7 % 3": "-3\t1\t-1",
+    "SELECT count(*) FROM (SELECT name FROM customers UNION SELECT plan FROM subscriptions) u": "8",
+    "SELECT concat('a', NULL, 'b'), 'a' || NULL": "ab\tNULL",
+    "SELECT substring('hello' from 0 for 3), left('abc', -1), right('abc', -1)": "he\tab\tbc",
+    "SELECT string_agg(name, ',' ORDER BY name) FROM customers": "Kim,Kim ,it's,kim,김철수",
+    "SELECT payment_id FROM payments WHERE memo LIKE '%\\%%'": "3",
+    "SELECT payment_id FROM payments WHERE memo LIKE '%\\\\%'": "3",
+    "SELECT plan, count(*) FROM subscriptions GROUP BY plan ORDER BY plan":
+        "Kim\t1\nPro\t1\nbasic\t1\npro\t1",
+    "SELECT customer_id FROM customers WHERE name LIKE 'Kim_'": "3",
+    "SELECT customer_id FROM customers WHERE name LIKE '김%'": "4",
+    "SELECT name = 'Kim', grade, grade AND balance > 100 FROM customers ORDER BY customer_id":
+        "1\t1\t1\n0\t0\t0\n0\t0\t0\n0\t1\t1\n0\t0\t0",
+    "SELECT position('K' in name) FROM customers WHERE customer_id = 2": "0",
+    "SELECT count(DISTINCT plan) FROM subscriptions": "4",
+    "SELECT customer_id FROM customers WHERE name > 'Kim' ORDER BY 1": "2\n3\n4\n5",
+}
+
+
 def cases():
     for path in sorted(glob.glob(os.path.join(HERE, "*.golden"))):
         cur = None
@@ -74,9 +110,13 @@ def main():
     shutil.chown(d, "mysql", "mysql")
     sock = os.path.join(d, "s")
     port = free_port()
-    subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + d, "--user=mysql",
-                    "--auth-root-authentication-method=normal"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    inst = subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + d,
+                           "--user=mysql", "--auth-root-authentication-method=normal"],
+                          capture_output=True, text=True)
+    if inst.returncode != 0:
+        print(inst.stdout + inst.stderr, file=sys.stderr)
+        shutil.rmtree(d, ignore_errors=True)
+        return 2
     srv = subprocess.Popen(["mariadbd", "--no-defaults", "--user=mysql", "--datadir=" + d,
                             "--socket=" + sock, "--port=%d" % port, "--bind-address=127.0.0.1",
                             "--skip-grant-tables", "--log-error=" + os.path.join(d, "err.log")])
@@ -92,6 +132,8 @@ def main():
         setup = session_setup()
         bad = 0
         total = 0
+        checked = set()
+        wrong = 0
         for c in cases():
             total += 1
             sql = fill(c)
@@ -100,6 +142,13 @@ def main():
             if r.returncode != 0:
                 bad += 1
                 print("FAIL %s: %s\n  %s\n  %s" % (c["file"], c["in"], sql, r.stderr.strip()))
+            elif c["in"] in EXPECT:
+                checked.add(c["in"])
+                got = r.stdout.rstrip("\n")
+                if got != EXPECT[c["in"]]:
+                    wrong += 1
+                    print("WRONG %s: %s\n  expected %r\n  got      %r" % (c["file"], c["in"],
+                                                                        EXPECT[c["in"]], got))
         for c in cases():
             if c["in"] in ("SELECT customer_id FROM customers WHERE name = 'Kim'",
                            "SELECT customer_id FROM customers WHERE name IN ('Kim', 'Lee')",
@@ -107,8 +156,9 @@ def main():
                 r = subprocess.run(client + ["crm", "-e", setup + "; EXPLAIN " + fill(c)],
                                    capture_output=True, text=True)
                 print("EXPLAIN %s\n  %s" % (c["in"], r.stdout.strip().replace("\n", "\n  ")))
-        print("%d statements executed, %d rejected by MariaDB" % (total, bad))
-        return 1 if bad else 0
+        print("%d statements executed, %d rejected by MariaDB; %d results compared with "
+              "Postgres' answers, %d differ" % (total, bad, len(checked), wrong))
+        return 1 if bad or wrong or len(checked) != len(EXPECT) else 0
     finally:
         srv.terminate()
         srv.wait(timeout=30)
