@@ -4,26 +4,34 @@
  *
  * The walk reads libpg_query's tree (tree.h) once and writes MySQL text into
  * one growing buffer. Every expression handler appends its text and reports
- * the expression's Postgres type (struct ty); a parent that learns only
- * afterwards how its operands must look (a byte-wise comparison, a literal
- * that takes the other side's type) rewrites the span it just wrote
- * (buf_wrap, buf_replace). A SELECT writes its FROM clause first, because the
- * select list can only be resolved against it, and then rotates the select
- * list in front of it (buf_rotate). Slots move with every such edit.
+ * the expression's Postgres type (struct ty, a small OID + typmod + what is
+ * known of its MySQL side). A parent that learns only afterwards how its
+ * operands must look (a byte-wise comparison, a literal that takes the other
+ * side's type) takes their texts back out (operand, cut) and writes the
+ * combination. A SELECT writes its FROM clause first, because the select
+ * list can only be resolved against it, and then rotates the select list in
+ * front of it (buf_rotate). Slots are markers in the text while it is built
+ * (add_slot), so every edit carries them; finish_slots turns them into
+ * offsets. Everything of one result lives in the struct tree_arena.
  *
- * The MySQL session (xlate_session_setup):
- *   SET NAMES utf8mb4, time_zone = '+00:00', sql_mode =
- *   'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
- *   NO_ENGINE_SUBSTITUTION,PIPES_AS_CONCAT'? no: see session_setup below;
- *   group_concat_max_len = 4294967295 (string_agg has no length limit);
- *   div_precision_increment = 16? no: see below.
- * What the generated SQL relies on:
+ * The MySQL session runs xlate_session_setup()'s one statement:
+ *   SET NAMES utf8mb4, time_zone = '+00:00',
+ *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
+ *               NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION',
+ *   group_concat_max_len = 4294967295
+ * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
- *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES);
- *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT does not matter;
+ *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES); a "/" before
+ *     a "*" inside a string is split into two adjacent literals, so the text
+ *     never holds a comment opener;
+ *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT is not needed;
  *   - ONLY_FULL_GROUP_BY is off: MariaDB's version of it rejects columns that
- *     Postgres accepts through a primary key's functional dependency. The
- *     translator itself refuses what Postgres would refuse (42803).
+ *     Postgres accepts through a primary key's functional dependency; the
+ *     translator itself enforces Postgres' rule (42803);
+ *   - group_concat_max_len: string_agg has no length limit in Postgres
+ *     (GROUP_CONCAT truncates at 1024 bytes by default);
+ *   - time_zone '+00:00': TIMESTAMP columns and NOW() read as UTC; the
+ *     session's own TimeZone enters through XLATE_S_TZ_OFFSET slots.
  *
  * Postgres semantics that are emulated:
  *   - text compares, LIKE, ORDER BY, GROUP BY, DISTINCT, min/max, set
@@ -59,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "router/tree.h"
 
@@ -1428,28 +1437,89 @@ static bool interval_node(struct xlate *x, uint32_t n, struct interval *iv, bool
 }
 
 /* DATE_ADD(...) of <text> (a date/time) by ±<iv>, months, then days, then time, as Postgres adds. */
-static bool out_date_add(struct xlate *x, const char *text, const struct interval *iv, int sign)
+static bool out_interval_part(struct xlate *x, const char *factor, int64_t v, const char *unit)
+{
+	if (factor == NULL)
+		return outf(x, ", INTERVAL %lld %s)", (long long)v, unit);
+	return out(x, ", INTERVAL ((") && out(x, factor) && outf(x, ") * %lld) %s)", (long long)v, unit);
+}
+
+/*
+ * DATE_ADD(...) of <text> (a date/time) by ±<iv> (times <factor>, an integer
+ * expression, when not NULL): months, then days, then time, the order in
+ * which Postgres adds an interval's fields.
+ */
+static bool out_date_add(struct xlate *x, const char *text, const struct interval *iv, int sign,
+			 const char *factor)
 {
 	int64_t v[3] = { iv->months * sign, iv->days * sign, iv->usec * sign };
 	int k = 0;
 	for (int i = 0; i < 3; i++)
 		k += v[i] != 0;
+	if (k == 0)
+		return out(x, text);
 	for (int i = 0; i < k; i++) {
 		if (!out(x, "DATE_ADD("))
 			return false;
 	}
 	if (!out(x, text))
 		return false;
-	if (v[0] && !outf(x, ", INTERVAL %lld MONTH)", (long long)v[0]))
+	if (v[0] && !out_interval_part(x, factor, v[0], "MONTH"))
 		return false;
-	if (v[1] && !outf(x, ", INTERVAL %lld DAY)", (long long)v[1]))
+	if (v[1] && !out_interval_part(x, factor, v[1], "DAY"))
 		return false;
 	if (v[2] && v[2] % 1000000 == 0)
-		return outf(x, ", INTERVAL %lld SECOND)", (long long)(v[2] / 1000000));
-	if (v[2])
-		return outf(x, ", INTERVAL %lld MICROSECOND)", (long long)v[2]);
+		return out_interval_part(x, factor, v[2] / 1000000, "SECOND");
+	return !v[2] || out_interval_part(x, factor, v[2], "MICROSECOND");
+}
+
+/* n * interval '...' (or the other way round): the literal's node and the factor's, else false. */
+static bool scaled_interval(struct xlate *x, uint32_t n, uint32_t *lit, uint32_t *factor)
+{
+	const struct tree *d = &x->doc;
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, n, &f, &tl), tl, "A_Expr") ||
+	    !tree_str_is(d, tree_get(d, f, "kind"), "AEXPR_OP"))
+		return false;
+	uint32_t names = tree_get(d, f, "name"), first = tree_first(d, names), sf, stl;
+	if (first == 0 || tree_next(d, names, first) != 0 ||
+	    !NODE_IS(node_type(x, first, &sf, &stl), stl, "String") ||
+	    !tree_str_is(d, tree_get(d, sf, "sval"), "*"))
+		return false;
+	struct interval iv;
+	bool is = false;
+	uint32_t l = tree_get(d, f, "lexpr"), r = tree_get(d, f, "rexpr");
+	if (interval_node(x, r, &iv, &is) && is) {
+		*lit = r;
+		*factor = l;
+		return true;
+	}
+	if (!x->failed && interval_node(x, l, &iv, &is) && is) {
+		*lit = l;
+		*factor = r;
+		return true;
+	}
+	return false;
+}
+
+/* The interval side of date arithmetic: a literal, or an integer times one. */
+static bool interval_operand(struct xlate *x, struct scope *sc, uint32_t n, struct interval *iv,
+			     char **factor, bool *is)
+{
+	uint32_t lit, fn;
+	*factor = NULL;
+	if (!scaled_interval(x, n, &lit, &fn))
+		return !x->failed && interval_node(x, n, iv, is);
+	if (!interval_node(x, lit, iv, is))
+		return false;
+	struct ty ft, i4 = ty_of(PG_OID_INT4);
+	if (!operand(x, sc, fn, &ft, factor) || !settle(x, factor, &ft, &i4))
+		return false;
+	if (!ty_int(&ft))
+		return refuse(x, "an interval multiplied by a non-integer");
 	return true;
 }
+
 
 /* ---- operators ---- */
 
@@ -1468,10 +1538,11 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 	const struct tree *d = &x->doc;
 	uint32_t ln = tree_get(d, f, "lexpr"), rn = tree_get(d, f, "rexpr");
 	struct interval iv;
-	bool liv, riv;
-	if (!interval_node(x, rn, &iv, &riv))
+	bool liv = false, riv;
+	char *factor;
+	if (!interval_operand(x, sc, rn, &iv, &factor, &riv))
 		return false;
-	if (!riv && !interval_node(x, ln, &iv, &liv))
+	if (!riv && !interval_operand(x, sc, ln, &iv, &factor, &liv))
 		return false;
 	if (!riv && liv && strcmp(op, "+") == 0) {
 		uint32_t tmp = ln;
@@ -1502,7 +1573,7 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 				return false;
 			lt = cast;
 		}
-		return out_date_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1);
+		return out_date_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor);
 	}
 	return refuse(x, "this date/time arithmetic");
 }
@@ -1537,7 +1608,11 @@ static bool is_date_arith(struct xlate *x, uint32_t f)
 	const struct tree *d = &x->doc;
 	struct interval iv;
 	bool a = false, b = false;
-	if (!interval_node(x, tree_get(d, f, "rexpr"), &iv, &a) ||
+	uint32_t lit, fn;
+	if (scaled_interval(x, tree_get(d, f, "rexpr"), &lit, &fn) ||
+	    scaled_interval(x, tree_get(d, f, "lexpr"), &lit, &fn))
+		return true;
+	if (x->failed || !interval_node(x, tree_get(d, f, "rexpr"), &iv, &a) ||
 	    !interval_node(x, tree_get(d, f, "lexpr"), &iv, &b))
 		return false;
 	return a || b;
