@@ -1093,6 +1093,9 @@ static bool out_binary(struct xlate *x, const char *text, const struct ty *t)
 {
 	if (t->flags & TY_BINARY)
 		return out(x, text);
+	/* bpchar ignores trailing blanks in Postgres (MySQL strips them from CHAR columns). */
+	if (t->oid == PG_OID_BPCHAR)
+		return out(x, "CAST(TRIM(TRAILING ' ' FROM ") && out(x, text) && out(x, ") AS BINARY)");
 	return out(x, "CAST(") && out(x, text) && out(x, " AS BINARY)");
 }
 
@@ -2550,6 +2553,14 @@ static bool args_text(struct xlate *x, struct fargs *a, const char *name)
 			return false;
 		if (!ty_textual(&a->ty[i]) && !(a->ty[i].flags & TY_NULL))
 			return no_function(x, name, a);
+		if (a->ty[i].flags & TY_BINARY) {
+			/* Bytes from a byte-wise DISTINCT/UNION: string functions need characters again. */
+			size_t s0 = x->n;
+			if (!out(x, "CONVERT(") || !out(x, a->text[i]) || !out(x, " USING utf8mb4)") ||
+			    !cut(x, s0, &a->text[i]))
+				return false;
+			a->ty[i].flags &= (uint8_t)~TY_BINARY;
+		}
 	}
 	return true;
 }
