@@ -1673,6 +1673,7 @@ static bool emit_unary(struct xlate *x, struct scope *sc, uint32_t f, const char
 	if (!ty_number(t))
 		return fail(x, "42883", "operator does not exist: %s %s", op, ty_pg_name(t->oid));
 	t->col = NULL;
+	t->typmod = -1;
 	return strcmp(op, "-") == 0 ? out(x, "(- ") && out(x, rt) && out(x, ")") : out(x, rt);
 }
 
@@ -1937,6 +1938,11 @@ static bool handle_nullif(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	*t = l;
 	t->col = NULL;
 	t->nullable = true;
+	if (t->oid == PG_OID_VARCHAR) {
+		/* The result takes the = operator's input type: text for varchar. */
+		t->oid = PG_OID_TEXT;
+		t->typmod = -1;
+	}
 	if (!ty_textual(&l))
 		return out(x, "NULLIF(") && out(x, lt) && out(x, ", ") && out(x, rt) && out(x, ")");
 	return out(x, "IF(") && out_binary(x, lt, &l) && out(x, " = ") && out_binary(x, rt, &r) &&
@@ -2068,8 +2074,12 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 			c = ty_of(PG_OID_TEXT);
 		} else if (c.oid == tys[i].oid && c.typmod != tys[i].typmod) {
 			c.typmod = -1;
-		} else if (c.oid != tys[i].oid &&
-			   !(ty_datetime(&c) && ty_datetime(&tys[i]))) {
+		} else if (ty_datetime(&c) && ty_datetime(&tys[i]) && c.oid != tys[i].oid) {
+			/* timestamptz is the preferred type of the category, then timestamp. */
+			uint32_t o = c.oid == PG_OID_TIMESTAMPTZ || tys[i].oid == PG_OID_TIMESTAMPTZ
+					     ? PG_OID_TIMESTAMPTZ : PG_OID_TIMESTAMP;
+			c = ty_of(o);
+		} else if (c.oid != tys[i].oid) {
 			return fail(x, "42804", "%s types %s and %s cannot be matched", ctx,
 				    ty_pg_name(c.oid), ty_pg_name(tys[i].oid));
 		}
@@ -2352,7 +2362,7 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 	case PG_OID_BOOL:
 		if (a->oid == PG_OID_BOOL)
 			return out(x, text);
-		if (ty_int(a))
+		if (a->oid == PG_OID_INT4)
 			return out(x, "(") && out(x, text) && out(x, " <> 0)");
 		if (ty_textual(a))
 			return refuse(x, "a cast of text to boolean");
@@ -3038,7 +3048,11 @@ static bool agg_type(struct xlate *x, const char *name, struct fargs *a, struct 
 		*t = *in;
 		t->col = NULL;
 		t->nullable = true;
+		t->typmod = -1;
 		t->flags &= (uint8_t)~TY_ENUM;
+		/* varchar has no min/max of its own: Postgres uses text's. */
+		if (t->oid == PG_OID_VARCHAR)
+			t->oid = PG_OID_TEXT;
 		return true;
 	}
 	if (strcmp(name, "string_agg") == 0) {
@@ -3177,6 +3191,7 @@ static bool window_type(struct xlate *x, const char *name, struct fargs *a, stru
 		*t = a->ty[0];
 		t->col = NULL;
 		t->nullable = true;
+		t->typmod = -1;
 		return true;
 	}
 	return fail(x, "42883", "function %s does not exist", name);
@@ -4428,6 +4443,8 @@ static bool setop_types(struct xlate *x, struct olist *l, const struct olist *r,
 		else if (a->oid != b->oid && !(ty_datetime(a) && ty_datetime(b)))
 			return fail(x, "42804", "%s types %s and %s cannot be matched", op,
 				    ty_pg_name(a->oid), ty_pg_name(b->oid));
+		if (a->typmod != b->typmod)
+			a->typmod = -1;
 		a->flags |= b->flags & TY_BINARY;
 		a->nullable = a->nullable || b->nullable;
 		a->col = NULL;
