@@ -549,9 +549,6 @@ static void param_resolve(struct xlate *x, struct ty *t, uint32_t oid)
 {
 	if (!(t->flags & TY_PARAM) || oid == 0)
 		return;
-	/* varchar has no operators of its own: Postgres resolves the parameter as text. */
-	if (oid == PG_OID_VARCHAR)
-		oid = PG_OID_TEXT;
 	if (t->param < x->nparams && x->ptypes[t->param] == 0)
 		x->ptypes[t->param] = oid;
 	t->oid = x->ptypes[t->param];
@@ -1073,13 +1070,25 @@ static bool settle(struct xlate *x, char **text, struct ty *t, const struct ty *
 	return coerce_literal(x, start, t, other->oid) && cut(x, start, text);
 }
 
+/*
+ * An operand of an operator settles on the other's type; varchar has no
+ * operators of its own, so a parameter facing one is resolved as text.
+ */
+static bool settle_op(struct xlate *x, char **text, struct ty *t, const struct ty *other)
+{
+	struct ty o = *other;
+	if ((t->flags & TY_PARAM) && o.oid == PG_OID_VARCHAR)
+		o.oid = PG_OID_TEXT;
+	return settle(x, text, t, &o);
+}
+
 /* Both operands of a binary operator settle on one type (Postgres' unknown rule). */
 static bool settle_pair(struct xlate *x, char **lt, struct ty *l, char **rt, struct ty *r)
 {
 	if (ty_open(l) && !ty_open(r))
-		return settle(x, lt, l, r);
+		return settle_op(x, lt, l, r);
 	if (ty_open(r) && !ty_open(l))
-		return settle(x, rt, r, l);
+		return settle_op(x, rt, r, l);
 	if (ty_open(l) && ty_open(r)) {
 		/* Two unknowns compare as text, like Postgres. */
 		struct ty text = ty_of(PG_OID_TEXT);
@@ -1783,8 +1792,13 @@ static bool emit_like(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t r
 }
 
 /* l IN (items): the items settle on l's type; text compares byte-wise. */
+/*
+ * <array>: = ANY(ARRAY[...]), whose elements meet the left side through the
+ * operator (a varchar makes parameters text); IN resolves one common type
+ * over all first (a varchar stays varchar).
+ */
 static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t items,
-			bool negate, struct ty *t)
+			bool negate, bool array, struct ty *t)
 {
 	struct ty l;
 	char *lt;
@@ -1800,7 +1814,8 @@ static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t
 	for (size_t i = 0; i < n; i++) {
 		if (!operand(x, sc, list_at(x, items, i), &ity[i], &it[i]))
 			return false;
-		if (ty_open(&l) && !ty_open(&ity[i]) && !settle(x, &lt, &l, &ity[i]))
+		if (ty_open(&l) && !ty_open(&ity[i]) &&
+		    !(array ? settle_op(x, &lt, &l, &ity[i]) : settle(x, &lt, &l, &ity[i])))
 			return false;
 	}
 	if (ty_open(&l)) {
@@ -1809,7 +1824,8 @@ static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t
 			return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!settle(x, &it[i], &ity[i], &l) || !comparable(x, "=", &l, &ity[i]))
+		if (!(array ? settle_op(x, &it[i], &ity[i], &l) : settle(x, &it[i], &ity[i], &l)) ||
+		    !comparable(x, "=", &l, &ity[i]))
 			return false;
 	}
 	*t = ty_of(PG_OID_BOOL);
@@ -1850,7 +1866,7 @@ static bool handle_in(struct xlate *x, struct scope *sc, uint32_t f, struct ty *
 	if (!NODE_IS(type, tl, "List"))
 		return refuse(x, "this IN expression");
 	return out_in_list(x, sc, tree_get(d, f, "lexpr"), tree_get(d, rf, "items"),
-			   strcmp(op, "<>") == 0, t);
+			   strcmp(op, "<>") == 0, false, t);
 }
 
 /* = ANY(ARRAY[...]) is IN (...); <> ALL(ARRAY[...]) is NOT IN (...). */
@@ -1876,7 +1892,7 @@ static bool handle_any(struct xlate *x, struct scope *sc, uint32_t f, bool all, 
 		*t = ty_of(PG_OID_BOOL);
 		return out(x, in ? "FALSE" : "TRUE");
 	}
-	return out_in_list(x, sc, tree_get(d, f, "lexpr"), elems, notin, t);
+	return out_in_list(x, sc, tree_get(d, f, "lexpr"), elems, notin, true, t);
 }
 
 static bool handle_between(struct xlate *x, struct scope *sc, uint32_t f, bool negate, struct ty *t)

@@ -61,13 +61,13 @@ def cases():
                     yield cur
                 cur = {"file": os.path.basename(path), "in": line[3:]}
             elif cur is not None and line.startswith("params: "):
-                cur["params"] = True
+                cur["params"] = line[8:].split()
             elif cur is not None and line.startswith("cols: "):
                 cur["cols"] = [c.strip().rsplit(":", 2)[:2] for c in line[6:].split(" | ")]
             elif cur is not None and line.startswith(("declare:", "copy:")):
                 cur["wrapped"] = True
             elif cur is not None and line.startswith("types:"):
-                cur["params"] = True
+                cur["typed"] = True
         if cur is not None and "cols" in cur:
             yield cur
 
@@ -100,7 +100,20 @@ def main():
         subprocess.run(psql, input=SCHEMA, text=True, check=True, capture_output=True)
         total = bad = 0
         for c in cases():
-            if c.get("params") or c.get("wrapped"):
+            if c.get("params") and not c.get("typed") and not c.get("wrapped"):
+                # Parameter types as Postgres infers them for an untyped Parse.
+                total += 1
+                q = ("PREPARE p AS %s;\nSELECT array_to_string(parameter_types::text[], ' ') "
+                     "FROM pg_prepared_statements;\n") % c["in"]
+                r = subprocess.run(psql + ["-A", "-t"], input=q, text=True, capture_output=True)
+                want = " ".join(NAMES.get(t, t) for t in c["params"])
+                got = r.stdout.strip()
+                if r.returncode != 0 or got != want:
+                    bad += 1
+                    print("PARAMS %s: %s\n  translator %s\n  postgres   %s %s" % (
+                        c["file"], c["in"], want, got, r.stderr.strip()))
+                continue
+            if c.get("params") or c.get("typed") or c.get("wrapped"):
                 continue
             total += 1
             r = subprocess.run(psql + ["-A", "-t", "-F", "\t"], input=c["in"] + " \\gdesc\n",
