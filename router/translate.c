@@ -1132,12 +1132,17 @@ static const char *cmp_op(const char *op)
 	return NULL;
 }
 
-static bool comparable(struct xlate *x, const char *op, const struct ty *l, const struct ty *r)
+static bool can_compare(const struct ty *l, const struct ty *r)
 {
 	bool ok = l->oid == r->oid || (ty_number(l) && ty_number(r)) ||
 		  (ty_textual(l) && ty_textual(r)) || (ty_datetime(l) && ty_datetime(r)) ||
 		  (l->flags & TY_NULL) || (r->flags & TY_NULL);
-	if (ok && l->oid != PG_OID_JSON)
+	return ok && l->oid != PG_OID_JSON;
+}
+
+static bool comparable(struct xlate *x, const char *op, const struct ty *l, const struct ty *r)
+{
+	if (can_compare(l, r))
 		return true;
 	return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l->oid), op,
 		    ty_pg_name(r->oid));
@@ -1168,9 +1173,15 @@ static bool emit_compare(struct xlate *x, struct scope *sc, uint32_t ln, const c
 {
 	struct ty l, r;
 	char *lt, *rt;
-	if (!operand(x, sc, ln, &l, &lt) || !operand(x, sc, rn, &r, &rt) ||
-	    !settle_pair(x, &lt, &l, &rt, &r))
+	if (!operand(x, sc, ln, &l, &lt) || !operand(x, sc, rn, &r, &rt))
 		return false;
+	/* Postgres names an unknown literal "unknown" when no operator fits. */
+	uint32_t lo = l.flags & TY_UNKNOWN ? 0 : l.oid, ro = r.flags & TY_UNKNOWN ? 0 : r.oid;
+	if (!settle_pair(x, &lt, &l, &rt, &r))
+		return false;
+	if (!can_compare(&l, &r))
+		return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(lo), op,
+			    ty_pg_name(ro));
 	*t = ty_of(PG_OID_BOOL);
 	return out_compare(x, op, lt, &l, rt, &r);
 }
@@ -3267,6 +3278,40 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 	return out(x, ")");
 }
 
+/*
+ * Postgres built-ins that are not translated: refused as such (0A000), not
+ * reported as missing (42883), which is what any other name gets.
+ */
+static bool pg_builtin(const char *name)
+{
+	static const char *const names[] = {
+		"to_char", "to_date", "to_timestamp", "to_number", "age", "generate_series",
+		"regexp_replace", "regexp_match", "regexp_matches", "regexp_split_to_array",
+		"regexp_split_to_table", "split_part", "initcap", "repeat", "reverse", "translate",
+		"array_agg", "json_agg", "jsonb_agg", "json_build_object", "jsonb_build_object",
+		"json_object_agg", "jsonb_object_agg", "to_json", "to_jsonb", "row_to_json",
+		"json_extract_path", "json_extract_path_text", "jsonb_extract_path_text",
+		"json_array_length", "jsonb_array_length", "random", "setseed", "nextval", "currval",
+		"format", "quote_ident", "quote_literal", "quote_nullable", "encode", "decode",
+		"string_to_array", "array_to_string", "unnest", "array_length", "cardinality",
+		"make_date", "make_timestamp", "make_timestamptz", "make_interval", "justify_days",
+		"justify_hours", "justify_interval", "date_bin", "timezone", "chr", "ascii",
+		"starts_with", "width_bucket", "cbrt", "degrees", "radians", "pi", "gcd", "lcm",
+		"factorial", "div", "scale", "min_scale", "trim_scale", "sin", "cos", "tan", "asin",
+		"acos", "atan", "atan2", "log2", "isfinite", "overlay", "bit_length", "sha256",
+		"gen_random_uuid", "uuid_generate_v4", "pg_typeof", "current_setting", "version",
+		"percentile_cont", "percentile_disc", "mode", "stddev", "stddev_pop",
+		"stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp",
+		"bit_and", "bit_or", "nth_value", "num_nonnulls", "num_nulls",
+		"timeofday", "to_hex",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struct ty *t)
 {
 	const struct tree *d = &x->doc;
@@ -3299,6 +3344,8 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 			if (strcmp(window_only[i], name) == 0)
 				return fail(x, "42809", "window function %s requires an OVER clause", name);
 		}
+		if (pg_builtin(name))
+			return fail(x, "0A000", "function %s is not supported for legacy tables", name);
 		return no_function(x, name, &a);
 	}
 	return fn(x, &a, name, t);

@@ -62,6 +62,10 @@ def cases():
                 cur = {"file": os.path.basename(path), "in": line[3:]}
             elif cur is not None and line.startswith("params: "):
                 cur["params"] = line[8:].split()
+            elif cur is not None and line.startswith("error: "):
+                cur["error"] = line[7:]
+                yield cur
+                cur = None
             elif cur is not None and line.startswith("cols: "):
                 cur["cols"] = [c.strip().rsplit(":", 2)[:2] for c in line[6:].split(" | ")]
             elif cur is not None and line.startswith(("declare:", "copy:")):
@@ -100,6 +104,26 @@ def main():
         subprocess.run(psql, input=SCHEMA, text=True, check=True, capture_output=True)
         total = bad = 0
         for c in cases():
+            if "error" in c:
+                # Postgres' own errors (not our 0A000 refusals) must match its SQLSTATE and text.
+                if c["error"].startswith("0A000") or c.get("typed") or \
+                        c["in"].upper().startswith("COPY"):
+                    continue
+                total += 1
+                q = "\\set VERBOSITY default\n%s;\n" % c["in"]
+                r = subprocess.run(psql + ["-A", "-t", "-v", "VERBOSITY=sqlstate"],
+                                   input="\\set VERBOSITY verbose\nEXPLAIN " + c["in"] + ";\n",
+                                   text=True, capture_output=True)
+                first = r.stderr.strip().split("\n")[0]
+                got = first.replace("ERROR:  ", "", 1)
+                want = c["error"].replace(" ", ": ", 1)
+                # Errors Postgres raises only when it runs the statement (EXPLAIN passes).
+                runtime = want.split(":")[0] in ("22025", "2201W", "22P02", "22012")
+                if got != want and not (runtime and got == ""):
+                    bad += 1
+                    print("ERROR %s: %s\n  translator %s\n  postgres   %s" % (
+                        c["file"], c["in"], want, got))
+                continue
             if c.get("params") and not c.get("typed") and not c.get("wrapped"):
                 # Parameter types as Postgres infers them for an untyped Parse.
                 total += 1
