@@ -1114,6 +1114,17 @@ static bool out_bincoll(struct xlate *x, const char *text)
 	return out(x, "CONVERT(") && out(x, text) && out(x, " USING utf8mb4) COLLATE utf8mb4_bin");
 }
 
+/*
+ * A boolean column as 1/0: TINYINT(1) may hold 2, which is true for Postgres
+ * (and for the value mapper) but not equal to TRUE in MySQL.
+ */
+static bool out_bool(struct xlate *x, const char *text, const struct ty *t)
+{
+	if (t->col == NULL || t->col->conv != PGV_C_BOOL)
+		return out(x, text);
+	return out(x, "(") && out(x, text) && out(x, " <> 0)");
+}
+
 static bool indexed_col(const struct ty *t)
 {
 	return t->col != NULL && t->col->indexed;
@@ -1158,6 +1169,9 @@ static bool out_compare(struct xlate *x, const char *op, const char *lt, const s
 {
 	if (!comparable(x, op, l, r))
 		return false;
+	if (l->oid == PG_OID_BOOL && r->oid == PG_OID_BOOL)
+		return out(x, "(") && out_bool(x, lt, l) && outf(x, " %s ", op) && out_bool(x, rt, r) &&
+		       out(x, ")");
 	if (!ty_textual(l) && !ty_textual(r))
 		return out(x, "(") && out(x, lt) && outf(x, " %s ", op) && out(x, rt) && out(x, ")");
 	bool plain = strcmp(op, "=") == 0 && (indexed_col(l) || indexed_col(r));
