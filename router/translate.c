@@ -922,6 +922,14 @@ static const struct rcol *range_col(const struct range *r, const char *name, siz
 	return NULL;
 }
 
+static size_t range_col_count(const struct range *r, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->ncols; i++)
+		n += strcmp(r->cols[i].name, name) == 0;
+	return n;
+}
+
 /* Where a column reference points. */
 struct colref {
 	struct scope *sc;
@@ -937,6 +945,8 @@ static bool find_qualified(struct xlate *x, struct scope *sc, const char *qual, 
 				continue;
 			if (range_col(&s->ranges[i], name, &ref->col) == NULL)
 				return fail(x, "42703", "column %s.%s does not exist", qual, name);
+			if (range_col_count(&s->ranges[i], name) > 1)
+				return fail(x, "42702", "column reference \"%s\" is ambiguous", name);
 			ref->sc = s;
 			ref->range = i;
 			return true;
@@ -961,7 +971,8 @@ static bool find_unqualified(struct xlate *x, struct scope *sc, const char *name
 			size_t ci;
 			if (range_col(&s->ranges[i], name, &ci) == NULL)
 				continue;
-			if (found++)
+			found += range_col_count(&s->ranges[i], name);
+			if (found > 1)
 				return fail(x, "42702", "column reference \"%s\" is ambiguous", name);
 			ref->sc = s;
 			ref->range = i;
@@ -3948,6 +3959,22 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 	if (o->colnames != NULL && idx < o->ncolnames)
 		c->name = o->colnames[idx];
 	c->alias = c->name;
+	/*
+	 * Postgres lets a subquery, CTE or set operation branch have two columns
+	 * of one name (SELECT 1, 2 UNION ...); MySQL's derived tables do not, so
+	 * the MySQL alias of a repeated name gets a suffix (outer levels refer to
+	 * columns by their MySQL alias anyway).
+	 */
+	for (size_t k = 0; !o->top && k < idx; k++) {
+		if (strcasecmp(cols->v[k].alias, c->alias) != 0)
+			continue;
+		char *a = xalloc(x, strlen(c->name) + 16);
+		if (a == NULL)
+			return false;
+		snprintf(a, strlen(c->name) + 16, "%s~%zu", c->name, idx + 1);
+		c->alias = a;
+		break;
+	}
 	c->text = text;
 	if ((idx && !out(x, ", ")))
 		return false;
