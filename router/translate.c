@@ -78,6 +78,8 @@
 /* Slot markers in the text being built (see add_slot). */
 #define SLOT_MARK '\x01'
 #define SLOT_LEN 7
+/* Output buffer kept between statements; a larger one is released after use. */
+#define KEEP_BUF (256u << 10)
 
 /* ---- types ---- */
 
@@ -371,13 +373,12 @@ static bool buf_rotate(struct xlate *x, size_t a, size_t m, size_t e)
 {
 	if (x->failed || a == m || m == e)
 		return !x->failed;
-	char *tmp = malloc(m - a);
+	char *tmp = tree_arena_alloc(&x->arena, m - a);
 	if (tmp == NULL)
 		return oom(x);
 	memcpy(tmp, x->buf + a, m - a);
 	memmove(x->buf + a, x->buf + m, e - m);
 	memcpy(x->buf + a + (e - m), tmp, m - a);
-	free(tmp);
 	return true;
 }
 
@@ -4966,6 +4967,13 @@ void xlate_read(struct xlate *x, const struct xlate_input *in, struct xlate_resu
 	if (x->failed)
 		refused(x, out);
 	tree_trim(&x->doc);
+	/* One huge statement must not pin its buffer for the worker's lifetime (the result is in the arena). */
+	if (x->cap > KEEP_BUF) {
+		free(x->buf);
+		x->buf = NULL;
+		x->cap = 0;
+		x->n = 0;
+	}
 }
 
 /* ---- the cache blob ---- */
