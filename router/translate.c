@@ -3429,7 +3429,12 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 	/* The subquery's column decides an open left side; text compares as bytes on both sides. */
 	size_t s0 = x->n;
 	o.binary_text = true;
-	if (!emit_select(x, sc, sub, &o, &cols))
+	/* MySQL and MariaDB refuse LIMIT inside IN (subquery): a derived table takes it. */
+	uint32_t sf, stl;
+	node_type(x, sub, &sf, &stl);
+	bool limited = tree_get(d, sf, "limitCount") || tree_get(d, sf, "limitOffset");
+	if ((limited && !out(x, "SELECT * FROM (")) || !emit_select(x, sc, sub, &o, &cols) ||
+	    (limited && !out(x, ") AS `_s`")))
 		return false;
 	if (cols.n != 1)
 		return fail(x, "42601", "subquery has too %s columns", cols.n > 1 ? "many" : "few");

@@ -110,9 +110,16 @@ def main():
     shutil.chown(d, "mysql", "mysql")
     sock = os.path.join(d, "s")
     port = free_port()
-    inst = subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + d,
-                           "--user=mysql", "--auth-root-authentication-method=normal"],
-                          capture_output=True, text=True)
+    for attempt in range(3):
+        # mariadb-install-db now and then fails when other servers start at the same time.
+        inst = subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + d,
+                               "--user=mysql", "--auth-root-authentication-method=normal"],
+                              capture_output=True, text=True)
+        if inst.returncode == 0:
+            break
+        shutil.rmtree(d, ignore_errors=True)
+        os.mkdir(d)
+        shutil.chown(d, "mysql", "mysql")
     if inst.returncode != 0:
         print(inst.stdout + inst.stderr, file=sys.stderr)
         shutil.rmtree(d, ignore_errors=True)
