@@ -1362,17 +1362,14 @@ static bool interval_unit(const char *w, struct interval *iv, double amount)
 		if (!ieq(w, units[i].name))
 			continue;
 		double v = amount * units[i].scale;
+		/* Also false for NaN; the bound keeps every sum of fields far from overflow. */
+		if (!(v >= -1e15 && v <= 1e15))
+			return false;
 		if (units[i].kind != 2 && v != (double)(int64_t)v)
 			return false; /* fractional days/months spill into smaller units in Postgres */
-		if (v > 1e15 || v < -1e15)
-			return false;
-		if (units[i].kind == 0)
-			iv->months += (int64_t)v;
-		else if (units[i].kind == 1)
-			iv->days += (int64_t)v;
-		else
-			iv->usec += (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
-		return true;
+		int64_t *field = units[i].kind == 0 ? &iv->months : units[i].kind == 1 ? &iv->days : &iv->usec;
+		*field += units[i].kind == 2 ? (int64_t)(v < 0 ? v - 0.5 : v + 0.5) : (int64_t)v;
+		return *field >= -(int64_t)1e17 && *field <= (int64_t)1e17;
 	}
 	return false;
 }
@@ -1397,7 +1394,10 @@ static bool interval_clock(const char *w, int64_t *usec)
 	}
 	if (*w != '\0' || np < 2)
 		return false;
-	*usec = sign * (int64_t)((parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1e6 + 0.5);
+	double us = (parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1e6;
+	if (!(us >= 0 && us <= 1e15))
+		return false;
+	*usec = sign * (int64_t)(us + 0.5);
 	return true;
 }
 
@@ -1427,6 +1427,8 @@ static bool parse_interval(const char *s, struct interval *iv)
 			if (have_num || !interval_clock(w, &us))
 				return false;
 			iv->usec += us;
+			if (iv->usec > (int64_t)1e17 || iv->usec < -(int64_t)1e17)
+				return false;
 			any = true;
 		} else if (end != w && *end == '\0') {
 			if (have_num)
