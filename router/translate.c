@@ -175,6 +175,7 @@ struct ocol {
 	const char *name;
 	struct ty ty;
 	const char *text;         /* its expression's MySQL text (before any byte-wise wrap) */
+	const char *display;      /* what the select list writes instead, or NULL (avg_pg_scale) */
 	size_t start, end;        /* where it was written */
 	const char *alias;        /* the alias written for it in MySQL */
 	uint32_t node;            /* its expression node (0 for a * expansion) */
@@ -201,6 +202,8 @@ struct xlate {
 
 	const struct xlate_input *in;
 	const struct legacy_catalog *cat;
+	bool want_avg_display;     /* a top-level select-list avg(): see avg_pg_scale */
+	const char *avg_display;   /* what that avg() prints as, if it was one */
 	unsigned depth;
 	bool failed;
 	bool oom;
@@ -3144,6 +3147,80 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	       (!distinct || out(x, " USING utf8mb4)"));
 }
 
+/* The concatenation of the NULL-terminated strings, in the arena (NULL on OOM, failed). */
+static char *join(struct xlate *x, const char *first, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	va_start(ap, first);
+	for (const char *p = first; p; p = va_arg(ap, const char *))
+		n += strlen(p);
+	va_end(ap);
+	char *out_s = tree_arena_alloc(&x->arena, n + 1);
+	if (out_s == NULL) {
+		oom(x);
+		return NULL;
+	}
+	size_t at = 0;
+	va_start(ap, first);
+	for (const char *p = first; p; p = va_arg(ap, const char *)) {
+		memcpy(out_s + at, p, strlen(p));
+		at += strlen(p);
+	}
+	va_end(ap);
+	out_s[at] = '\0';
+	return out_s;
+}
+
+/* The weight and first digit of a numeric in base 10000, as Postgres stores it. */
+static bool numeric_weight(struct xlate *x, const char *v, char **w, char **fd)
+{
+	char *is = join(x, "CAST(FLOOR(", v, ") AS CHAR)", NULL);
+	char *l = is ? join(x, "CHAR_LENGTH(", is, ")", NULL) : NULL;
+	char *w1 = l ? join(x, "((", l, " - 1) DIV 4)", NULL) : NULL;
+	char *fd1 = w1 ? join(x, "CAST(LEFT(", is, ", ", l, " - 4 * ", w1, ") AS UNSIGNED)", NULL) : NULL;
+	char *f = fd1 ? join(x, "SUBSTRING(CAST(CAST(", v, " AS DECIMAL(65,30)) AS CHAR), 3)", NULL) : NULL;
+	char *z = f ? join(x, "(CHAR_LENGTH(", f, ") - CHAR_LENGTH(TRIM(LEADING '0' FROM ", f, ")))", NULL)
+		    : NULL;
+	char *w0 = z ? join(x, "(-(", z, " DIV 4) - 1)", NULL) : NULL;
+	char *fd0 = w0 ? join(x, "CAST(RPAD(SUBSTRING(", f, ", 4 * (", z, " DIV 4) + 1, 4), 4, '0') AS UNSIGNED)",
+			      NULL) : NULL;
+	if (fd0 == NULL)
+		return false;
+	*w = join(x, "(CASE WHEN ", v, " >= 1 THEN ", w1, " WHEN ", v, " > 0 THEN ", w0, " ELSE 0 END)", NULL);
+	*fd = join(x, "(CASE WHEN ", v, " >= 1 THEN ", fd1, " WHEN ", v, " > 0 THEN ", fd0, " ELSE 0 END)",
+		   NULL);
+	return *w != NULL && *fd != NULL;
+}
+
+/*
+ * avg(integer or numeric) printed with Postgres' scale: it divides the sum by
+ * the count with select_div_scale's rule (at least 16 significant digits,
+ * never fewer decimals than the input's <scale>), where MySQL prints the
+ * input's scale + 4. The digits are computed with 30 decimals and cut to
+ * that scale as text; only the select list of the statement's own level
+ * uses this (sorting and comparing keep the number).
+ */
+static char *avg_pg_scale(struct xlate *x, const char *arg, bool distinct, int scale)
+{
+	const char *dis = distinct ? "DISTINCT " : "";
+	char sc[16];
+	snprintf(sc, sizeof(sc), "%d", scale);
+	char *sum = join(x, "SUM(", dis, arg, ")", NULL);
+	char *cnt = join(x, "COUNT(", dis, arg, ")", NULL);
+	char *v = sum ? join(x, "ABS(", sum, ")", NULL) : NULL;
+	char *ws, *fds, *wn, *fdn;
+	if (cnt == NULL || v == NULL || !numeric_weight(x, v, &ws, &fds) ||
+	    !numeric_weight(x, cnt, &wn, &fdn))
+		return NULL;
+	char *q = join(x, "(", ws, " - ", wn, " - IF(", fds, " <= ", fdn, ", 1, 0))", NULL);
+	char *r = q ? join(x, "LEAST(GREATEST(16 - 4 * ", q, ", ", sc, "), 30)", NULL) : NULL;
+	char *t = r ? join(x, "CAST(ROUND(CAST(", sum, " AS DECIMAL(65,30)) / NULLIF(", cnt, ", 0), ", r,
+			   ") AS CHAR)", NULL) : NULL;
+	return t ? join(x, "TRIM(TRAILING '.' FROM SUBSTRING(", t, ", 1, LOCATE('.', ", t, ") + ", r, "))",
+			NULL) : NULL;
+}
+
 /*
  * An aggregate call. FILTER (WHERE c) becomes CASE WHEN c THEN arg END
  * inside it. Text min/max and DISTINCT work on bytes and convert back.
@@ -3174,6 +3251,13 @@ static bool out_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const c
 		return out_string_agg(x, sc, f, a, distinct, arg);
 	if (a->n > 1)
 		return no_function(x, name, a);
+	if (x->want_avg_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
+	    (ty_int(&a->ty[0]) || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
+		int scale = ty_int(&a->ty[0]) ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
+		x->avg_display = avg_pg_scale(x, arg, distinct, scale);
+		if (x->avg_display == NULL)
+			return false;
+	}
 	bool back = a->n && ty_textual(&a->ty[0]) && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0);
 	const char *my = strcmp(name, "bool_and") == 0 || strcmp(name, "every") == 0 ? "MIN"
 			 : strcmp(name, "bool_or") == 0 ? "MAX" : name;
@@ -3202,8 +3286,11 @@ static bool emit_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const 
 	struct fargs a;
 	char *filter = NULL;
 	uint32_t fl = tree_get(d, f, "agg_filter");
+	bool want = x->want_avg_display; /* for this call, not for one in its arguments */
+	x->want_avg_display = false;
 	bool ok = emit_args(x, sc, tree_get(d, f, "args"), &a) &&
 		  (fl == 0 || bool_operand(x, sc, fl, "FILTER", &filter));
+	x->want_avg_display = want;
 	if (ok && tree_get(d, f, "agg_order") && strcmp(name, "string_agg") != 0) {
 		/* Order does not change count/sum/avg/min/max/bool_*; it is checked, then dropped. */
 		size_t s0 = x->n;
@@ -3959,6 +4046,16 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 
 /* ---- the select list ---- */
 
+/* avg(...) itself (not inside an expression, not a window function). */
+static bool is_bare_avg(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall") || tree_get(&x->doc, f, "over"))
+		return false;
+	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
+	return name != NULL && strcmp(name, "avg") == 0;
+}
+
 /* Writes one output column: `expr AS alias`, the alias being what outer levels use. */
 static bool out_target(struct xlate *x, struct scope *sc, const struct select_opts *o,
 		       struct olist *cols, bool distinct, const char *text, struct ocol *c)
@@ -3992,7 +4089,7 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 		if (!out_binary(x, text, &c->ty))
 			return false;
 		c->ty.flags |= TY_BINARY;
-	} else if (!out(x, text)) {
+	} else if (!out(x, c->display ? c->display : text)) {
 		return false;
 	}
 	c->end = x->n;
@@ -4103,8 +4200,13 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		}
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
-		if (!operand(x, sc, val, &c.ty, &text))
+		x->want_avg_display = o->top && is_bare_avg(x, val);
+		x->avg_display = NULL;
+		bool ok = operand(x, sc, val, &c.ty, &text);
+		x->want_avg_display = false;
+		if (!ok)
 			return false;
+		c.display = x->avg_display;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
 		plain_col(x, sc, val, &c.range, &c.col);

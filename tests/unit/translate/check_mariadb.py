@@ -77,6 +77,15 @@ EXPECT = {
     "SELECT position('K' in name) FROM customers WHERE customer_id = 2": "0",
     "SELECT count(DISTINCT plan) FROM subscriptions": "4",
     "SELECT customer_id FROM customers WHERE name > 'Kim' ORDER BY 1": "2\n3\n4\n5",
+    # avg's scale as Postgres prints it (select_div_scale), values from PostgreSQL 15.
+    "SELECT avg(balance) FROM customers": "228.0980000000000000",
+    "SELECT avg(customer_id), avg(grade::int) FROM customers":
+        "3.0000000000000000\t0.40000000000000000000",
+    "SELECT avg(price) FROM subscriptions": "27.1750000000000000",
+    "SELECT avg(customer_id) FROM customers WHERE customer_id > 100": "NULL",
+    "SELECT status, avg(balance) FROM customers GROUP BY status ORDER BY 2 DESC":
+        "active\t375.1633333333333333\nsuspended\t15.0000000000000000\n"
+        "inactive\t0.00000000000000000000",
 }
 
 
