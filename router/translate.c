@@ -45,6 +45,9 @@
  *   - int / int is DIV (truncates toward zero, like Postgres); % keeps the
  *     dividend's sign in both engines;
  *   - concat() skips NULLs (CONCAT_WS('', ...)); greatest/least skip NULLs;
+ *   - result types and names as Postgres reports them (checked against
+ *     PostgreSQL 15 by tests/unit/translate/check_postgres.py), including
+ *     count/sum/avg's (avg's scale too, avg_pg_scale);
  *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
  *     timestamptz literals use the session TimeZone's offset (slot
  *     XLATE_S_TZ_OFFSET, seconds east of UTC).
@@ -55,8 +58,11 @@
  *   - integer overflow: MySQL computes in 64 bits (or DECIMAL) where Postgres
  *     raises 22003 for int4; results out of the column's range reach the
  *     value mapper, which reports 22003;
- *   - numeric scale of division and avg: MySQL gives the dividend's scale +
- *     4 (div_precision_increment), Postgres at least 16 significant digits;
+ *   - numeric scale of division: MySQL gives the dividend's scale + 4
+ *     (div_precision_increment), Postgres at least 16 significant digits
+ *     (avg() in the select list is emulated: avg_pg_scale; avg() inside a
+ *     larger expression keeps MySQL's scale);
+ *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
  *   - the session offset is the one in force now, not at each value's date
  *     (no DST zone is affected when the offset is constant, e.g. Asia/Seoul).
@@ -2539,6 +2545,8 @@ static bool out_sort_key(struct xlate *x, const char *text, const struct ty *t, 
 	if (tree_str_is(d, dir, "SORTBY_USING"))
 		return refuse(x, "ORDER BY ... USING");
 	bool desc = tree_str_is(d, dir, "SORTBY_DESC");
+	if (t->oid == PG_OID_JSON)
+		return fail(x, "42883", "could not identify an ordering operator for type json");
 	bool nulls_first = tree_str_is(d, nulls, "SORTBY_NULLS_FIRST") ||
 			   (desc && !tree_str_is(d, nulls, "SORTBY_NULLS_LAST"));
 	if (t->nullable && nulls_first == desc) {
@@ -4320,6 +4328,8 @@ static bool collect_groups(struct xlate *x, struct scope *sc, uint32_t list, uin
 		if (t.flags & TY_AGG)
 			return fail(x, "42803", "aggregate functions are not allowed in GROUP BY");
 		close_type(x, &t);
+		if (t.oid == PG_OID_JSON)
+			return fail(x, "42883", "could not identify an equality operator for type json");
 		g.text = text;
 		g.textual = ty_textual(&t);
 		plain_col(x, sc, e, &g.range, &g.col);
