@@ -17,7 +17,7 @@
  * The MySQL session runs xlate_session_setup()'s one statement:
  *   SET NAMES utf8mb4, time_zone = '+00:00',
  *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
- *               NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION',
+ *               NO_ENGINE_SUBSTITUTION',
  *   group_concat_max_len = 4294967295
  * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
@@ -4972,7 +4972,7 @@ const char *xlate_session_setup(void)
 {
 	return "SET NAMES utf8mb4, time_zone = '+00:00', "
 	       "sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-	       "NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', "
+	       "NO_ENGINE_SUBSTITUTION', "
 	       "group_concat_max_len = 4294967295";
 }
 
