@@ -3347,15 +3347,68 @@ static bool window_type(struct xlate *x, const char *name, struct fargs *a, stru
 	return fail(x, "42883", "function %s does not exist", name);
 }
 
-/* fn(...) OVER (PARTITION BY ... ORDER BY ...), with Postgres' default frame only. */
+/* Window frame options (Postgres' FRAMEOPTION_* bits). */
+enum {
+	FO_NONDEFAULT = 0x1, FO_RANGE = 0x2, FO_ROWS = 0x4, FO_GROUPS = 0x8, FO_BETWEEN = 0x10,
+	FO_START_UNBOUNDED_PRECEDING = 0x20, FO_END_UNBOUNDED_FOLLOWING = 0x100,
+	FO_START_CURRENT_ROW = 0x200, FO_END_CURRENT_ROW = 0x400,
+	FO_START_OFFSET_PRECEDING = 0x800, FO_END_OFFSET_PRECEDING = 0x1000,
+	FO_START_OFFSET_FOLLOWING = 0x2000, FO_END_OFFSET_FOLLOWING = 0x4000,
+	FO_EXCLUDE = 0x8000 | 0x10000 | 0x20000,
+};
+
+/* One frame bound: UNBOUNDED/CURRENT ROW/n PRECEDING|FOLLOWING (n a constant). */
+static bool frame_bound(struct xlate *x, uint32_t over, int64_t fo, bool start, char *buf, size_t cap)
+{
+	const struct tree *d = &x->doc;
+	int64_t unb = start ? FO_START_UNBOUNDED_PRECEDING : FO_END_UNBOUNDED_FOLLOWING;
+	int64_t cur = start ? FO_START_CURRENT_ROW : FO_END_CURRENT_ROW;
+	int64_t pre = start ? FO_START_OFFSET_PRECEDING : FO_END_OFFSET_PRECEDING;
+	int64_t fol = start ? FO_START_OFFSET_FOLLOWING : FO_END_OFFSET_FOLLOWING;
+	if (fo & unb)
+		return snprintf(buf, cap, "UNBOUNDED %s", start ? "PRECEDING" : "FOLLOWING") > 0;
+	if (fo & cur)
+		return snprintf(buf, cap, "CURRENT ROW") > 0;
+	if (!(fo & (pre | fol)))
+		return refuse(x, "this window frame");
+	uint32_t off = start ? tree_get(d, over, "startOffset") : tree_get(d, over, "endOffset"), f, tl;
+	uint32_t iv = NODE_IS(node_type(x, off, &f, &tl), tl, "A_Const") ? tree_get(d, f, "ival") : 0;
+	if (iv == 0 || (fo & FO_RANGE))
+		return refuse(x, "a window frame offset that is not a constant row count");
+	int64_t n = tree_int(d, tree_get(d, iv, "ival"));
+	return snprintf(buf, cap, "%lld %s", (long long)n, fo & pre ? "PRECEDING" : "FOLLOWING") > 0;
+}
+
+/* Postgres' default frame is MySQL's too; ROWS and RANGE frames are written out. */
+static bool window_frame(struct xlate *x, uint32_t over, const char **frame)
+{
+	int64_t fo = tree_int(&x->doc, tree_get(&x->doc, over, "frameOptions"));
+	*frame = "";
+	if (!(fo & FO_NONDEFAULT))
+		return true;
+	if (fo & (FO_GROUPS | FO_EXCLUDE))
+		return refuse(x, "a GROUPS or EXCLUDE window frame");
+	char a[48], b[48];
+	if (!frame_bound(x, over, fo, true, a, sizeof(a)))
+		return false;
+	const char *kind = fo & FO_ROWS ? " ROWS " : " RANGE ";
+	if (!(fo & FO_BETWEEN))
+		return (*frame = join(x, kind, a, NULL)) != NULL;
+	if (!frame_bound(x, over, fo, false, b, sizeof(b)))
+		return false;
+	return (*frame = join(x, kind, "BETWEEN ", a, " AND ", b, NULL)) != NULL;
+}
+
+/* fn(...) OVER (PARTITION BY ... ORDER BY ... [frame]). */
 static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const char *name, struct ty *t)
 {
 	const struct tree *d = &x->doc;
 	uint32_t over = tree_get(d, f, "over");
 	if (tree_get(d, over, "name") || tree_get(d, over, "refname"))
 		return refuse(x, "a named window");
-	if (tree_int(d, tree_get(d, over, "frameOptions")) != 1058)
-		return refuse(x, "a window frame clause");
+	const char *frame;
+	if (!window_frame(x, over, &frame))
+		return false;
 	struct fargs a;
 	if (is_aggregate(name)) {
 		if (sc->in_agg)
@@ -3398,7 +3451,7 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 	uint32_t order = tree_get(d, over, "orderClause");
 	if (order && (!out(x, first ? "ORDER BY " : " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, ")");
+	return out(x, frame) && out(x, ")");
 }
 
 /*
