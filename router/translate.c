@@ -18,7 +18,7 @@
  *   SET NAMES utf8mb4, time_zone = '+00:00',
  *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
  *               NO_ENGINE_SUBSTITUTION',
- *   group_concat_max_len = 4294967295
+ *   group_concat_max_len = 1073741824
  * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
  *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES); a "/" before
@@ -29,7 +29,12 @@
  *     Postgres accepts through a primary key's functional dependency; the
  *     translator itself enforces Postgres' rule (42803);
  *   - group_concat_max_len: string_agg has no length limit in Postgres
- *     (GROUP_CONCAT truncates at 1024 bytes by default);
+ *     (GROUP_CONCAT truncates at 1024 bytes by default); 1 GiB is MariaDB's
+ *     maximum (a larger value warns, and the proxy raises warnings), and
+ *     max_allowed_packet still bounds one value;
+ *   - no generated text may raise a warning in normal operation: the proxy
+ *     turns MySQL's data warnings into Postgres errors (so varchar(n) casts
+ *     are LEFT(), not CAST AS CHAR(n), which warns when it truncates);
  *   - time_zone '+00:00': TIMESTAMP columns and NOW() read as UTC; the
  *     session's own TimeZone enters through XLATE_S_TZ_OFFSET slots.
  *
@@ -2376,20 +2381,31 @@ static bool out_local(struct xlate *x, const char *text)
 	       out(x, " SECOND)");
 }
 
+/* An explicit cast to varchar(n)/char(n) truncates silently in Postgres, as LEFT does. */
+static bool out_truncated(struct xlate *x, const char *text, int32_t typmod)
+{
+	if (typmod < 4)
+		return out(x, text);
+	return out(x, "LEFT(") && out(x, text) && outf(x, ", %d)", typmod - 4);
+}
+
 static bool cast_to_text(struct xlate *x, const char *text, const struct ty *a, int32_t typmod)
 {
 	if (a->oid == PG_OID_TIMESTAMPTZ || a->oid == PG_OID_INTERVAL || a->oid == PG_OID_BYTEA)
 		return fail(x, "0A000", "casting %s to text is not supported for legacy tables",
 			    ty_pg_name(a->oid));
+	size_t s0 = x->n;
+	char *inner;
 	if (a->oid == PG_OID_BOOL) {
-		size_t s0 = x->n;
-		char *b;
-		return out_as_text(x, text, a) && cut(x, s0, &b) &&
-		       (typmod >= 4 ? out_cast(x, b, PG_OID_TEXT, typmod) : out(x, b));
+		if (!out_as_text(x, text, a))
+			return false;
+	} else if (ty_textual(a) && !(a->flags & TY_ENUM)) {
+		if (!out(x, text))
+			return false;
+	} else if (!out_cast(x, text, PG_OID_TEXT, -1)) {
+		return false;
 	}
-	if (ty_textual(a) && typmod < 4 && !(a->flags & TY_ENUM))
-		return out(x, text);
-	return out_cast(x, text, PG_OID_TEXT, typmod);
+	return cut(x, s0, &inner) && out_truncated(x, inner, typmod);
 }
 
 /* expr::type for a typed expression <a> written as <text>. */
@@ -5026,7 +5042,7 @@ const char *xlate_session_setup(void)
 	return "SET NAMES utf8mb4, time_zone = '+00:00', "
 	       "sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
 	       "NO_ENGINE_SUBSTITUTION', "
-	       "group_concat_max_len = 4294967295";
+	       "group_concat_max_len = 1073741824";
 }
 
 struct xlate *xlate_new(void)
