@@ -52,7 +52,7 @@
  *   - concat() skips NULLs (CONCAT_WS('', ...)); greatest/least skip NULLs;
  *   - result types and names as Postgres reports them (checked against
  *     PostgreSQL 15 by tests/unit/translate/check_postgres.py), including
- *     count/sum/avg's (avg's scale too, avg_pg_scale);
+ *     count/sum/avg's (avg's scale too, div_pg_scale);
  *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
  *     timestamptz literals use the session TimeZone's offset (slot
  *     XLATE_S_TZ_OFFSET, seconds east of UTC).
@@ -64,9 +64,10 @@
  *     raises 22003 for int4; results out of the column's range reach the
  *     value mapper, which reports 22003;
  *   - numeric scale of division: MySQL gives the dividend's scale + 4
- *     (div_precision_increment), Postgres at least 16 significant digits
- *     (avg() in the select list is emulated: avg_pg_scale; avg() inside a
- *     larger expression keeps MySQL's scale);
+ *     (div_precision_increment), Postgres at least 16 significant digits;
+ *     a division or avg() that is a whole select-list item of the
+ *     statement's own level prints Postgres' digits (div_pg_scale), one
+ *     inside a larger expression or a subquery keeps MySQL's scale;
  *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
  *   - the session offset is the one in force now, not at each value's date
@@ -213,8 +214,8 @@ struct xlate {
 
 	const struct xlate_input *in;
 	const struct legacy_catalog *cat;
-	bool want_avg_display;     /* a top-level select-list avg(): see avg_pg_scale */
-	const char *avg_display;   /* what that avg() prints as, if it was one */
+	bool want_display;         /* a top-level select-list avg() or division: div_pg_scale */
+	const char *display;       /* what it prints as, if it was one */
 	unsigned depth;
 	bool failed;
 	bool oom;
@@ -1064,6 +1065,8 @@ static bool col_servable(struct xlate *x, const struct rcol *c)
 /* ---- expressions ---- */
 
 static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct ty *t);
+static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
+			  int da, int db);
 
 /* Takes buf[start, n) back out of the buffer as a string. */
 static bool cut(struct xlate *x, size_t start, char **text)
@@ -1683,11 +1686,32 @@ static bool is_date_arith(struct xlate *x, uint32_t f)
 	return a || b;
 }
 
+/* The display scale Postgres knows for a numeric operand, or -1 (an expression). */
+static int numeric_dscale(const struct ty *t, const char *text)
+{
+	if (ty_int(t))
+		return 0;
+	if (t->oid != PG_OID_NUMERIC)
+		return -1;
+	if (t->typmod >= 4)
+		return (int)((t->typmod - 4) & 0xffff);
+	const char *p = text[0] == '-' ? text + 1 : text;
+	size_t n = strspn(p, "0123456789");
+	if (n == 0 || (p[n] != '.' && p[n] != '\0'))
+		return -1;
+	if (p[n] == '\0')
+		return 0;
+	size_t f = strspn(p + n + 1, "0123456789");
+	return p[n + 1 + f] == '\0' ? (int)f : -1;
+}
+
 static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op, struct ty *t)
 {
 	const struct tree *d = &x->doc;
 	struct ty l, r;
 	char *lt, *rt;
+	bool want = x->want_display; /* for this division, not for one in its operands */
+	x->want_display = false;
 	if (!operand(x, sc, tree_get(d, f, "lexpr"), &l, &lt) ||
 	    !operand(x, sc, tree_get(d, f, "rexpr"), &r, &rt))
 		return false;
@@ -1710,6 +1734,11 @@ static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char
 	}
 	if (strcmp(op, "/") == 0 && ty_int(t))
 		op = "DIV"; /* Postgres' integer division truncates toward zero, as DIV does */
+	if (want && strcmp(op, "/") == 0 && t->oid == PG_OID_NUMERIC) {
+		int da = numeric_dscale(&l, lt), db = numeric_dscale(&r, rt);
+		if (da >= 0 && db >= 0 && (x->display = div_pg_scale(x, lt, rt, rt, da, db)) == NULL)
+			return false;
+	}
 	return out(x, "(") && out(x, lt) && outf(x, " %s ", op) && out(x, rt) && out(x, ")");
 }
 
@@ -3218,31 +3247,42 @@ static bool numeric_weight(struct xlate *x, const char *v, char **w, char **fd)
 }
 
 /*
- * avg(integer or numeric) printed with Postgres' scale: it divides the sum by
- * the count with select_div_scale's rule (at least 16 significant digits,
- * never fewer decimals than the input's <scale>), where MySQL prints the
- * input's scale + 4. The digits are computed with 30 decimals and cut to
- * that scale as text; only the select list of the statement's own level
- * uses this (sorting and comparing keep the number).
+ * num / den printed with Postgres' numeric scale (select_div_scale: at least
+ * 16 significant digits, never fewer decimals than either operand's, <da>
+ * and <db>), where MySQL prints the dividend's scale + 4. The digits are
+ * computed with 30 decimals and cut to that scale as text; only the select
+ * list of the statement's own level uses this (sorting and comparing keep
+ * the number). <divisor> is what the division uses (avg guards its count
+ * with NULLIF; a plain division keeps MySQL's division-by-zero warning,
+ * which the proxy raises as 22012).
  */
-static char *avg_pg_scale(struct xlate *x, const char *arg, bool distinct, int scale)
+static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
+			  int da, int db)
 {
-	const char *dis = distinct ? "DISTINCT " : "";
 	char sc[16];
-	snprintf(sc, sizeof(sc), "%d", scale);
-	char *sum = join(x, "SUM(", dis, arg, ")", NULL);
-	char *cnt = join(x, "COUNT(", dis, arg, ")", NULL);
-	char *v = sum ? join(x, "ABS(", sum, ")", NULL) : NULL;
+	snprintf(sc, sizeof(sc), "%d", da > db ? da : db);
+	char *vn = join(x, "ABS(", num, ")", NULL);
+	char *vd = join(x, "ABS(", den, ")", NULL);
 	char *ws, *fds, *wn, *fdn;
-	if (cnt == NULL || v == NULL || !numeric_weight(x, v, &ws, &fds) ||
-	    !numeric_weight(x, cnt, &wn, &fdn))
+	if (vn == NULL || vd == NULL || !numeric_weight(x, vn, &ws, &fds) ||
+	    !numeric_weight(x, vd, &wn, &fdn))
 		return NULL;
 	char *q = join(x, "(", ws, " - ", wn, " - IF(", fds, " <= ", fdn, ", 1, 0))", NULL);
 	char *r = q ? join(x, "LEAST(GREATEST(16 - 4 * ", q, ", ", sc, "), 30)", NULL) : NULL;
-	char *t = r ? join(x, "CAST(ROUND(CAST(", sum, " AS DECIMAL(65,30)) / NULLIF(", cnt, ", 0), ", r,
+	char *t = r ? join(x, "CAST(ROUND(CAST(", num, " AS DECIMAL(65,30)) / ", divisor, ", ", r,
 			   ") AS CHAR)", NULL) : NULL;
 	return t ? join(x, "TRIM(TRAILING '.' FROM SUBSTRING(", t, ", 1, LOCATE('.', ", t, ") + ", r, "))",
 			NULL) : NULL;
+}
+
+/* avg(integer or numeric) as Postgres prints it: sum / count with div_pg_scale's rule. */
+static char *avg_pg_scale(struct xlate *x, const char *arg, bool distinct, int scale)
+{
+	const char *dis = distinct ? "DISTINCT " : "";
+	char *sum = join(x, "SUM(", dis, arg, ")", NULL);
+	char *cnt = join(x, "COUNT(", dis, arg, ")", NULL);
+	char *guarded = cnt ? join(x, "NULLIF(", cnt, ", 0)", NULL) : NULL;
+	return guarded && sum ? div_pg_scale(x, sum, cnt, guarded, scale, 0) : NULL;
 }
 
 /*
@@ -3275,11 +3315,11 @@ static bool out_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const c
 		return out_string_agg(x, sc, f, a, distinct, arg);
 	if (a->n > 1)
 		return no_function(x, name, a);
-	if (x->want_avg_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
+	if (x->want_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
 	    (ty_int(&a->ty[0]) || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
 		int scale = ty_int(&a->ty[0]) ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
-		x->avg_display = avg_pg_scale(x, arg, distinct, scale);
-		if (x->avg_display == NULL)
+		x->display = avg_pg_scale(x, arg, distinct, scale);
+		if (x->display == NULL)
 			return false;
 	}
 	bool back = a->n && ty_textual(&a->ty[0]) && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0);
@@ -3310,11 +3350,11 @@ static bool emit_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const 
 	struct fargs a;
 	char *filter = NULL;
 	uint32_t fl = tree_get(d, f, "agg_filter");
-	bool want = x->want_avg_display; /* for this call, not for one in its arguments */
-	x->want_avg_display = false;
+	bool want = x->want_display; /* for this call, not for one in its arguments */
+	x->want_display = false;
 	bool ok = emit_args(x, sc, tree_get(d, f, "args"), &a) &&
 		  (fl == 0 || bool_operand(x, sc, fl, "FILTER", &filter));
-	x->want_avg_display = want;
+	x->want_display = want;
 	if (ok && tree_get(d, f, "agg_order") && strcmp(name, "string_agg") != 0) {
 		/* Order does not change count/sum/avg/min/max/bool_*; it is checked, then dropped. */
 		size_t s0 = x->n;
@@ -4133,6 +4173,18 @@ static bool is_bare_avg(struct xlate *x, uint32_t node)
 	return name != NULL && strcmp(name, "avg") == 0;
 }
 
+/* a / b itself, at the top of a select-list item. */
+static bool is_bare_division(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "A_Expr") ||
+	    !tree_str_is(&x->doc, tree_get(&x->doc, f, "kind"), "AEXPR_OP") ||
+	    tree_get(&x->doc, f, "lexpr") == 0)
+		return false;
+	const char *op = last_name(x, tree_get(&x->doc, f, "name"), NULL);
+	return op != NULL && strcmp(op, "/") == 0;
+}
+
 /* Writes one output column: `expr AS alias`, the alias being what outer levels use. */
 static bool out_target(struct xlate *x, struct scope *sc, const struct select_opts *o,
 		       struct olist *cols, bool distinct, const char *text, struct ocol *c)
@@ -4277,13 +4329,13 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		}
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
-		x->want_avg_display = o->top && is_bare_avg(x, val);
-		x->avg_display = NULL;
+		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
+		x->display = NULL;
 		bool ok = operand(x, sc, val, &c.ty, &text);
-		x->want_avg_display = false;
+		x->want_display = false;
 		if (!ok)
 			return false;
-		c.display = x->avg_display;
+		c.display = x->display;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
 		plain_col(x, sc, val, &c.range, &c.col);

@@ -83,6 +83,15 @@ EXPECT = {
         "3.0000000000000000\t0.40000000000000000000",
     "SELECT avg(price) FROM subscriptions": "27.1750000000000000",
     "SELECT avg(customer_id) FROM customers WHERE customer_id > 100": "NULL",
+    # numeric division's scale, values from PostgreSQL 15.
+    "SELECT balance / 3 FROM customers ORDER BY customer_id":
+        "40.1666666666666667\n0.00000000000000000000\n5.0000000000000000\n"
+        "333.3300000000000000\n1.6666666666666667",
+    "SELECT 7.0 / 2, 1 / 3.0, 10.00 / 4":
+        "3.5000000000000000\t0.33333333333333333333\t2.5000000000000000",
+    "SELECT customer_id, price / 2 FROM subscriptions ORDER BY subscription_id":
+        "1\t14.9500000000000000\n1\t9.9500000000000000\n2\t4.9500000000000000\n"
+        "4\t24.5000000000000000",
     "SELECT status, avg(balance) FROM customers GROUP BY status ORDER BY 2 DESC":
         "active\t375.1633333333333333\nsuspended\t15.0000000000000000\n"
         "inactive\t0.00000000000000000000",
