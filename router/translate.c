@@ -2536,9 +2536,9 @@ static bool type_name(struct xlate *x, uint32_t tn, uint32_t *oid, int32_t *typm
 
 static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t tn, struct ty *t)
 {
-	uint32_t oid;
-	int32_t typmod;
-	const char *last;
+	uint32_t oid = 0;
+	int32_t typmod = -1;
+	const char *last = NULL;
 	if (!type_name(x, tn, &oid, &typmod, &last))
 		return false;
 	struct ty a;
