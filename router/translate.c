@@ -4,26 +4,39 @@
  *
  * The walk reads libpg_query's tree (tree.h) once and writes MySQL text into
  * one growing buffer. Every expression handler appends its text and reports
- * the expression's Postgres type (struct ty); a parent that learns only
- * afterwards how its operands must look (a byte-wise comparison, a literal
- * that takes the other side's type) rewrites the span it just wrote
- * (buf_wrap, buf_replace). A SELECT writes its FROM clause first, because the
- * select list can only be resolved against it, and then rotates the select
- * list in front of it (buf_rotate). Slots move with every such edit.
+ * the expression's Postgres type (struct ty, a small OID + typmod + what is
+ * known of its MySQL side). A parent that learns only afterwards how its
+ * operands must look (a byte-wise comparison, a literal that takes the other
+ * side's type) takes their texts back out (operand, cut) and writes the
+ * combination. A SELECT writes its FROM clause first, because the select
+ * list can only be resolved against it, and then rotates the select list in
+ * front of it (buf_rotate). Slots are markers in the text while it is built
+ * (add_slot), so every edit carries them; finish_slots turns them into
+ * offsets. Everything of one result lives in the struct tree_arena.
  *
- * The MySQL session (xlate_session_setup):
- *   SET NAMES utf8mb4, time_zone = '+00:00', sql_mode =
- *   'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
- *   NO_ENGINE_SUBSTITUTION,PIPES_AS_CONCAT'? no: see session_setup below;
- *   group_concat_max_len = 4294967295 (string_agg has no length limit);
- *   div_precision_increment = 16? no: see below.
- * What the generated SQL relies on:
+ * The MySQL session runs xlate_session_setup()'s one statement:
+ *   SET NAMES utf8mb4, time_zone = '+00:00',
+ *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
+ *               NO_ENGINE_SUBSTITUTION',
+ *   group_concat_max_len = 1073741824
+ * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
- *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES);
- *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT does not matter;
+ *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES); a "/" before
+ *     a "*" inside a string is split into two adjacent literals, so the text
+ *     never holds a comment opener;
+ *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT is not needed;
  *   - ONLY_FULL_GROUP_BY is off: MariaDB's version of it rejects columns that
- *     Postgres accepts through a primary key's functional dependency. The
- *     translator itself refuses what Postgres would refuse (42803).
+ *     Postgres accepts through a primary key's functional dependency; the
+ *     translator itself enforces Postgres' rule (42803);
+ *   - group_concat_max_len: string_agg has no length limit in Postgres
+ *     (GROUP_CONCAT truncates at 1024 bytes by default); 1 GiB is MariaDB's
+ *     maximum (a larger value warns, and the proxy raises warnings), and
+ *     max_allowed_packet still bounds one value;
+ *   - no generated text may raise a warning in normal operation: the proxy
+ *     turns MySQL's data warnings into Postgres errors (so varchar(n) casts
+ *     are LEFT(), not CAST AS CHAR(n), which warns when it truncates);
+ *   - time_zone '+00:00': TIMESTAMP columns and NOW() read as UTC; the
+ *     session's own TimeZone enters through XLATE_S_TZ_OFFSET slots.
  *
  * Postgres semantics that are emulated:
  *   - text compares, LIKE, ORDER BY, GROUP BY, DISTINCT, min/max, set
@@ -37,6 +50,9 @@
  *   - int / int is DIV (truncates toward zero, like Postgres); % keeps the
  *     dividend's sign in both engines;
  *   - concat() skips NULLs (CONCAT_WS('', ...)); greatest/least skip NULLs;
+ *   - result types and names as Postgres reports them (checked against
+ *     PostgreSQL 15 by tests/unit/translate/check_postgres.py), including
+ *     count/sum/avg's (avg's scale too, div_pg_scale);
  *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
  *     timestamptz literals use the session TimeZone's offset (slot
  *     XLATE_S_TZ_OFFSET, seconds east of UTC).
@@ -47,8 +63,12 @@
  *   - integer overflow: MySQL computes in 64 bits (or DECIMAL) where Postgres
  *     raises 22003 for int4; results out of the column's range reach the
  *     value mapper, which reports 22003;
- *   - numeric scale of division and avg: MySQL gives the dividend's scale +
- *     4 (div_precision_increment), Postgres at least 16 significant digits;
+ *   - numeric scale of division: MySQL gives the dividend's scale + 4
+ *     (div_precision_increment), Postgres at least 16 significant digits;
+ *     a division or avg() that is a whole select-list item of the
+ *     statement's own level prints Postgres' digits (div_pg_scale), one
+ *     inside a larger expression or a subquery keeps MySQL's scale;
+ *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
  *   - the session offset is the one in force now, not at each value's date
  *     (no DST zone is affected when the offset is constant, e.g. Asia/Seoul).
@@ -59,6 +79,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "router/tree.h"
 
@@ -69,6 +90,8 @@
 /* Slot markers in the text being built (see add_slot). */
 #define SLOT_MARK '\x01'
 #define SLOT_LEN 7
+/* Output buffer kept between statements; a larger one is released after use. */
+#define KEEP_BUF (256u << 10)
 
 /* ---- types ---- */
 
@@ -164,6 +187,7 @@ struct ocol {
 	const char *name;
 	struct ty ty;
 	const char *text;         /* its expression's MySQL text (before any byte-wise wrap) */
+	const char *display;      /* what the select list writes instead, or NULL (avg_pg_scale) */
 	size_t start, end;        /* where it was written */
 	const char *alias;        /* the alias written for it in MySQL */
 	uint32_t node;            /* its expression node (0 for a * expansion) */
@@ -190,6 +214,8 @@ struct xlate {
 
 	const struct xlate_input *in;
 	const struct legacy_catalog *cat;
+	bool want_display;         /* a top-level select-list avg() or division: div_pg_scale */
+	const char *display;       /* what it prints as, if it was one */
 	unsigned depth;
 	bool failed;
 	bool oom;
@@ -362,13 +388,12 @@ static bool buf_rotate(struct xlate *x, size_t a, size_t m, size_t e)
 {
 	if (x->failed || a == m || m == e)
 		return !x->failed;
-	char *tmp = malloc(m - a);
+	char *tmp = tree_arena_alloc(&x->arena, m - a);
 	if (tmp == NULL)
 		return oom(x);
 	memcpy(tmp, x->buf + a, m - a);
 	memmove(x->buf + a, x->buf + m, e - m);
 	memcpy(x->buf + a + (e - m), tmp, m - a);
-	free(tmp);
 	return true;
 }
 
@@ -540,9 +565,6 @@ static void param_resolve(struct xlate *x, struct ty *t, uint32_t oid)
 {
 	if (!(t->flags & TY_PARAM) || oid == 0)
 		return;
-	/* varchar has no operators of its own: Postgres resolves the parameter as text. */
-	if (oid == PG_OID_VARCHAR)
-		oid = PG_OID_TEXT;
 	if (t->param < x->nparams && x->ptypes[t->param] == 0)
 		x->ptypes[t->param] = oid;
 	t->oid = x->ptypes[t->param];
@@ -916,6 +938,14 @@ static const struct rcol *range_col(const struct range *r, const char *name, siz
 	return NULL;
 }
 
+static size_t range_col_count(const struct range *r, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->ncols; i++)
+		n += strcmp(r->cols[i].name, name) == 0;
+	return n;
+}
+
 /* Where a column reference points. */
 struct colref {
 	struct scope *sc;
@@ -931,6 +961,8 @@ static bool find_qualified(struct xlate *x, struct scope *sc, const char *qual, 
 				continue;
 			if (range_col(&s->ranges[i], name, &ref->col) == NULL)
 				return fail(x, "42703", "column %s.%s does not exist", qual, name);
+			if (range_col_count(&s->ranges[i], name) > 1)
+				return fail(x, "42702", "column reference \"%s\" is ambiguous", name);
 			ref->sc = s;
 			ref->range = i;
 			return true;
@@ -955,7 +987,8 @@ static bool find_unqualified(struct xlate *x, struct scope *sc, const char *name
 			size_t ci;
 			if (range_col(&s->ranges[i], name, &ci) == NULL)
 				continue;
-			if (found++)
+			found += range_col_count(&s->ranges[i], name);
+			if (found > 1)
 				return fail(x, "42702", "column reference \"%s\" is ambiguous", name);
 			ref->sc = s;
 			ref->range = i;
@@ -1032,6 +1065,8 @@ static bool col_servable(struct xlate *x, const struct rcol *c)
 /* ---- expressions ---- */
 
 static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct ty *t);
+static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
+			  int da, int db);
 
 /* Takes buf[start, n) back out of the buffer as a string. */
 static bool cut(struct xlate *x, size_t start, char **text)
@@ -1064,13 +1099,25 @@ static bool settle(struct xlate *x, char **text, struct ty *t, const struct ty *
 	return coerce_literal(x, start, t, other->oid) && cut(x, start, text);
 }
 
+/*
+ * An operand of an operator settles on the other's type; varchar has no
+ * operators of its own, so a parameter facing one is resolved as text.
+ */
+static bool settle_op(struct xlate *x, char **text, struct ty *t, const struct ty *other)
+{
+	struct ty o = *other;
+	if ((t->flags & TY_PARAM) && o.oid == PG_OID_VARCHAR)
+		o.oid = PG_OID_TEXT;
+	return settle(x, text, t, &o);
+}
+
 /* Both operands of a binary operator settle on one type (Postgres' unknown rule). */
 static bool settle_pair(struct xlate *x, char **lt, struct ty *l, char **rt, struct ty *r)
 {
 	if (ty_open(l) && !ty_open(r))
-		return settle(x, lt, l, r);
+		return settle_op(x, lt, l, r);
 	if (ty_open(r) && !ty_open(l))
-		return settle(x, rt, r, l);
+		return settle_op(x, rt, r, l);
 	if (ty_open(l) && ty_open(r)) {
 		/* Two unknowns compare as text, like Postgres. */
 		struct ty text = ty_of(PG_OID_TEXT);
@@ -1084,6 +1131,9 @@ static bool out_binary(struct xlate *x, const char *text, const struct ty *t)
 {
 	if (t->flags & TY_BINARY)
 		return out(x, text);
+	/* bpchar ignores trailing blanks in Postgres (MySQL strips them from CHAR columns). */
+	if (t->oid == PG_OID_BPCHAR)
+		return out(x, "CAST(TRIM(TRAILING ' ' FROM ") && out(x, text) && out(x, ") AS BINARY)");
 	return out(x, "CAST(") && out(x, text) && out(x, " AS BINARY)");
 }
 
@@ -1091,6 +1141,17 @@ static bool out_binary(struct xlate *x, const char *text, const struct ty *t)
 static bool out_bincoll(struct xlate *x, const char *text)
 {
 	return out(x, "CONVERT(") && out(x, text) && out(x, " USING utf8mb4) COLLATE utf8mb4_bin");
+}
+
+/*
+ * A boolean column as 1/0: TINYINT(1) may hold 2, which is true for Postgres
+ * (and for the value mapper) but not equal to TRUE in MySQL.
+ */
+static bool out_bool(struct xlate *x, const char *text, const struct ty *t)
+{
+	if (t->col == NULL || t->col->conv != PGV_C_BOOL)
+		return out(x, text);
+	return out(x, "(") && out(x, text) && out(x, " <> 0)");
 }
 
 static bool indexed_col(const struct ty *t)
@@ -1111,12 +1172,17 @@ static const char *cmp_op(const char *op)
 	return NULL;
 }
 
-static bool comparable(struct xlate *x, const char *op, const struct ty *l, const struct ty *r)
+static bool can_compare(const struct ty *l, const struct ty *r)
 {
 	bool ok = l->oid == r->oid || (ty_number(l) && ty_number(r)) ||
 		  (ty_textual(l) && ty_textual(r)) || (ty_datetime(l) && ty_datetime(r)) ||
 		  (l->flags & TY_NULL) || (r->flags & TY_NULL);
-	if (ok && l->oid != PG_OID_JSON)
+	return ok && l->oid != PG_OID_JSON;
+}
+
+static bool comparable(struct xlate *x, const char *op, const struct ty *l, const struct ty *r)
+{
+	if (can_compare(l, r))
 		return true;
 	return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l->oid), op,
 		    ty_pg_name(r->oid));
@@ -1132,6 +1198,9 @@ static bool out_compare(struct xlate *x, const char *op, const char *lt, const s
 {
 	if (!comparable(x, op, l, r))
 		return false;
+	if (l->oid == PG_OID_BOOL && r->oid == PG_OID_BOOL)
+		return out(x, "(") && out_bool(x, lt, l) && outf(x, " %s ", op) && out_bool(x, rt, r) &&
+		       out(x, ")");
 	if (!ty_textual(l) && !ty_textual(r))
 		return out(x, "(") && out(x, lt) && outf(x, " %s ", op) && out(x, rt) && out(x, ")");
 	bool plain = strcmp(op, "=") == 0 && (indexed_col(l) || indexed_col(r));
@@ -1147,9 +1216,15 @@ static bool emit_compare(struct xlate *x, struct scope *sc, uint32_t ln, const c
 {
 	struct ty l, r;
 	char *lt, *rt;
-	if (!operand(x, sc, ln, &l, &lt) || !operand(x, sc, rn, &r, &rt) ||
-	    !settle_pair(x, &lt, &l, &rt, &r))
+	if (!operand(x, sc, ln, &l, &lt) || !operand(x, sc, rn, &r, &rt))
 		return false;
+	/* Postgres names an unknown literal "unknown" when no operator fits. */
+	uint32_t lo = l.flags & TY_UNKNOWN ? 0 : l.oid, ro = r.flags & TY_UNKNOWN ? 0 : r.oid;
+	if (!settle_pair(x, &lt, &l, &rt, &r))
+		return false;
+	if (!can_compare(&l, &r))
+		return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(lo), op,
+			    ty_pg_name(ro));
 	*t = ty_of(PG_OID_BOOL);
 	return out_compare(x, op, lt, &l, rt, &r);
 }
@@ -1304,17 +1379,14 @@ static bool interval_unit(const char *w, struct interval *iv, double amount)
 		if (!ieq(w, units[i].name))
 			continue;
 		double v = amount * units[i].scale;
+		/* Also false for NaN; the bound keeps every sum of fields far from overflow. */
+		if (!(v >= -1e15 && v <= 1e15))
+			return false;
 		if (units[i].kind != 2 && v != (double)(int64_t)v)
 			return false; /* fractional days/months spill into smaller units in Postgres */
-		if (v > 1e15 || v < -1e15)
-			return false;
-		if (units[i].kind == 0)
-			iv->months += (int64_t)v;
-		else if (units[i].kind == 1)
-			iv->days += (int64_t)v;
-		else
-			iv->usec += (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
-		return true;
+		int64_t *field = units[i].kind == 0 ? &iv->months : units[i].kind == 1 ? &iv->days : &iv->usec;
+		*field += units[i].kind == 2 ? (int64_t)(v < 0 ? v - 0.5 : v + 0.5) : (int64_t)v;
+		return *field >= -(int64_t)1e17 && *field <= (int64_t)1e17;
 	}
 	return false;
 }
@@ -1339,7 +1411,10 @@ static bool interval_clock(const char *w, int64_t *usec)
 	}
 	if (*w != '\0' || np < 2)
 		return false;
-	*usec = sign * (int64_t)((parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1e6 + 0.5);
+	double us = (parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1e6;
+	if (!(us >= 0 && us <= 1e15))
+		return false;
+	*usec = sign * (int64_t)(us + 0.5);
 	return true;
 }
 
@@ -1369,6 +1444,8 @@ static bool parse_interval(const char *s, struct interval *iv)
 			if (have_num || !interval_clock(w, &us))
 				return false;
 			iv->usec += us;
+			if (iv->usec > (int64_t)1e17 || iv->usec < -(int64_t)1e17)
+				return false;
 			any = true;
 		} else if (end != w && *end == '\0') {
 			if (have_num)
@@ -1428,28 +1505,89 @@ static bool interval_node(struct xlate *x, uint32_t n, struct interval *iv, bool
 }
 
 /* DATE_ADD(...) of <text> (a date/time) by ±<iv>, months, then days, then time, as Postgres adds. */
-static bool out_date_add(struct xlate *x, const char *text, const struct interval *iv, int sign)
+static bool out_interval_part(struct xlate *x, const char *factor, int64_t v, const char *unit)
+{
+	if (factor == NULL)
+		return outf(x, ", INTERVAL %lld %s)", (long long)v, unit);
+	return out(x, ", INTERVAL ((") && out(x, factor) && outf(x, ") * %lld) %s)", (long long)v, unit);
+}
+
+/*
+ * DATE_ADD(...) of <text> (a date/time) by ±<iv> (times <factor>, an integer
+ * expression, when not NULL): months, then days, then time, the order in
+ * which Postgres adds an interval's fields.
+ */
+static bool out_date_add(struct xlate *x, const char *text, const struct interval *iv, int sign,
+			 const char *factor)
 {
 	int64_t v[3] = { iv->months * sign, iv->days * sign, iv->usec * sign };
 	int k = 0;
 	for (int i = 0; i < 3; i++)
 		k += v[i] != 0;
+	if (k == 0)
+		return out(x, text);
 	for (int i = 0; i < k; i++) {
 		if (!out(x, "DATE_ADD("))
 			return false;
 	}
 	if (!out(x, text))
 		return false;
-	if (v[0] && !outf(x, ", INTERVAL %lld MONTH)", (long long)v[0]))
+	if (v[0] && !out_interval_part(x, factor, v[0], "MONTH"))
 		return false;
-	if (v[1] && !outf(x, ", INTERVAL %lld DAY)", (long long)v[1]))
+	if (v[1] && !out_interval_part(x, factor, v[1], "DAY"))
 		return false;
 	if (v[2] && v[2] % 1000000 == 0)
-		return outf(x, ", INTERVAL %lld SECOND)", (long long)(v[2] / 1000000));
-	if (v[2])
-		return outf(x, ", INTERVAL %lld MICROSECOND)", (long long)v[2]);
+		return out_interval_part(x, factor, v[2] / 1000000, "SECOND");
+	return !v[2] || out_interval_part(x, factor, v[2], "MICROSECOND");
+}
+
+/* n * interval '...' (or the other way round): the literal's node and the factor's, else false. */
+static bool scaled_interval(struct xlate *x, uint32_t n, uint32_t *lit, uint32_t *factor)
+{
+	const struct tree *d = &x->doc;
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, n, &f, &tl), tl, "A_Expr") ||
+	    !tree_str_is(d, tree_get(d, f, "kind"), "AEXPR_OP"))
+		return false;
+	uint32_t names = tree_get(d, f, "name"), first = tree_first(d, names), sf, stl;
+	if (first == 0 || tree_next(d, names, first) != 0 ||
+	    !NODE_IS(node_type(x, first, &sf, &stl), stl, "String") ||
+	    !tree_str_is(d, tree_get(d, sf, "sval"), "*"))
+		return false;
+	struct interval iv;
+	bool is = false;
+	uint32_t l = tree_get(d, f, "lexpr"), r = tree_get(d, f, "rexpr");
+	if (interval_node(x, r, &iv, &is) && is) {
+		*lit = r;
+		*factor = l;
+		return true;
+	}
+	if (!x->failed && interval_node(x, l, &iv, &is) && is) {
+		*lit = l;
+		*factor = r;
+		return true;
+	}
+	return false;
+}
+
+/* The interval side of date arithmetic: a literal, or an integer times one. */
+static bool interval_operand(struct xlate *x, struct scope *sc, uint32_t n, struct interval *iv,
+			     char **factor, bool *is)
+{
+	uint32_t lit, fn;
+	*factor = NULL;
+	if (!scaled_interval(x, n, &lit, &fn))
+		return !x->failed && interval_node(x, n, iv, is);
+	if (!interval_node(x, lit, iv, is))
+		return false;
+	struct ty ft, i4 = ty_of(PG_OID_INT4);
+	if (!operand(x, sc, fn, &ft, factor) || !settle(x, factor, &ft, &i4))
+		return false;
+	if (!ty_int(&ft))
+		return refuse(x, "an interval multiplied by a non-integer");
 	return true;
 }
+
 
 /* ---- operators ---- */
 
@@ -1468,10 +1606,11 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 	const struct tree *d = &x->doc;
 	uint32_t ln = tree_get(d, f, "lexpr"), rn = tree_get(d, f, "rexpr");
 	struct interval iv;
-	bool liv, riv;
-	if (!interval_node(x, rn, &iv, &riv))
+	bool liv = false, riv;
+	char *factor;
+	if (!interval_operand(x, sc, rn, &iv, &factor, &riv))
 		return false;
-	if (!riv && !interval_node(x, ln, &iv, &liv))
+	if (!riv && !interval_operand(x, sc, ln, &iv, &factor, &liv))
 		return false;
 	if (!riv && liv && strcmp(op, "+") == 0) {
 		uint32_t tmp = ln;
@@ -1502,7 +1641,7 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 				return false;
 			lt = cast;
 		}
-		return out_date_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1);
+		return out_date_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor);
 	}
 	return refuse(x, "this date/time arithmetic");
 }
@@ -1537,10 +1676,33 @@ static bool is_date_arith(struct xlate *x, uint32_t f)
 	const struct tree *d = &x->doc;
 	struct interval iv;
 	bool a = false, b = false;
-	if (!interval_node(x, tree_get(d, f, "rexpr"), &iv, &a) ||
+	uint32_t lit, fn;
+	if (scaled_interval(x, tree_get(d, f, "rexpr"), &lit, &fn) ||
+	    scaled_interval(x, tree_get(d, f, "lexpr"), &lit, &fn))
+		return true;
+	if (x->failed || !interval_node(x, tree_get(d, f, "rexpr"), &iv, &a) ||
 	    !interval_node(x, tree_get(d, f, "lexpr"), &iv, &b))
 		return false;
 	return a || b;
+}
+
+/* The display scale Postgres knows for a numeric operand, or -1 (an expression). */
+static int numeric_dscale(const struct ty *t, const char *text)
+{
+	if (ty_int(t))
+		return 0;
+	if (t->oid != PG_OID_NUMERIC)
+		return -1;
+	if (t->typmod >= 4)
+		return (int)((t->typmod - 4) & 0xffff);
+	const char *p = text[0] == '-' ? text + 1 : text;
+	size_t n = strspn(p, "0123456789");
+	if (n == 0 || (p[n] != '.' && p[n] != '\0'))
+		return -1;
+	if (p[n] == '\0')
+		return 0;
+	size_t f = strspn(p + n + 1, "0123456789");
+	return p[n + 1 + f] == '\0' ? (int)f : -1;
 }
 
 static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op, struct ty *t)
@@ -1548,6 +1710,8 @@ static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char
 	const struct tree *d = &x->doc;
 	struct ty l, r;
 	char *lt, *rt;
+	bool want = x->want_display; /* for this division, not for one in its operands */
+	x->want_display = false;
 	if (!operand(x, sc, tree_get(d, f, "lexpr"), &l, &lt) ||
 	    !operand(x, sc, tree_get(d, f, "rexpr"), &r, &rt))
 		return false;
@@ -1570,6 +1734,11 @@ static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char
 	}
 	if (strcmp(op, "/") == 0 && ty_int(t))
 		op = "DIV"; /* Postgres' integer division truncates toward zero, as DIV does */
+	if (want && strcmp(op, "/") == 0 && t->oid == PG_OID_NUMERIC) {
+		int da = numeric_dscale(&l, lt), db = numeric_dscale(&r, rt);
+		if (da >= 0 && db >= 0 && (x->display = div_pg_scale(x, lt, rt, rt, da, db)) == NULL)
+			return false;
+	}
 	return out(x, "(") && out(x, lt) && outf(x, " %s ", op) && out(x, rt) && out(x, ")");
 }
 
@@ -1595,6 +1764,7 @@ static bool emit_unary(struct xlate *x, struct scope *sc, uint32_t f, const char
 	if (!ty_number(t))
 		return fail(x, "42883", "operator does not exist: %s %s", op, ty_pg_name(t->oid));
 	t->col = NULL;
+	t->typmod = -1;
 	return strcmp(op, "-") == 0 ? out(x, "(- ") && out(x, rt) && out(x, ")") : out(x, rt);
 }
 
@@ -1704,8 +1874,13 @@ static bool emit_like(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t r
 }
 
 /* l IN (items): the items settle on l's type; text compares byte-wise. */
+/*
+ * <array>: = ANY(ARRAY[...]), whose elements meet the left side through the
+ * operator (a varchar makes parameters text); IN resolves one common type
+ * over all first (a varchar stays varchar).
+ */
 static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t items,
-			bool negate, struct ty *t)
+			bool negate, bool array, struct ty *t)
 {
 	struct ty l;
 	char *lt;
@@ -1721,7 +1896,8 @@ static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t
 	for (size_t i = 0; i < n; i++) {
 		if (!operand(x, sc, list_at(x, items, i), &ity[i], &it[i]))
 			return false;
-		if (ty_open(&l) && !ty_open(&ity[i]) && !settle(x, &lt, &l, &ity[i]))
+		if (ty_open(&l) && !ty_open(&ity[i]) &&
+		    !(array ? settle_op(x, &lt, &l, &ity[i]) : settle(x, &lt, &l, &ity[i])))
 			return false;
 	}
 	if (ty_open(&l)) {
@@ -1730,7 +1906,8 @@ static bool out_in_list(struct xlate *x, struct scope *sc, uint32_t ln, uint32_t
 			return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!settle(x, &it[i], &ity[i], &l) || !comparable(x, "=", &l, &ity[i]))
+		if (!(array ? settle_op(x, &it[i], &ity[i], &l) : settle(x, &it[i], &ity[i], &l)) ||
+		    !comparable(x, "=", &l, &ity[i]))
 			return false;
 	}
 	*t = ty_of(PG_OID_BOOL);
@@ -1771,7 +1948,7 @@ static bool handle_in(struct xlate *x, struct scope *sc, uint32_t f, struct ty *
 	if (!NODE_IS(type, tl, "List"))
 		return refuse(x, "this IN expression");
 	return out_in_list(x, sc, tree_get(d, f, "lexpr"), tree_get(d, rf, "items"),
-			   strcmp(op, "<>") == 0, t);
+			   strcmp(op, "<>") == 0, false, t);
 }
 
 /* = ANY(ARRAY[...]) is IN (...); <> ALL(ARRAY[...]) is NOT IN (...). */
@@ -1797,7 +1974,7 @@ static bool handle_any(struct xlate *x, struct scope *sc, uint32_t f, bool all, 
 		*t = ty_of(PG_OID_BOOL);
 		return out(x, in ? "FALSE" : "TRUE");
 	}
-	return out_in_list(x, sc, tree_get(d, f, "lexpr"), elems, notin, t);
+	return out_in_list(x, sc, tree_get(d, f, "lexpr"), elems, notin, true, t);
 }
 
 static bool handle_between(struct xlate *x, struct scope *sc, uint32_t f, bool negate, struct ty *t)
@@ -1859,6 +2036,11 @@ static bool handle_nullif(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	*t = l;
 	t->col = NULL;
 	t->nullable = true;
+	if (t->oid == PG_OID_VARCHAR) {
+		/* The result takes the = operator's input type: text for varchar. */
+		t->oid = PG_OID_TEXT;
+		t->typmod = -1;
+	}
 	if (!ty_textual(&l))
 		return out(x, "NULLIF(") && out(x, lt) && out(x, ", ") && out(x, rt) && out(x, ")");
 	return out(x, "IF(") && out_binary(x, lt, &l) && out(x, " = ") && out_binary(x, rt, &r) &&
@@ -1990,8 +2172,12 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 			c = ty_of(PG_OID_TEXT);
 		} else if (c.oid == tys[i].oid && c.typmod != tys[i].typmod) {
 			c.typmod = -1;
-		} else if (c.oid != tys[i].oid &&
-			   !(ty_datetime(&c) && ty_datetime(&tys[i]))) {
+		} else if (ty_datetime(&c) && ty_datetime(&tys[i]) && c.oid != tys[i].oid) {
+			/* timestamptz is the preferred type of the category, then timestamp. */
+			uint32_t o = c.oid == PG_OID_TIMESTAMPTZ || tys[i].oid == PG_OID_TIMESTAMPTZ
+					     ? PG_OID_TIMESTAMPTZ : PG_OID_TIMESTAMP;
+			c = ty_of(o);
+		} else if (c.oid != tys[i].oid) {
 			return fail(x, "42804", "%s types %s and %s cannot be matched", ctx,
 				    ty_pg_name(c.oid), ty_pg_name(tys[i].oid));
 		}
@@ -2224,20 +2410,31 @@ static bool out_local(struct xlate *x, const char *text)
 	       out(x, " SECOND)");
 }
 
+/* An explicit cast to varchar(n)/char(n) truncates silently in Postgres, as LEFT does. */
+static bool out_truncated(struct xlate *x, const char *text, int32_t typmod)
+{
+	if (typmod < 4)
+		return out(x, text);
+	return out(x, "LEFT(") && out(x, text) && outf(x, ", %d)", typmod - 4);
+}
+
 static bool cast_to_text(struct xlate *x, const char *text, const struct ty *a, int32_t typmod)
 {
 	if (a->oid == PG_OID_TIMESTAMPTZ || a->oid == PG_OID_INTERVAL || a->oid == PG_OID_BYTEA)
 		return fail(x, "0A000", "casting %s to text is not supported for legacy tables",
 			    ty_pg_name(a->oid));
+	size_t s0 = x->n;
+	char *inner;
 	if (a->oid == PG_OID_BOOL) {
-		size_t s0 = x->n;
-		char *b;
-		return out_as_text(x, text, a) && cut(x, s0, &b) &&
-		       (typmod >= 4 ? out_cast(x, b, PG_OID_TEXT, typmod) : out(x, b));
+		if (!out_as_text(x, text, a))
+			return false;
+	} else if (ty_textual(a) && !(a->flags & TY_ENUM)) {
+		if (!out(x, text))
+			return false;
+	} else if (!out_cast(x, text, PG_OID_TEXT, -1)) {
+		return false;
 	}
-	if (ty_textual(a) && typmod < 4 && !(a->flags & TY_ENUM))
-		return out(x, text);
-	return out_cast(x, text, PG_OID_TEXT, typmod);
+	return cut(x, s0, &inner) && out_truncated(x, inner, typmod);
 }
 
 /* expr::type for a typed expression <a> written as <text>. */
@@ -2274,7 +2471,7 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 	case PG_OID_BOOL:
 		if (a->oid == PG_OID_BOOL)
 			return out(x, text);
-		if (ty_int(a))
+		if (a->oid == PG_OID_INT4)
 			return out(x, "(") && out(x, text) && out(x, " <> 0)");
 		if (ty_textual(a))
 			return refuse(x, "a cast of text to boolean");
@@ -2339,9 +2536,9 @@ static bool type_name(struct xlate *x, uint32_t tn, uint32_t *oid, int32_t *typm
 
 static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t tn, struct ty *t)
 {
-	uint32_t oid;
-	int32_t typmod;
-	const char *last;
+	uint32_t oid = 0;
+	int32_t typmod = -1;
+	const char *last = NULL;
 	if (!type_name(x, tn, &oid, &typmod, &last))
 		return false;
 	struct ty a;
@@ -2393,6 +2590,8 @@ static bool out_sort_key(struct xlate *x, const char *text, const struct ty *t, 
 	if (tree_str_is(d, dir, "SORTBY_USING"))
 		return refuse(x, "ORDER BY ... USING");
 	bool desc = tree_str_is(d, dir, "SORTBY_DESC");
+	if (t->oid == PG_OID_JSON)
+		return fail(x, "42883", "could not identify an ordering operator for type json");
 	bool nulls_first = tree_str_is(d, nulls, "SORTBY_NULLS_FIRST") ||
 			   (desc && !tree_str_is(d, nulls, "SORTBY_NULLS_LAST"));
 	if (t->nullable && nulls_first == desc) {
@@ -2475,6 +2674,14 @@ static bool args_text(struct xlate *x, struct fargs *a, const char *name)
 			return false;
 		if (!ty_textual(&a->ty[i]) && !(a->ty[i].flags & TY_NULL))
 			return no_function(x, name, a);
+		if (a->ty[i].flags & TY_BINARY) {
+			/* Bytes from a byte-wise DISTINCT/UNION: string functions need characters again. */
+			size_t s0 = x->n;
+			if (!out(x, "CONVERT(") || !out(x, a->text[i]) || !out(x, " USING utf8mb4)") ||
+			    !cut(x, s0, &a->text[i]))
+				return false;
+			a->ty[i].flags &= (uint8_t)~TY_BINARY;
+		}
 	}
 	return true;
 }
@@ -2952,7 +3159,11 @@ static bool agg_type(struct xlate *x, const char *name, struct fargs *a, struct 
 		*t = *in;
 		t->col = NULL;
 		t->nullable = true;
+		t->typmod = -1;
 		t->flags &= (uint8_t)~TY_ENUM;
+		/* varchar has no min/max of its own: Postgres uses text's. */
+		if (t->oid == PG_OID_VARCHAR)
+			t->oid = PG_OID_TEXT;
 		return true;
 	}
 	if (strcmp(name, "string_agg") == 0) {
@@ -2989,6 +3200,91 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	       (!distinct || out(x, " USING utf8mb4)"));
 }
 
+/* The concatenation of the NULL-terminated strings, in the arena (NULL on OOM, failed). */
+static char *join(struct xlate *x, const char *first, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	va_start(ap, first);
+	for (const char *p = first; p; p = va_arg(ap, const char *))
+		n += strlen(p);
+	va_end(ap);
+	char *out_s = tree_arena_alloc(&x->arena, n + 1);
+	if (out_s == NULL) {
+		oom(x);
+		return NULL;
+	}
+	size_t at = 0;
+	va_start(ap, first);
+	for (const char *p = first; p; p = va_arg(ap, const char *)) {
+		memcpy(out_s + at, p, strlen(p));
+		at += strlen(p);
+	}
+	va_end(ap);
+	out_s[at] = '\0';
+	return out_s;
+}
+
+/* The weight and first digit of a numeric in base 10000, as Postgres stores it. */
+static bool numeric_weight(struct xlate *x, const char *v, char **w, char **fd)
+{
+	char *is = join(x, "CAST(FLOOR(", v, ") AS CHAR)", NULL);
+	char *l = is ? join(x, "CHAR_LENGTH(", is, ")", NULL) : NULL;
+	char *w1 = l ? join(x, "((", l, " - 1) DIV 4)", NULL) : NULL;
+	char *fd1 = w1 ? join(x, "CAST(LEFT(", is, ", ", l, " - 4 * ", w1, ") AS UNSIGNED)", NULL) : NULL;
+	char *f = fd1 ? join(x, "SUBSTRING(CAST(CAST(", v, " AS DECIMAL(65,30)) AS CHAR), 3)", NULL) : NULL;
+	char *z = f ? join(x, "(CHAR_LENGTH(", f, ") - CHAR_LENGTH(TRIM(LEADING '0' FROM ", f, ")))", NULL)
+		    : NULL;
+	char *w0 = z ? join(x, "(-(", z, " DIV 4) - 1)", NULL) : NULL;
+	char *fd0 = w0 ? join(x, "CAST(RPAD(SUBSTRING(", f, ", 4 * (", z, " DIV 4) + 1, 4), 4, '0') AS UNSIGNED)",
+			      NULL) : NULL;
+	if (fd0 == NULL)
+		return false;
+	*w = join(x, "(CASE WHEN ", v, " >= 1 THEN ", w1, " WHEN ", v, " > 0 THEN ", w0, " ELSE 0 END)", NULL);
+	*fd = join(x, "(CASE WHEN ", v, " >= 1 THEN ", fd1, " WHEN ", v, " > 0 THEN ", fd0, " ELSE 0 END)",
+		   NULL);
+	return *w != NULL && *fd != NULL;
+}
+
+/*
+ * num / den printed with Postgres' numeric scale (select_div_scale: at least
+ * 16 significant digits, never fewer decimals than either operand's, <da>
+ * and <db>), where MySQL prints the dividend's scale + 4. The digits are
+ * computed with 30 decimals and cut to that scale as text; only the select
+ * list of the statement's own level uses this (sorting and comparing keep
+ * the number). <divisor> is what the division uses (avg guards its count
+ * with NULLIF; a plain division keeps MySQL's division-by-zero warning,
+ * which the proxy raises as 22012).
+ */
+static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
+			  int da, int db)
+{
+	char sc[16];
+	snprintf(sc, sizeof(sc), "%d", da > db ? da : db);
+	char *vn = join(x, "ABS(", num, ")", NULL);
+	char *vd = join(x, "ABS(", den, ")", NULL);
+	char *ws, *fds, *wn, *fdn;
+	if (vn == NULL || vd == NULL || !numeric_weight(x, vn, &ws, &fds) ||
+	    !numeric_weight(x, vd, &wn, &fdn))
+		return NULL;
+	char *q = join(x, "(", ws, " - ", wn, " - IF(", fds, " <= ", fdn, ", 1, 0))", NULL);
+	char *r = q ? join(x, "LEAST(GREATEST(16 - 4 * ", q, ", ", sc, "), 30)", NULL) : NULL;
+	char *t = r ? join(x, "CAST(ROUND(CAST(", num, " AS DECIMAL(65,30)) / ", divisor, ", ", r,
+			   ") AS CHAR)", NULL) : NULL;
+	return t ? join(x, "TRIM(TRAILING '.' FROM SUBSTRING(", t, ", 1, LOCATE('.', ", t, ") + ", r, "))",
+			NULL) : NULL;
+}
+
+/* avg(integer or numeric) as Postgres prints it: sum / count with div_pg_scale's rule. */
+static char *avg_pg_scale(struct xlate *x, const char *arg, bool distinct, int scale)
+{
+	const char *dis = distinct ? "DISTINCT " : "";
+	char *sum = join(x, "SUM(", dis, arg, ")", NULL);
+	char *cnt = join(x, "COUNT(", dis, arg, ")", NULL);
+	char *guarded = cnt ? join(x, "NULLIF(", cnt, ", 0)", NULL) : NULL;
+	return guarded && sum ? div_pg_scale(x, sum, cnt, guarded, scale, 0) : NULL;
+}
+
 /*
  * An aggregate call. FILTER (WHERE c) becomes CASE WHEN c THEN arg END
  * inside it. Text min/max and DISTINCT work on bytes and convert back.
@@ -3019,6 +3315,13 @@ static bool out_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const c
 		return out_string_agg(x, sc, f, a, distinct, arg);
 	if (a->n > 1)
 		return no_function(x, name, a);
+	if (x->want_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
+	    (ty_int(&a->ty[0]) || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
+		int scale = ty_int(&a->ty[0]) ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
+		x->display = avg_pg_scale(x, arg, distinct, scale);
+		if (x->display == NULL)
+			return false;
+	}
 	bool back = a->n && ty_textual(&a->ty[0]) && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0);
 	const char *my = strcmp(name, "bool_and") == 0 || strcmp(name, "every") == 0 ? "MIN"
 			 : strcmp(name, "bool_or") == 0 ? "MAX" : name;
@@ -3047,8 +3350,11 @@ static bool emit_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const 
 	struct fargs a;
 	char *filter = NULL;
 	uint32_t fl = tree_get(d, f, "agg_filter");
+	bool want = x->want_display; /* for this call, not for one in its arguments */
+	x->want_display = false;
 	bool ok = emit_args(x, sc, tree_get(d, f, "args"), &a) &&
 		  (fl == 0 || bool_operand(x, sc, fl, "FILTER", &filter));
+	x->want_display = want;
 	if (ok && tree_get(d, f, "agg_order") && strcmp(name, "string_agg") != 0) {
 		/* Order does not change count/sum/avg/min/max/bool_*; it is checked, then dropped. */
 		size_t s0 = x->n;
@@ -3091,20 +3397,74 @@ static bool window_type(struct xlate *x, const char *name, struct fargs *a, stru
 		*t = a->ty[0];
 		t->col = NULL;
 		t->nullable = true;
+		t->typmod = -1;
 		return true;
 	}
 	return fail(x, "42883", "function %s does not exist", name);
 }
 
-/* fn(...) OVER (PARTITION BY ... ORDER BY ...), with Postgres' default frame only. */
+/* Window frame options (Postgres' FRAMEOPTION_* bits). */
+enum {
+	FO_NONDEFAULT = 0x1, FO_RANGE = 0x2, FO_ROWS = 0x4, FO_GROUPS = 0x8, FO_BETWEEN = 0x10,
+	FO_START_UNBOUNDED_PRECEDING = 0x20, FO_END_UNBOUNDED_FOLLOWING = 0x100,
+	FO_START_CURRENT_ROW = 0x200, FO_END_CURRENT_ROW = 0x400,
+	FO_START_OFFSET_PRECEDING = 0x800, FO_END_OFFSET_PRECEDING = 0x1000,
+	FO_START_OFFSET_FOLLOWING = 0x2000, FO_END_OFFSET_FOLLOWING = 0x4000,
+	FO_EXCLUDE = 0x8000 | 0x10000 | 0x20000,
+};
+
+/* One frame bound: UNBOUNDED/CURRENT ROW/n PRECEDING|FOLLOWING (n a constant). */
+static bool frame_bound(struct xlate *x, uint32_t over, int64_t fo, bool start, char *buf, size_t cap)
+{
+	const struct tree *d = &x->doc;
+	int64_t unb = start ? FO_START_UNBOUNDED_PRECEDING : FO_END_UNBOUNDED_FOLLOWING;
+	int64_t cur = start ? FO_START_CURRENT_ROW : FO_END_CURRENT_ROW;
+	int64_t pre = start ? FO_START_OFFSET_PRECEDING : FO_END_OFFSET_PRECEDING;
+	int64_t fol = start ? FO_START_OFFSET_FOLLOWING : FO_END_OFFSET_FOLLOWING;
+	if (fo & unb)
+		return snprintf(buf, cap, "UNBOUNDED %s", start ? "PRECEDING" : "FOLLOWING") > 0;
+	if (fo & cur)
+		return snprintf(buf, cap, "CURRENT ROW") > 0;
+	if (!(fo & (pre | fol)))
+		return refuse(x, "this window frame");
+	uint32_t off = start ? tree_get(d, over, "startOffset") : tree_get(d, over, "endOffset"), f, tl;
+	uint32_t iv = NODE_IS(node_type(x, off, &f, &tl), tl, "A_Const") ? tree_get(d, f, "ival") : 0;
+	if (iv == 0 || (fo & FO_RANGE))
+		return refuse(x, "a window frame offset that is not a constant row count");
+	int64_t n = tree_int(d, tree_get(d, iv, "ival"));
+	return snprintf(buf, cap, "%lld %s", (long long)n, fo & pre ? "PRECEDING" : "FOLLOWING") > 0;
+}
+
+/* Postgres' default frame is MySQL's too; ROWS and RANGE frames are written out. */
+static bool window_frame(struct xlate *x, uint32_t over, const char **frame)
+{
+	int64_t fo = tree_int(&x->doc, tree_get(&x->doc, over, "frameOptions"));
+	*frame = "";
+	if (!(fo & FO_NONDEFAULT))
+		return true;
+	if (fo & (FO_GROUPS | FO_EXCLUDE))
+		return refuse(x, "a GROUPS or EXCLUDE window frame");
+	char a[48], b[48];
+	if (!frame_bound(x, over, fo, true, a, sizeof(a)))
+		return false;
+	const char *kind = fo & FO_ROWS ? " ROWS " : " RANGE ";
+	if (!(fo & FO_BETWEEN))
+		return (*frame = join(x, kind, a, NULL)) != NULL;
+	if (!frame_bound(x, over, fo, false, b, sizeof(b)))
+		return false;
+	return (*frame = join(x, kind, "BETWEEN ", a, " AND ", b, NULL)) != NULL;
+}
+
+/* fn(...) OVER (PARTITION BY ... ORDER BY ... [frame]). */
 static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const char *name, struct ty *t)
 {
 	const struct tree *d = &x->doc;
 	uint32_t over = tree_get(d, f, "over");
 	if (tree_get(d, over, "name") || tree_get(d, over, "refname"))
 		return refuse(x, "a named window");
-	if (tree_int(d, tree_get(d, over, "frameOptions")) != 1058)
-		return refuse(x, "a window frame clause");
+	const char *frame;
+	if (!window_frame(x, over, &frame))
+		return false;
 	struct fargs a;
 	if (is_aggregate(name)) {
 		if (sc->in_agg)
@@ -3147,7 +3507,41 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 	uint32_t order = tree_get(d, over, "orderClause");
 	if (order && (!out(x, first ? "ORDER BY " : " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, ")");
+	return out(x, frame) && out(x, ")");
+}
+
+/*
+ * Postgres built-ins that are not translated: refused as such (0A000), not
+ * reported as missing (42883), which is what any other name gets.
+ */
+static bool pg_builtin(const char *name)
+{
+	static const char *const names[] = {
+		"to_char", "to_date", "to_timestamp", "to_number", "age", "generate_series",
+		"regexp_replace", "regexp_match", "regexp_matches", "regexp_split_to_array",
+		"regexp_split_to_table", "split_part", "initcap", "repeat", "reverse", "translate",
+		"array_agg", "json_agg", "jsonb_agg", "json_build_object", "jsonb_build_object",
+		"json_object_agg", "jsonb_object_agg", "to_json", "to_jsonb", "row_to_json",
+		"json_extract_path", "json_extract_path_text", "jsonb_extract_path_text",
+		"json_array_length", "jsonb_array_length", "random", "setseed", "nextval", "currval",
+		"format", "quote_ident", "quote_literal", "quote_nullable", "encode", "decode",
+		"string_to_array", "array_to_string", "unnest", "array_length", "cardinality",
+		"make_date", "make_timestamp", "make_timestamptz", "make_interval", "justify_days",
+		"justify_hours", "justify_interval", "date_bin", "timezone", "chr", "ascii",
+		"starts_with", "width_bucket", "cbrt", "degrees", "radians", "pi", "gcd", "lcm",
+		"factorial", "div", "scale", "min_scale", "trim_scale", "sin", "cos", "tan", "asin",
+		"acos", "atan", "atan2", "log2", "isfinite", "overlay", "bit_length", "sha256",
+		"gen_random_uuid", "uuid_generate_v4", "pg_typeof", "current_setting", "version",
+		"percentile_cont", "percentile_disc", "mode", "stddev", "stddev_pop",
+		"stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp",
+		"bit_and", "bit_or", "nth_value", "num_nonnulls", "num_nulls",
+		"timeofday", "to_hex",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struct ty *t)
@@ -3182,6 +3576,8 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 			if (strcmp(window_only[i], name) == 0)
 				return fail(x, "42809", "window function %s requires an OVER clause", name);
 		}
+		if (pg_builtin(name))
+			return fail(x, "0A000", "function %s is not supported for legacy tables", name);
 		return no_function(x, name, &a);
 	}
 	return fn(x, &a, name, t);
@@ -3239,7 +3635,12 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 	/* The subquery's column decides an open left side; text compares as bytes on both sides. */
 	size_t s0 = x->n;
 	o.binary_text = true;
-	if (!emit_select(x, sc, sub, &o, &cols))
+	/* MySQL and MariaDB refuse LIMIT inside IN (subquery): a derived table takes it. */
+	uint32_t sf, stl;
+	node_type(x, sub, &sf, &stl);
+	bool limited = tree_get(d, sf, "limitCount") || tree_get(d, sf, "limitOffset");
+	if ((limited && !out(x, "SELECT * FROM (")) || !emit_select(x, sc, sub, &o, &cols) ||
+	    (limited && !out(x, ") AS `_s`")))
 		return false;
 	if (cols.n != 1)
 		return fail(x, "42601", "subquery has too %s columns", cols.n > 1 ? "many" : "few");
@@ -3762,6 +4163,28 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 
 /* ---- the select list ---- */
 
+/* avg(...) itself (not inside an expression, not a window function). */
+static bool is_bare_avg(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall") || tree_get(&x->doc, f, "over"))
+		return false;
+	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
+	return name != NULL && strcmp(name, "avg") == 0;
+}
+
+/* a / b itself, at the top of a select-list item. */
+static bool is_bare_division(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "A_Expr") ||
+	    !tree_str_is(&x->doc, tree_get(&x->doc, f, "kind"), "AEXPR_OP") ||
+	    tree_get(&x->doc, f, "lexpr") == 0)
+		return false;
+	const char *op = last_name(x, tree_get(&x->doc, f, "name"), NULL);
+	return op != NULL && strcmp(op, "/") == 0;
+}
+
 /* Writes one output column: `expr AS alias`, the alias being what outer levels use. */
 static bool out_target(struct xlate *x, struct scope *sc, const struct select_opts *o,
 		       struct olist *cols, bool distinct, const char *text, struct ocol *c)
@@ -3770,6 +4193,22 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 	if (o->colnames != NULL && idx < o->ncolnames)
 		c->name = o->colnames[idx];
 	c->alias = c->name;
+	/*
+	 * Postgres lets a subquery, CTE or set operation branch have two columns
+	 * of one name (SELECT 1, 2 UNION ...); MySQL's derived tables do not, so
+	 * the MySQL alias of a repeated name gets a suffix (outer levels refer to
+	 * columns by their MySQL alias anyway).
+	 */
+	for (size_t k = 0; !o->top && k < idx; k++) {
+		if (strcasecmp(cols->v[k].alias, c->alias) != 0)
+			continue;
+		char *a = xalloc(x, strlen(c->name) + 16);
+		if (a == NULL)
+			return false;
+		snprintf(a, strlen(c->name) + 16, "%s~%zu", c->name, idx + 1);
+		c->alias = a;
+		break;
+	}
 	c->text = text;
 	if ((idx && !out(x, ", ")))
 		return false;
@@ -3779,7 +4218,7 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 		if (!out_binary(x, text, &c->ty))
 			return false;
 		c->ty.flags |= TY_BINARY;
-	} else if (!out(x, text)) {
+	} else if (!out(x, c->display ? c->display : text)) {
 		return false;
 	}
 	c->end = x->n;
@@ -3890,8 +4329,13 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		}
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
-		if (!operand(x, sc, val, &c.ty, &text))
+		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
+		x->display = NULL;
+		bool ok = operand(x, sc, val, &c.ty, &text);
+		x->want_display = false;
+		if (!ok)
 			return false;
+		c.display = x->display;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
 		plain_col(x, sc, val, &c.range, &c.col);
@@ -4005,6 +4449,8 @@ static bool collect_groups(struct xlate *x, struct scope *sc, uint32_t list, uin
 		if (t.flags & TY_AGG)
 			return fail(x, "42803", "aggregate functions are not allowed in GROUP BY");
 		close_type(x, &t);
+		if (t.oid == PG_OID_JSON)
+			return fail(x, "42883", "could not identify an equality operator for type json");
 		g.text = text;
 		g.textual = ty_textual(&t);
 		plain_col(x, sc, e, &g.range, &g.col);
@@ -4342,6 +4788,8 @@ static bool setop_types(struct xlate *x, struct olist *l, const struct olist *r,
 		else if (a->oid != b->oid && !(ty_datetime(a) && ty_datetime(b)))
 			return fail(x, "42804", "%s types %s and %s cannot be matched", op,
 				    ty_pg_name(a->oid), ty_pg_name(b->oid));
+		if (a->typmod != b->typmod)
+			a->typmod = -1;
 		a->flags |= b->flags & TY_BINARY;
 		a->nullable = a->nullable || b->nullable;
 		a->col = NULL;
@@ -4645,8 +5093,8 @@ const char *xlate_session_setup(void)
 {
 	return "SET NAMES utf8mb4, time_zone = '+00:00', "
 	       "sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-	       "NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', "
-	       "group_concat_max_len = 4294967295";
+	       "NO_ENGINE_SUBSTITUTION', "
+	       "group_concat_max_len = 1073741824";
 }
 
 struct xlate *xlate_new(void)
@@ -4759,6 +5207,13 @@ void xlate_read(struct xlate *x, const struct xlate_input *in, struct xlate_resu
 	if (x->failed)
 		refused(x, out);
 	tree_trim(&x->doc);
+	/* One huge statement must not pin its buffer for the worker's lifetime (the result is in the arena). */
+	if (x->cap > KEEP_BUF) {
+		free(x->buf);
+		x->buf = NULL;
+		x->cap = 0;
+		x->n = 0;
+	}
 }
 
 /* ---- the cache blob ---- */

@@ -18,7 +18,15 @@
  * Every translation is also checked for the invariants the proxy relies
  * on (no comment opener, balanced quotes and backticks, slots in order and
  * in range) and survives xlate_pack/xlate_unpack unchanged.
- * tests/unit/translate/check_mariadb.py runs every golden SQL on MariaDB.
+ *
+ * Two scripts beside the golden files check them against real servers (as
+ * root; each starts and stops its own throwaway server):
+ * translate/check_mariadb.py runs every golden MySQL text on MariaDB 10.11
+ * (it must execute without a warning the proxy raises as an error, use the
+ * name index for indexed equality, and give Postgres' rows for
+ * 17_semantics.golden); translate/check_postgres.py asks PostgreSQL 15 for
+ * the output names and types, the parameter types and the errors of every
+ * input, which must be what the golden file says.
  */
 #include <setjmp.h>
 #include <stdarg.h>
