@@ -1036,7 +1036,12 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 		return;
 	}
 	settings_of(s, &st->pv);
-	bool in_block = s->q.txn != PL_TXN_IDLE;
+	/*
+	 * One snapshot for a transaction block, and for an implicit one: a
+	 * segment whose other messages went to Supabase (a BEGIN among them,
+	 * perhaps, whose ReadyForQuery has not come yet).
+	 */
+	bool in_block = s->q.txn != PL_TXN_IDLE || s->q.seg_upstream;
 	if (log_enabled(CONFIG_LOG_DEBUG)) {
 		/* Values in it are the client's: only at debug level. */
 		char q[2048];

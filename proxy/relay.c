@@ -350,6 +350,7 @@ enum relay_effect {
 	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
 	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
 	EFF_SCRIPT,        /* a statement of a split Query ended (arg non-NULL: it failed here) */
+	EFF_LEGACY_SYNC,   /* a Sync was answered: legacy portals outside a block end */
 };
 
 /* ---- legacy reads answered from MySQL ---- */
@@ -952,6 +953,9 @@ static void apply_effect(struct session *s, const struct pl_entry *e)
 		break;
 	case EFF_SCRIPT:
 		script_piece_done(s, failed || e->effect.arg != NULL);
+		break;
+	case EFF_LEGACY_SYNC:
+		legacy_sync(s, s->q.txn != PL_TXN_IDLE);
 		break;
 	}
 }
@@ -1578,9 +1582,12 @@ static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 {
 	/* Also local: a segment answered from MySQL alone (nothing of it went upstream). */
 	bool local = s->skip_to_sync ? s->skip_local : s->legacy_seg && !s->q.seg_upstream;
+	/*
+	 * Legacy portals end with the implicit transaction, known only when this
+	 * Sync is answered (a BEGIN earlier in the segment may still be owed).
+	 */
+	uint16_t effect = s->legacy != NULL ? EFF_LEGACY_SYNC : EFF_NONE;
 
-	if (s->legacy != NULL)
-		legacy_sync(s, s->q.txn != PL_TXN_IDLE);
 	s->legacy_seg = false;
 	s->skip_to_sync = false;
 	s->skip_local = false;
@@ -1591,10 +1598,13 @@ static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 		if (e == NULL)
 			return STEP_STOP;
 		e->ready_after = true;
+		e->effect.what = effect;
 		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	}
-	if (push(s, PL_SYNC, PL_UPSTREAM, NULL, 0) == NULL)
+	struct pl_entry *e = push(s, PL_SYNC, PL_UPSTREAM, NULL, 0);
+	if (e == NULL)
 		return STEP_STOP;
+	e->effect.what = effect;
 	scan_take(sc, total);
 	return STEP_NEXT;
 }
