@@ -173,7 +173,22 @@ struct stream {
 	bool paused_for_client;     /* waiting for the client's output to drain */
 	struct pgv_session pv;
 	uint64_t rows;              /* rows of the current work */
+	/*
+	 * Another read of the transaction needs the snapshot's connection this
+	 * stream's open result holds (MySQL reads one result at a time per
+	 * connection): the rest of the result is read into memory, then the
+	 * other read runs. Rows are kept as MySQL sent them: per column an int32
+	 * length (-1 NULL) and the bytes.
+	 */
+	bool materializing;
+	struct legacy_work *after;  /* the read that waits for the connection */
+	struct pgv_buf mem;
+	size_t mem_at;              /* the next row to serve */
+	bool in_memory;             /* the result ended: what is left is in <mem> */
 };
+
+/* A suspended result read into memory may take at most this much. */
+#define LEGACY_MATERIALIZE_MAX (64u << 20)
 
 /* What a work does when its entry reaches the head. */
 enum work_kind {
@@ -561,16 +576,44 @@ static enum mysqlb_row_verdict value_error(struct stream *st, unsigned i, enum p
 	return MYSQLB_ROW_STOP;
 }
 
+/* One row of a materializing stream into its memory; false when it would grow too large. */
+static bool keep_row(struct stream *st, char **vals, unsigned long *lens, unsigned ncols)
+{
+	for (unsigned i = 0; i < ncols; i++) {
+		int32_t n = vals[i] == NULL ? -1 : (int32_t)lens[i];
+		pgv_buf_put(&st->mem, &n, sizeof(n));
+		if (n > 0)
+			pgv_buf_put(&st->mem, vals[i], (size_t)n);
+	}
+	return !st->mem.failed && st->mem.len <= LEGACY_MATERIALIZE_MAX;
+}
+
+static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned long *lens,
+					unsigned ncols);
+
 static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long *lens,
 					  unsigned ncols)
 {
 	struct stream *st = arg;
+
+	if (st->materializing)
+		return keep_row(st, vals, lens, ncols) ? MYSQLB_ROW_MORE : MYSQLB_ROW_STOP;
+	if (st->work == NULL)
+		return MYSQLB_ROW_PAUSE; /* suspended: not fetched for anyone (cannot happen) */
+	return emit_row(st, vals, lens, ncols);
+}
+
+/*
+ * Writes one row for the stream's work: a DataRow (or COPY line), then the
+ * limit's end or a pause for a backed-up client.
+ */
+static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned long *lens,
+					unsigned ncols)
+{
 	struct session *s = st->s;
 	struct legacy_work *lw = st->work;
 	struct pgv_error perr;
 
-	if (lw == NULL)
-		return MYSQLB_ROW_PAUSE; /* suspended: not fetched for anyone (cannot happen) */
 	if (!lw->no_rows) {
 		struct pgmsg_writer *out = worker_writer(s->w);
 		if (lw->is_copy) {
@@ -644,7 +687,7 @@ static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long 
 		conn_uncork(s->conn);
 		conn_cork(s->conn);
 	}
-	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER) {
+	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER && !st->in_memory) {
 		st->paused_for_client = true;
 		conn_notify_drain(s->conn, LEGACY_LOW_WATER);
 		return MYSQLB_ROW_PAUSE;
@@ -664,6 +707,9 @@ static void stream_free(struct stream *st)
 		return;
 	if (st->job != NULL)
 		mysqlb_job_abandon(st->job);
+	if (st->after != NULL)
+		st->after->stream = NULL; /* cannot happen: a waiting read is at the head */
+	pgv_buf_free(&st->mem);
 	if (st->s->legacy != NULL && st->s->legacy->running == st)
 		st->s->legacy->running = NULL;
 	free(st);
@@ -685,6 +731,32 @@ static bool write_complete(struct session *s, const struct legacy_work *lw, uint
 	return send_built(s);
 }
 
+static void answer_fixed(struct session *s, struct legacy_work *lw, const char *sqlstate,
+			 const char *message, const char *tag);
+
+/* A materializing stream's result ended: the read that waited for the connection runs. */
+static void materialized(struct stream *st, const struct mysqlb_error *err)
+{
+	struct session *s = st->s;
+	struct legacy_work *next = st->after;
+
+	st->materializing = false;
+	st->after = NULL;
+	if (err == NULL) {
+		st->in_memory = true;
+		legacy_start(s, next);
+		return;
+	}
+	/* The open result could not be kept: it is gone, and the waiting read says why. */
+	pgv_buf_free(&st->mem);
+	bool big = strcmp(err->sqlstate, "53200") == 0;
+	answer_fixed(s, next, big ? "0A000" : err->sqlstate,
+		     big ? "another legacy read of this transaction is still open and too large to "
+			   "keep in memory: MySQL answers one read at a time per transaction"
+			 : err->message,
+		     NULL);
+}
+
 static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warnings)
 {
 	struct stream *st = arg;
@@ -696,6 +768,10 @@ static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warn
 	st->ended = true;
 	if (s->legacy != NULL && s->legacy->running == st)
 		s->legacy->running = NULL;
+	if (st->materializing) {
+		materialized(st, err);
+		return;
+	}
 	if (lw == NULL)
 		return; /* suspended at a limit: the next Execute or FETCH finds it ended */
 	if (lw->failed) {
@@ -947,6 +1023,58 @@ static struct stream *portal_stream(struct session *s, struct legacy_portal *po)
 	return po->stream;
 }
 
+/* Another stream whose open (suspended) result holds the snapshot's connection, or NULL. */
+static struct stream *pin_holder(struct legacy_state *ls, const struct stream *self)
+{
+	for (struct legacy_portal *po = ls->portals; po != NULL; po = po->next) {
+		struct stream *st = po->stream;
+		if (st != NULL && st != self && st->job != NULL && st->work == NULL)
+			return st;
+	}
+	return NULL;
+}
+
+/* Serves the work from the rows a materialized stream kept; synchronous. */
+static void serve_from_memory(struct session *s, struct legacy_work *lw)
+{
+	struct stream *st = lw->stream;
+	unsigned n = st->ncols;
+	char **vals = calloc(n ? n : 1, sizeof(*vals));
+	unsigned long *lens = calloc(n ? n : 1, sizeof(*lens));
+	if (vals == NULL || lens == NULL) {
+		free(vals);
+		free(lens);
+		session_close(s, "out of memory");
+		return;
+	}
+	while (st->mem_at < st->mem.len) {
+		for (unsigned i = 0; i < n; i++) {
+			int32_t len;
+			memcpy(&len, st->mem.p + st->mem_at, sizeof(len));
+			st->mem_at += sizeof(len);
+			vals[i] = len < 0 ? NULL : st->mem.p + st->mem_at;
+			lens[i] = len < 0 ? 0 : (unsigned long)len;
+			st->mem_at += len > 0 ? (size_t)len : 0;
+		}
+		enum mysqlb_row_verdict v = emit_row(st, vals, lens, n);
+		if (st->work == NULL || v == MYSQLB_ROW_STOP) {
+			/* The limit ended the work, or a value failed it (the error is written). */
+			if (v == MYSQLB_ROW_STOP && st->work == lw)
+				work_finish(lw, true);
+			free(vals);
+			free(lens);
+			return;
+		}
+	}
+	free(vals);
+	free(lens);
+	pgv_buf_free(&st->mem);
+	st->mem_at = 0;
+	st->in_memory = false; /* all served: the stream is plainly ended now */
+	if (write_complete(s, lw, st->rows))
+		work_finish(lw, false);
+}
+
 void legacy_start(struct session *s, struct legacy_work *lw)
 {
 	struct legacy_state *ls = state_of(s);
@@ -993,6 +1121,23 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 		}
 	}
 	struct stream *st = lw->stream;
+	/*
+	 * One snapshot for a transaction block, and for an implicit one: a
+	 * segment whose other messages went to Supabase (a BEGIN among them,
+	 * perhaps, whose ReadyForQuery has not come yet).
+	 */
+	bool in_block = s->q.txn != PL_TXN_IDLE || s->q.seg_upstream;
+	if (st->job == NULL && !st->ended && in_block && ls->pin != NULL) {
+		struct stream *holder = pin_holder(ls, st);
+		if (holder != NULL) {
+			/* The snapshot's connection is busy with an open result: keep its rest first. */
+			holder->materializing = true;
+			holder->after = lw;
+			ls->running = holder;
+			mysqlb_job_resume(holder->job);
+			return;
+		}
+	}
 	st->work = lw;
 	st->rows = 0;
 	st->formats = lw->formats;
@@ -1023,6 +1168,10 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 		if (!send_built(s))
 			return;
 	}
+	if (st->in_memory) {
+		serve_from_memory(s, lw);
+		return;
+	}
 	if (st->job != NULL) {
 		/* Open from an earlier Execute or FETCH: the next rows come from where it stopped. */
 		ls->running = st;
@@ -1036,12 +1185,6 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 		return;
 	}
 	settings_of(s, &st->pv);
-	/*
-	 * One snapshot for a transaction block, and for an implicit one: a
-	 * segment whose other messages went to Supabase (a BEGIN among them,
-	 * perhaps, whose ReadyForQuery has not come yet).
-	 */
-	bool in_block = s->q.txn != PL_TXN_IDLE || s->q.seg_upstream;
 	if (log_enabled(CONFIG_LOG_DEBUG)) {
 		/* Values in it are the client's: only at debug level. */
 		char q[2048];

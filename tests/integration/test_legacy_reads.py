@@ -184,3 +184,21 @@ def test_equality_on_a_ci_column_uses_its_index(make_legacy_proxy, mariadb):
     plan = mariadb.query("EXPLAIN " + sql.replace("`crm`.", f"`{mariadb.database}`."))
     keys = [r[5] for r in plan]  # EXPLAIN's `key` column
     assert any(k and "name" in k for k in keys), plan
+
+
+def test_two_cursors_open_in_one_transaction(legacy_proxy, legacy_ref):
+    """MySQL reads one result at a time per connection: the open one is kept, both serve on."""
+    script = ["BEGIN",
+              "DECLARE a CURSOR FOR SELECT customer_id, name FROM customers ORDER BY customer_id",
+              "DECLARE b CURSOR FOR SELECT payment_id, amount FROM payments ORDER BY payment_id",
+              "FETCH 3 FROM a", "FETCH 2 FROM b", "FETCH 4 FROM a", "MOVE 10 IN b",
+              "FETCH 2 FROM b", "SELECT count(*) FROM subscriptions", "FETCH 2 FROM a",
+              "CLOSE a", "FETCH ALL FROM b", "COMMIT"]
+    ref, sy = reference(legacy_ref), through(legacy_proxy)
+    try:
+        for sql in script:
+            data = pgwire.message(b"Q", pgwire.cstr(sql))
+            assert shape(exchange(sy, data)) == shape(exchange(ref, data)), sql
+    finally:
+        ref.terminate()
+        sy.terminate()
