@@ -41,6 +41,7 @@ enum config_section_id {
 	SEC_USERS,     /* [[users]], one struct config_user per entry */
 	SEC_SUPABASE,  /* [supabase] */
 	SEC_LEGACY,    /* [legacy] */
+	SEC_MYSQL,     /* [mysql]: its presence turns the MySQL backend on */
 	SEC_COUNT,
 };
 
@@ -55,6 +56,7 @@ static const struct config_section_def config_sections[SEC_COUNT] = {
 	[SEC_USERS] = { "users", true, true },
 	[SEC_SUPABASE] = { "supabase", false, true },
 	[SEC_LEGACY] = { "legacy", false, false },
+	[SEC_MYSQL] = { "mysql", false, false },
 };
 
 enum config_key_type {
@@ -64,6 +66,7 @@ enum config_key_type {
 	KEY_ENUM,       /* an enum field; the value is one of <words> */
 	KEY_LISTEN,     /* "host:port" or "[v6]:port" into proxy.listen_host/listen_port */
 	KEY_NAMES,      /* char ** + count: identifiers, folded to lower case, no repeats */
+	KEY_BOOL,       /* bool */
 };
 
 struct config_key_def {
@@ -75,7 +78,7 @@ struct config_key_def {
 	long long min, max;        /* see enum config_key_type */
 	const char *const *words;  /* KEY_ENUM: NULL-terminated, in the enum's order */
 	const char *def_str;       /* default for STRING, ENUM, LISTEN */
-	long long def_int;         /* default for INT, PORT */
+	long long def_int;         /* default for INT, PORT, BOOL (0/1) */
 	bool required;             /* no default: the file must set it */
 	bool secret;               /* never echoed, may hold any byte but NUL */
 };
@@ -86,6 +89,8 @@ static const char *const sslmode_words[] = { "disable", "prefer", "require", "ve
 static const char *const auth_method_words[] = { "scram-sha-256", "md5", NULL };
 static const char *const log_level_words[] = { "error", "warn", "info", "debug", NULL };
 static const char *const pool_mode_words[] = { "session", "transaction", NULL };
+static const char *const mysql_tls_words[] = { "disable", "require", "verify-ca", "verify-full",
+					       NULL };
 
 /* KEY_ENUM stores through an int: every enum it fills must be int-sized. */
 _Static_assert(sizeof(enum config_client_tls) == sizeof(int), "enum size");
@@ -93,10 +98,12 @@ _Static_assert(sizeof(enum config_sslmode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_auth_method) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_pool_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_mysql_tls) == sizeof(int), "enum size");
 
 #define PX(f) offsetof(struct config, proxy.f)
 #define SB(f) offsetof(struct config, supabase.f)
 #define LG(f) offsetof(struct config, legacy.f)
+#define MY(f) offsetof(struct config, mysql.f)
 #define US(f) offsetof(struct config_user, f)
 
 static const struct config_key_def config_keys[] = {
@@ -156,6 +163,30 @@ static const struct config_key_def config_keys[] = {
 	  .min = 1, .max = CONFIG_NAME_MAX, .def_str = "public" },
 	{ .section = SEC_LEGACY, .name = "tables", .type = KEY_NAMES, .offset = LG(tables),
 	  .count_offset = LG(ntables) },
+
+	/* Required only when the section is there: without it legacy reads are refused. */
+	{ .section = SEC_MYSQL, .name = "host", .type = KEY_STRING, .offset = MY(host),
+	  .min = 1, .max = 255, .required = true },
+	{ .section = SEC_MYSQL, .name = "port", .type = KEY_PORT, .offset = MY(port),
+	  .min = 1, .max = 65535, .def_int = 3306 },
+	{ .section = SEC_MYSQL, .name = "database", .type = KEY_STRING, .offset = MY(database),
+	  .min = 1, .max = 64, .required = true },
+	{ .section = SEC_MYSQL, .name = "user", .type = KEY_STRING, .offset = MY(user),
+	  .min = 1, .max = 80, .required = true },
+	{ .section = SEC_MYSQL, .name = "password", .type = KEY_STRING, .offset = MY(password),
+	  .max = 1024, .def_str = "", .secret = true },
+	{ .section = SEC_MYSQL, .name = "pool_size", .type = KEY_INT, .offset = MY(pool_size),
+	  .min = 1, .max = 10000, .def_int = 8 },
+	{ .section = SEC_MYSQL, .name = "connect_timeout_ms", .type = KEY_INT,
+	  .offset = MY(connect_timeout_ms), .min = 1, .max = 600000, .def_int = 5000 },
+	{ .section = SEC_MYSQL, .name = "tls", .type = KEY_ENUM, .offset = MY(tls),
+	  .words = mysql_tls_words, .def_str = "disable" },
+	{ .section = SEC_MYSQL, .name = "ssl_ca", .type = KEY_STRING, .offset = MY(ssl_ca),
+	  .max = CONFIG_PATH_MAX, .def_str = "" },
+	{ .section = SEC_MYSQL, .name = "require_read_only", .type = KEY_BOOL,
+	  .offset = MY(require_read_only), .def_int = 1 },
+	{ .section = SEC_MYSQL, .name = "tinyint1_as_bool", .type = KEY_BOOL,
+	  .offset = MY(tinyint1_as_bool), .def_int = 1 },
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -342,6 +373,12 @@ const char *config_pool_mode_name(enum config_pool_mode mode)
 		       (int)mode);
 }
 
+const char *config_mysql_tls_name(enum config_mysql_tls mode)
+{
+	return word_of(mysql_tls_words, sizeof mysql_tls_words / sizeof *mysql_tls_words - 1,
+		       (int)mode);
+}
+
 /* ---- lifecycle ---- */
 
 static void free_secret(char *s)
@@ -373,6 +410,11 @@ static void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->legacy.ntables; i++)
 		free(cfg->legacy.tables[i]);
 	free(cfg->legacy.tables);
+	free(cfg->mysql.host);
+	free(cfg->mysql.database);
+	free(cfg->mysql.user);
+	free_secret(cfg->mysql.password);
+	free(cfg->mysql.ssl_ca);
 	free(cfg);
 }
 
@@ -717,10 +759,20 @@ static void store_names(struct load *ld, const struct config_key_def *k, void *b
 	*count = n;
 }
 
+static void store_bool(struct load *ld, const struct config_key_def *k, void *base,
+		       const struct config_toml_value *v)
+{
+	if (expect_kind(ld, k, v, CONFIG_TOML_BOOLEAN))
+		*(bool *)field(base, k->offset) = v->boolean;
+}
+
 static void store_value(struct load *ld, const struct config_key_def *k, void *base,
 			const struct config_toml_value *v)
 {
 	switch (k->type) {
+	case KEY_BOOL:
+		store_bool(ld, k, base, v);
+		break;
 	case KEY_STRING:
 		store_string(ld, k, base, v);
 		break;
@@ -753,6 +805,9 @@ static void apply_defaults(struct load *ld)
 			v.integer = k->def_int;
 		} else if (k->type == KEY_NAMES) {
 			v.kind = CONFIG_TOML_ARRAY;
+		} else if (k->type == KEY_BOOL) {
+			v.kind = CONFIG_TOML_BOOLEAN;
+			v.boolean = k->def_int != 0;
 		} else {
 			v.str = (char *)k->def_str;
 			v.len = strlen(k->def_str);
@@ -907,6 +962,9 @@ static void check_required(struct load *ld)
 			load_error(ld, no_pos, "missing section [%s]", sd->name);
 			continue;
 		}
+		/* An optional section's required keys are required only when it is there. */
+		if (ld->section_at[sec].line == 0)
+			continue;
 		for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 			const struct config_key_def *k = &config_keys[i];
 			if (k->section == (enum config_section_id)sec && k->required &&
@@ -1016,6 +1074,16 @@ static void check_tls(struct load *ld)
 		load_error(ld, pos_of(ld, SEC_SUPABASE, "sslmode"),
 			   "supabase.sslmode = \"%s\" needs supabase.sslrootcert",
 			   config_sslmode_name(mode));
+	if (ld->section_at[SEC_MYSQL].line != 0) {
+		enum config_mysql_tls my = cfg->mysql.tls;
+		if ((my == CONFIG_MYSQL_TLS_VERIFY_CA || my == CONFIG_MYSQL_TLS_VERIFY_FULL) &&
+		    !is_set(cfg->mysql.ssl_ca))
+			load_error(ld, pos_of(ld, SEC_MYSQL, "tls"),
+				   "mysql.tls = \"%s\" needs mysql.ssl_ca", config_mysql_tls_name(my));
+		if (my != CONFIG_MYSQL_TLS_DISABLE)
+			check_readable(ld, "mysql.ssl_ca", cfg->mysql.ssl_ca,
+				       pos_of(ld, SEC_MYSQL, "ssl_ca"));
+	}
 	/* Whenever TLS may be used upstream, a root certificate that is set must be readable. */
 	if (mode != CONFIG_SSLMODE_DISABLE)
 		check_readable(ld, "supabase.sslrootcert", cfg->supabase.sslrootcert,
@@ -1028,6 +1096,7 @@ static void finish(struct load *ld)
 	struct config *cfg = ld->cfg;
 	size_t pw = key_index(SEC_USERS, "password");
 
+	cfg->mysql.configured = ld->section_at[SEC_MYSQL].line != 0;
 	if (cfg->proxy.workers == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg->proxy.workers = cpus < 1 ? 1 : cpus > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS

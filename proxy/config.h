@@ -44,6 +44,13 @@ enum config_pool_mode {
 	CONFIG_POOL_TRANSACTION,     /* a client holds an upstream only inside a transaction */
 };
 
+enum config_mysql_tls {
+	CONFIG_MYSQL_TLS_DISABLE = 0, /* plaintext */
+	CONFIG_MYSQL_TLS_REQUIRE,     /* TLS or fail, certificate not checked */
+	CONFIG_MYSQL_TLS_VERIFY_CA,   /* TLS, chain checked against ssl_ca */
+	CONFIG_MYSQL_TLS_VERIFY_FULL, /* verify-ca plus host name check */
+};
+
 enum config_log_level {
 	CONFIG_LOG_ERROR = 0, /* failures only */
 	CONFIG_LOG_WARN,      /* plus refusals and recoverable trouble */
@@ -99,6 +106,22 @@ struct config {
 		char **tables; /* lower-case names as written in the file */
 		size_t ntables;
 	} legacy;
+
+	/* [mysql]: the legacy MySQL that serves legacy reads. */
+	struct {
+		bool configured;      /* the file has a [mysql] section */
+		char *host;
+		uint16_t port;
+		char *database;       /* where the legacy tables live */
+		char *user;
+		char *password;
+		int pool_size;        /* connections across all workers */
+		int connect_timeout_ms;
+		enum config_mysql_tls tls;
+		char *ssl_ca;         /* "" when unset */
+		bool require_read_only; /* refuse to start if the account can write */
+		bool tinyint1_as_bool;
+	} mysql;
 };
 
 /*
@@ -132,5 +155,6 @@ const char *config_sslmode_name(enum config_sslmode mode);
 const char *config_client_tls_name(enum config_client_tls mode);
 const char *config_log_level_name(enum config_log_level level);
 const char *config_pool_mode_name(enum config_pool_mode mode);
+const char *config_mysql_tls_name(enum config_mysql_tls mode);
 
 #endif

@@ -139,6 +139,17 @@ static void test_shipped_example(void **state)
 	assert_string_equal(cfg->legacy.tables[0], "customers");
 	assert_string_equal(cfg->legacy.tables[1], "subscriptions");
 	assert_string_equal(cfg->legacy.tables[2], "payments");
+	assert_true(cfg->mysql.configured);
+	assert_string_equal(cfg->mysql.host, "127.0.0.1");
+	assert_int_equal(cfg->mysql.port, 3306);
+	assert_string_equal(cfg->mysql.database, "crm");
+	assert_string_equal(cfg->mysql.user, "crm_readonly");
+	assert_string_equal(cfg->mysql.password, "ro-secret");
+	assert_int_equal(cfg->mysql.pool_size, 8);
+	assert_int_equal(cfg->mysql.connect_timeout_ms, 5000);
+	assert_int_equal(cfg->mysql.tls, CONFIG_MYSQL_TLS_DISABLE);
+	assert_true(cfg->mysql.require_read_only);
+	assert_true(cfg->mysql.tinyint1_as_bool);
 	config_unref(cfg);
 }
 
@@ -305,7 +316,7 @@ static void test_unknown_names(void **state)
 		"config/unknown.toml:5:1: unknown key \"worker\" in [proxy]",
 		"config/unknown.toml:10:1: unknown key \"role\" in [[users]]",
 		"config/unknown.toml:16:11: unknown key \"options\" in [supabase]",
-		"config/unknown.toml:19:1: unknown section \"mysql\"",
+		"config/unknown.toml:19:1: unknown section \"mysql_old\"",
 		NULL,
 	};
 	expect_errors("config/unknown.toml", want);
@@ -508,6 +519,51 @@ static void test_legacy_tables(void **state)
 	config_unref(cfg);
 }
 
+static void test_mysql_section(void **state)
+{
+	(void)state;
+	const char *want[] = {
+		"config/mysql.toml:10:1: mysql.host is required",
+		"config/mysql.toml:10:1: mysql.database is required",
+		"config/mysql.toml:10:1: mysql.user is required",
+		"config/mysql.toml:11:8: mysql.port: must be between 1 and 65535, not 0",
+		"config/mysql.toml:12:13: mysql.pool_size: must be between 1 and 10000, not 0",
+		"config/mysql.toml:13:7: mysql.tls = \"verify-full\" needs mysql.ssl_ca",
+		"config/mysql.toml:14:21: mysql.require_read_only: expected a boolean, found a string",
+		"config/mysql.toml:15:20: mysql.tinyint1_as_bool: expected a boolean, found an integer",
+		NULL,
+	};
+	expect_errors("config/mysql.toml", want);
+
+	/* absent: not configured, no keys required */
+	char err[512];
+	struct config *cfg;
+	load_text(BASE_USERS BASE_SUPABASE, err, sizeof err, &cfg);
+	assert_string_equal(err, "");
+	assert_false(cfg->mysql.configured);
+	config_unref(cfg);
+
+	/* present: defaults for what is not given */
+	load_text(BASE_USERS BASE_SUPABASE
+		  "[mysql]\nhost = \"legacy\"\ndatabase = \"crm\"\nuser = \"ro\"\n"
+		  "tinyint1_as_bool = false\n",
+		  err, sizeof err, &cfg);
+	assert_string_equal(err, "");
+	assert_true(cfg->mysql.configured);
+	assert_string_equal(cfg->mysql.host, "legacy");
+	assert_int_equal(cfg->mysql.port, 3306);
+	assert_string_equal(cfg->mysql.database, "crm");
+	assert_string_equal(cfg->mysql.user, "ro");
+	assert_string_equal(cfg->mysql.password, "");
+	assert_int_equal(cfg->mysql.pool_size, 8);
+	assert_int_equal(cfg->mysql.connect_timeout_ms, 5000);
+	assert_int_equal(cfg->mysql.tls, CONFIG_MYSQL_TLS_DISABLE);
+	assert_string_equal(cfg->mysql.ssl_ca, "");
+	assert_true(cfg->mysql.require_read_only);
+	assert_false(cfg->mysql.tinyint1_as_bool);
+	config_unref(cfg);
+}
+
 static void test_file_errors(void **state)
 {
 	(void)state;
@@ -672,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_string_contents),
 		cmocka_unit_test(test_legacy_tables),
+		cmocka_unit_test(test_mysql_section),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_errors_accumulate),
