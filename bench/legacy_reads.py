@@ -40,8 +40,9 @@ Before measuring, one point and one range read go through switchyard with psql a
 with MariaDB's rows. When switchyard cannot serve legacy reads (its configuration loader refuses
 the [mysql] section, or a read is refused with 0A000), the switchyard cells say why, the direct
 cells are still measured and written, and the exit status is 3. The plumbing is then checked as
-far as it goes: switchyard is started without [mysql] and a short pgbench run through it must
-report the 0A000 refusal.
+far as it goes: a 1 s pgbench run through that switchyard (or, when it did not start, through one
+started without [mysql], which refuses legacy reads with 0A000) must report the refusal, and the
+report quotes what it got.
 
 Usage: bench/legacy_reads.py [--seconds 5] [--rounds 3] [--clients 8] [--rows 100000]
                              [--workloads point,range] [--workers 2] [--mysql-pool 16]
@@ -187,7 +188,7 @@ def preflight(dsn, my):
 
 
 def start_switchyard(work, pg, my, args):
-    """switchyard with [mysql]; returns (process, Target dsn, warnings). Raises Unavailable."""
+    """switchyard with [mysql]: (process, dsn), or Unavailable when it does not start."""
     proxy = {"workers": args.workers, "pool_mode": "session"}
     try:
         proc, port = benchlib.start_switchyard(work, pg, "switchyard", SWITCHYARD, proxy=proxy,
@@ -197,30 +198,31 @@ def start_switchyard(work, pg, my, args):
     except TimeoutError:
         raise Unavailable("switchyard did not start with a [mysql] section: "
                           f"`{log_problem(work, 'switchyard')}`") from None
-    dsn = f"host=127.0.0.1 port={port} {CLIENT_DSN}"
-    try:
-        return proc, dsn, preflight(dsn, my)
-    except Unavailable:
-        benchlib.stop(proc)
-        raise
+    return proc, f"host=127.0.0.1 port={port} {CLIENT_DSN}"
 
 
-def check_plumbing(work, pg, args, rows):
-    """switchyard started without [mysql] refuses legacy reads with 0A000: psql and a short
-    pgbench run through it must both say so. Returns what they said."""
-    proc, port = benchlib.start_switchyard(work, pg, "switchyard-nomysql", SWITCHYARD,
-                                           proxy={"workers": args.workers},
-                                           extra=LEGACY_SECTION)
-    try:
+def check_plumbing(work, pg, args, rows, dsn=None):
+    """What a short pgbench run through switchyard gets when it refuses legacy reads: through
+    <dsn>, or through a switchyard started without [mysql] (which must refuse with 0A000)."""
+    proc = None
+    if dsn is None:
+        proc, port = benchlib.start_switchyard(work, pg, "switchyard-nomysql", SWITCHYARD,
+                                               proxy={"workers": args.workers},
+                                               extra=LEGACY_SECTION)
         dsn = f"host=127.0.0.1 port={port} {CLIENT_DSN}"
-        good, said = psql(dsn, f"SELECT {COLUMNS} FROM customers WHERE customer_id = 1")
-        t = Target("switchyard", "pgbench", "extended", dsn, proc.pid)
-        res = run_pgbench(t, "point", 2, 1, rows, Path(work))
-        return (f"psql: `{said if not good else 'served: ' + said}`; "
-                f"pgbench -M extended: {res['error'] or 'no error'} "
-                f"(aborted clients {res['aborted']}, {res['txns']} transactions)")
+    try:
+        said = ""
+        if proc is not None:
+            good, out = psql(dsn, f"SELECT {COLUMNS} FROM customers WHERE customer_id = 1")
+            said = f"without [mysql], psql gets `{out if not good else 'rows: ' + out}`; "
+        res = run_pgbench(Target("switchyard", "pgbench", "extended", dsn), "point", 2, 1, rows,
+                          Path(work))
+        return (said + f"a 1 s `pgbench -M extended` run through it: "
+                f"`{res['error'] or 'no error'}` ({res['aborted']} of 2 clients aborted, "
+                f"{res['txns']} transactions)")
     finally:
-        benchlib.stop(proc)
+        if proc is not None:
+            benchlib.stop(proc)
 
 
 # ---- running ----
@@ -276,7 +278,7 @@ def run_pgbench(t, workload, clients, seconds, rows, work):
         return cast(m.group(1)) if m else None
 
     p50, p99 = pgbench_percentiles(prefix)
-    errors = [ln for ln in out.stderr.splitlines()
+    errors = [re.sub(r"^(pgbench: )+", "pgbench: ", ln) for ln in out.stderr.splitlines()
               if "error" in ln.lower() and "Run was aborted" not in ln]
     res = dict(tps=num(r"tps = ([\d.]+) \(without initial"), lat=num(r"latency average = ([\d.]+) ms"),
                p50=p50, p99=p99, txns=num(r"number of transactions actually processed: (\d+)", int) or 0,
@@ -290,7 +292,7 @@ def run_pgbench(t, workload, clients, seconds, rows, work):
 
 
 def run_one(t, workload, clients, args, my, work):
-    pids = {"mariadbd": my["proc"].pid}
+    pids = {} if t.name == "postgres-direct" else {"mariadbd": my["proc"].pid}
     if t.sy_pid:
         pids["switchyard"] = t.sy_pid
     before = {k: benchlib.cpu_seconds(p) for k, p in pids.items()}
@@ -300,12 +302,15 @@ def run_one(t, workload, clients, args, my, work):
     else:
         res = run_pgbench(t, workload, clients, args.seconds, args.rows, work)
     client = child_cpu() - c0
-    for k in ("switchyard", "mariadbd", "client"):
+    for k in ("switchyard", "mariadbd", "client", "total"):
         res[f"cpu_{k}"] = None
     if res["txns"]:
         for k, p in pids.items():
             res[f"cpu_{k}"] = (benchlib.cpu_seconds(p) - before[k]) * 1e6 / res["txns"]
         res["cpu_client"] = client * 1e6 / res["txns"]
+        if "mariadbd" in pids:  # the whole chain: what a machine of this size has to spend
+            res["cpu_total"] = sum(res[f"cpu_{k}"] for k in ("switchyard", "mariadbd", "client")
+                                   if res[f"cpu_{k}"] is not None)
     return res
 
 
@@ -341,7 +346,7 @@ def median(runs, key):
 def cell(runs):
     good = [r for r in runs if r["error"] is None and r["tps"] is not None] or runs
     m = {k: median(good, k) for k in ("tps", "lat", "p50", "p99", "cpu_switchyard",
-                                       "cpu_mariadbd", "cpu_client")}
+                                       "cpu_mariadbd", "cpu_client", "cpu_total")}
     m["failed"] = sum(r["failed"] + r["aborted"] for r in runs)
     m["error"] = next((r["error"] for r in runs if r["error"]), None)
     m["ok"] = all(r["error"] is None and r["tps"] is not None for r in runs)
@@ -377,7 +382,8 @@ def report(args, targets, results, status, notes):
         f"{args.workers} workers, session pooling, `[mysql] pool_size = {args.mysql_pool}`, "
         "plaintext SCRAM clients. *postgres-direct* = the same scripts against the Postgres copy "
         "of the table (TLS, SCRAM), for reference. CPU = utime+stime per transaction of "
-        "switchyard, of mariadbd and of the client program (pgbench or mysql_direct). "
+        "switchyard, of mariadbd and of the client program (pgbench or mysql_direct); total = "
+        "their sum, which bounds tps when they all share this machine's CPUs. "
         "p50/p99 from every transaction (mysql_direct's own timing, pgbench's `-l` log).",
         "",
         f"Target: switchyard ≥ {TARGET}× the direct MariaDB tps at 8 clients (the better of text "
@@ -387,9 +393,9 @@ def report(args, targets, results, status, notes):
     if status:
         lines += [f"**switchyard: not measured.** {status}", ""]
     lines += ["| workload | clients | target | tps | avg ms | p50 ms | p99 ms | CPU µs/txn "
-              "switchyard | CPU µs/txn mariadbd | CPU µs/txn client | vs direct text | "
+              "switchyard | CPU µs/txn mariadbd | CPU µs/txn client | CPU µs/txn total | vs direct text | "
               "vs direct prepared | ≥ 0.7× direct | failed | first error |",
-              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     verdicts = []
     for workload in args.workloads:
         for c in args.clients:
@@ -401,7 +407,7 @@ def report(args, targets, results, status, notes):
                 runs = results.get((workload, c, t.label))
                 if not runs:
                     lines.append(f"| {workload} | {c} | {t.label} | — | — | — | — | — | — | — | "
-                                 f"— | — | — | — | {t.unavailable or 'not run'} |")
+                                 f"— | — | — | — | — | {t.unavailable or 'not run'} |")
                     continue
                 m = cell(runs)
                 ours = t.name == "switchyard"
@@ -417,7 +423,7 @@ def report(args, targets, results, status, notes):
                     f"| {workload} | {c} | {t.label} | {fmt(m['tps'], '.0f')} | {fmt(m['lat'], '.3f')} "
                     f"| {fmt(m['p50'], '.3f')} | {fmt(m['p99'], '.3f')} | "
                     f"{fmt(m['cpu_switchyard'], '.1f')} | {fmt(m['cpu_mariadbd'], '.1f')} | "
-                    f"{fmt(m['cpu_client'], '.1f')} | {fmt(rt, '.2f')} | {fmt(rp, '.2f')} | "
+                    f"{fmt(m['cpu_client'], '.1f')} | {fmt(m['cpu_total'], '.1f')} | {fmt(rt, '.2f')} | {fmt(rp, '.2f')} | "
                     f"{'—' if good is None else ('**pass**' if good else '**FAIL**')} | "
                     f"{m['failed']} | {err} |")
     lines.append("")
@@ -479,17 +485,18 @@ def main():
         sy = [Target("switchyard", "pgbench", "extended"), Target("switchyard", "pgbench", "prepared")]
         targets += sy
         try:
-            proc, dsn, warnings = start_switchyard(work, pg, my, args)
+            dsn = None
+            proc, dsn = start_switchyard(work, pg, my, args)
             procs.append(proc)
+            notes += [f"Warning: {w}" for w in preflight(dsn, my)]
             for t in sy:
                 t.dsn, t.sy_pid = dsn, proc.pid
-            notes += [f"Warning: {w}" for w in warnings]
         except Unavailable as e:
             status = str(e)
             print(f"legacy_reads: switchyard cannot serve legacy reads: {status}", file=sys.stderr)
-            plumbing = check_plumbing(work, pg, args, args.rows)
-            status += f" Without a [mysql] section it answers legacy reads as follows — {plumbing}."
-            print(f"legacy_reads: plumbing check without [mysql]: {plumbing}", file=sys.stderr)
+            plumbing = check_plumbing(work, pg, args, args.rows, dsn)
+            status += f" Plumbing: {plumbing}."
+            print(f"legacy_reads: plumbing: {plumbing}", file=sys.stderr)
             for t in sy:
                 t.unavailable = "switchyard cannot serve legacy reads (see above)"
         if not args.no_postgres:
