@@ -13,6 +13,7 @@
  * if no stage found anything. Password values never appear in a message.
  */
 #include "proxy/config.h"
+#include "router/catalog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -415,6 +416,7 @@ static void config_free(struct config *cfg)
 	free(cfg->mysql.user);
 	free_secret(cfg->mysql.password);
 	free(cfg->mysql.ssl_ca);
+	catalog_free(cfg->catalog);
 	free(cfg);
 }
 

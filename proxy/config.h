@@ -108,7 +108,7 @@ struct config {
 	} legacy;
 
 	/* [mysql]: the legacy MySQL that serves legacy reads. */
-	struct {
+	struct config_mysql {
 		bool configured;      /* the file has a [mysql] section */
 		char *host;
 		uint16_t port;
@@ -122,6 +122,13 @@ struct config {
 		bool require_read_only; /* refuse to start if the account can write */
 		bool tinyint1_as_bool;
 	} mysql;
+
+	/*
+	 * The legacy tables as MySQL defines them (router/catalog.h), read at
+	 * load time by the MySQL backend; NULL without [mysql]. Owned: freed
+	 * with the snapshot.
+	 */
+	struct legacy_catalog *catalog;
 };
 
 /*

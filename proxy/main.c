@@ -21,9 +21,11 @@
 #include <openssl/ssl.h>
 
 #include "proxy/log.h"
+#include "proxy/mysql.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
+#include "router/catalog.h"
 
 struct cli {
 	const char *config_path;
@@ -109,6 +111,46 @@ static struct config *load_config(bool reloading)
 	}
 	config_errors_clear(&errs);
 	return cfg;
+}
+
+/*
+ * With [mysql]: connects to the legacy MySQL, checks the account and reads
+ * the legacy tables' definitions into cfg->catalog. At start-up any failure
+ * stops the start. On reload a MySQL that cannot be reached keeps the
+ * running catalog (when the running snapshot has one for the same database),
+ * while a failed check (an account that can write, a table gone) rejects
+ * the reload.
+ */
+static bool attach_catalog(struct config *cfg, const struct config *running)
+{
+	char err[1024];
+	bool unreachable;
+
+	if (!cfg->mysql.configured)
+		return true;
+	cfg->catalog = mysqlb_load_catalog(cfg, err, sizeof(err), &unreachable);
+	if (cfg->catalog != NULL) {
+		log_info(-1, -1, "legacy catalog loaded", "mysql=%s:%u database=%s tables=%zu",
+			 cfg->mysql.host, (unsigned)cfg->mysql.port, cfg->mysql.database,
+			 cfg->legacy.ntables);
+		return true;
+	}
+	char q[1100];
+	if (running == NULL) {
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
+		log_error(-1, -1, "cannot start: legacy MySQL check failed", "problem=%s",
+			  log_quote(q, sizeof(q), err));
+		return false;
+	}
+	log_error(-1, -1, "legacy MySQL check failed", "problem=%s", log_quote(q, sizeof(q), err));
+	if (unreachable && running->catalog != NULL &&
+	    strcmp(running->mysql.database, cfg->mysql.database) == 0 &&
+	    running->legacy.ntables == cfg->legacy.ntables) {
+		/* Same tables, same database: the definitions read before still hold. */
+		cfg->catalog = catalog_share(running->catalog);
+		return cfg->catalog != NULL;
+	}
+	return false;
 }
 
 static bool build_tls(const struct config *cfg, SSL_CTX **client, SSL_CTX **upstream)
@@ -254,6 +296,10 @@ static void reload(void)
 	SSL_CTX *ctls, *utls;
 	struct config *cfg = load_config(true);
 
+	if (cfg != NULL && !attach_catalog(cfg, p->cfg)) {
+		config_unref(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_error(-1, -1, "reload rejected: keeping the running configuration", "file=%s",
 			  cli.config_path);
@@ -426,5 +472,9 @@ int main(int argc, char **argv)
 	}
 	apply_log_level(cfg);
 	nofile_log(cfg, &nf);
+	if (!attach_catalog(cfg, NULL)) {
+		config_unref(cfg);
+		return 1;
+	}
 	return run(cfg);
 }

@@ -27,6 +27,7 @@ enum proxy_wake {
 	PROXY_WAKE_SHUTDOWN = 1u << 1, /* stop accepting, drain sessions */
 	PROXY_WAKE_POOL = 1u << 2,     /* an upstream slot may have been freed */
 	PROXY_WAKE_TRIM = 1u << 3,     /* someone waits for a slot: close an idle upstream */
+	PROXY_WAKE_MYSQL_TRIM = 1u << 4, /* someone waits for a MySQL slot: close an idle one */
 };
 
 struct proxy {
@@ -48,6 +49,8 @@ struct proxy {
 	_Atomic int pool_waiters;  /* sessions waiting for an upstream slot, all workers */
 	_Atomic bool shutting_down;
 	_Atomic uint64_t pins;     /* clients pinned to their upstream (transaction pooling) */
+	_Atomic int mysql_total;   /* MySQL connections open or opening, all workers */
+	_Atomic int mysql_waiters; /* MySQL jobs waiting for a connection, all workers */
 	struct log_ratelimit pool_timeout_rl; /* "pool wait timed out": once per interval, counted */
 
 	struct cancel_registry cancels;

@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 
 #include "proxy/log.h"
+#include "proxy/mysql.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "router/router.h"
@@ -77,10 +78,25 @@ static struct router *router_for(const struct config *cfg)
 		.schema = cfg->legacy.schema,
 		.tables = (const char *const *)cfg->legacy.tables,
 		.ntables = cfg->legacy.ntables,
-		.mysql_configured = false,
+		.mysql_configured = cfg->catalog != NULL,
+		.catalog = cfg->catalog,
 	};
 	/* Bounded so that huge generated statements cannot grow a worker without limit. */
 	return router_new(&legacy, 4096, 16u << 20);
+}
+
+static bool str_differ(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* Connections opened under <a> cannot serve <b>. */
+static bool mysql_changed(const struct config_mysql *a, const struct config_mysql *b)
+{
+	return str_differ(a->host, b->host) || a->port != b->port ||
+	       str_differ(a->database, b->database) || str_differ(a->user, b->user) ||
+	       str_differ(a->password, b->password) || a->tls != b->tls ||
+	       str_differ(a->ssl_ca, b->ssl_ca);
 }
 
 /* Takes the newest snapshot from struct proxy; keeps the old one if anything fails. */
@@ -122,6 +138,8 @@ static void adopt_snapshot(struct worker *w)
 			    strcmp(old->supabase.database, cfg->supabase.database) != 0 ||
 			    old->supabase.sslmode != cfg->supabase.sslmode))
 		pool_close_idle(w);
+	if (old != NULL && w->mysql != NULL && mysql_changed(&old->mysql, &cfg->mysql))
+		mysqlb_pool_reconfigured(w->mysql);
 	config_unref(old);
 }
 
@@ -211,6 +229,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 		start_drain(w);
 	if (flags & (PROXY_WAKE_POOL | PROXY_WAKE_TRIM))
 		pool_on_wake(w, flags);
+	if ((flags & PROXY_WAKE_MYSQL_TRIM) && w->mysql != NULL)
+		mysqlb_pool_trim(w->mysql);
 	maybe_exit(w);
 }
 
@@ -383,6 +403,9 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	    w->accept_retry_ev == NULL || !session_clocks_init(w) ||
 	    event_add(w->wake_ev, NULL) != 0)
 		return false;
+	w->mysql = mysqlb_pool_new(w);
+	if (w->mysql == NULL)
+		return false;
 	adopt_snapshot(w);
 	if (w->router == NULL)
 		return false;
@@ -435,6 +458,7 @@ void worker_destroy(struct worker *w)
 		server_free(srv);
 	server_cancels_free(w);
 	pool_destroy(&w->pool);
+	mysqlb_pool_free(w->mysql);
 	router_free(w->router);
 	SSL_CTX_free(w->client_tls);
 	SSL_CTX_free(w->upstream_tls);

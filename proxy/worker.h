@@ -26,6 +26,7 @@ struct evdns_base;
 struct evconnlistener;
 struct event;
 struct router;
+struct mysqlb_pool;
 struct session;
 
 TAILQ_HEAD(session_list, session);
@@ -75,6 +76,7 @@ struct worker {
 	bool draining;
 
 	struct pool pool;
+	struct mysqlb_pool *mysql;     /* the legacy MySQL's connections (mysql.h) */
 	struct cancel_conn_list cancel_conns; /* CancelRequests on their way upstream */
 
 	/* Scratch space for messages switchyard builds itself. */

@@ -9,10 +9,12 @@
 #include "router/catalog.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct legacy_catalog {
+	_Atomic int refs;
 	char *my_database;
 	char *pg_schema;
 	bool tinyint1_as_bool;
@@ -66,6 +68,7 @@ struct legacy_catalog *catalog_new(const char *my_database, const char *pg_schem
 	struct legacy_catalog *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	atomic_init(&c->refs, 1);
 	c->tinyint1_as_bool = tinyint1_as_bool;
 	c->my_database = strdup(my_database ? my_database : "");
 	c->pg_schema = strdup(pg_schema && *pg_schema ? pg_schema : "public");
@@ -76,9 +79,16 @@ struct legacy_catalog *catalog_new(const char *my_database, const char *pg_schem
 	return c;
 }
 
+struct legacy_catalog *catalog_share(struct legacy_catalog *c)
+{
+	if (c != NULL)
+		atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
 void catalog_free(struct legacy_catalog *c)
 {
-	if (c == NULL)
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) > 1)
 		return;
 	for (size_t i = 0; i < c->nowned; i++)
 		free(c->owned[i]);

@@ -148,6 +148,12 @@ struct legacy_catalog;
  */
 struct legacy_catalog *catalog_new(const char *my_database, const char *pg_schema,
 				   bool tinyint1_as_bool) __attribute__((warn_unused_result));
+/*
+ * Catalogs are shared by configuration snapshots: catalog_share adds a
+ * reference (safe from any thread once finished), catalog_free drops one
+ * and frees with the last. Returns <c>.
+ */
+struct legacy_catalog *catalog_share(struct legacy_catalog *c);
 void catalog_free(struct legacy_catalog *c);
 
 /* Adds a table (empty; columns follow). False on OOM or a duplicate name. */

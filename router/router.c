@@ -13,12 +13,14 @@
  */
 #include "router/router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "router/classify.h"
 #include "router/route.h"
 #include "router/stmt_cache.h"
+#include "router/translate.h"
 
 /* The NUL-terminated copy of the text is kept between calls up to this size. */
 #define KEEP_TEXT (64u << 10)
@@ -59,6 +61,15 @@ struct router {
 	struct route_result result;
 	unsigned char packed[PACKED_MAX];
 	struct router_stats stats;
+
+	/* MySQL translations (NULL without a catalog). */
+	const struct legacy_catalog *catalog;
+	struct xlate *xlate;
+	struct stmt_cache *xcache; /* by text + parameter types */
+	char *xkey;                /* that key */
+	size_t xkey_cap;
+	uint64_t *xblob;           /* an aligned copy of a cached translation */
+	size_t xblob_cap;          /* in uint64_t */
 };
 
 struct router *router_new(const struct router_legacy *legacy, size_t cache_entries,
@@ -75,13 +86,24 @@ struct router *router_new(const struct router_legacy *legacy, size_t cache_entri
 	r->classify = classify_new(tables, n);
 	if (r->classify == NULL)
 		goto fail;
+	/* Addresses differ per process (ASLR): an unguessable seed without I/O. */
+	uint64_t seed = (uint64_t)(uintptr_t)r ^ ((uint64_t)(uintptr_t)&n << 17) ^
+			(uint64_t)(uintptr_t)&router_new;
 	if (cache_entries > 0 && cache_bytes > 0) {
-		/* Addresses differ per process (ASLR): an unguessable seed without I/O. */
-		uint64_t seed = (uint64_t)(uintptr_t)r ^ ((uint64_t)(uintptr_t)&n << 17) ^
-				(uint64_t)(uintptr_t)&router_new;
 		r->cache = stmt_cache_new(cache_entries, cache_bytes, seed);
 		if (r->cache == NULL)
 			goto fail;
+	}
+	r->catalog = legacy->catalog;
+	if (r->catalog != NULL) {
+		r->xlate = xlate_new();
+		if (r->xlate == NULL)
+			goto fail;
+		if (cache_entries > 0 && cache_bytes > 0) {
+			r->xcache = stmt_cache_new(cache_entries, cache_bytes, seed * 31 + 7);
+			if (r->xcache == NULL)
+				goto fail;
+		}
 	}
 	return r;
 fail:
@@ -94,6 +116,10 @@ void router_free(struct router *r)
 	if (r == NULL)
 		return;
 	stmt_cache_free(r->cache);
+	stmt_cache_free(r->xcache);
+	xlate_free(r->xlate);
+	free(r->xkey);
+	free(r->xblob);
 	classify_free(r->classify);
 	route_policy_free(r->policy);
 	free(r->text);
@@ -260,4 +286,90 @@ void router_get_stats(const struct router *r, struct router_stats *out)
 	*out = r->stats;
 	out->cache_entries = stmt_cache_entries(r->cache);
 	out->cache_bytes = stmt_cache_bytes(r->cache);
+}
+
+/* ---- translating ---- */
+
+static bool grow_to(void **p, size_t *cap, size_t need, size_t unit)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * unit);
+	if (q == NULL)
+		return false;
+	*p = q;
+	*cap = c;
+	return true;
+}
+
+static void translate_oom(struct xlate_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = XLATE_OOM;
+	memcpy(out->sqlstate, "53200", 6);
+	snprintf(out->message, sizeof(out->message), "out of memory translating a legacy read");
+}
+
+void router_translate(struct router *r, const char *sql, size_t len, const uint32_t *param_types,
+		      uint16_t nparam_types, struct xlate_result *out)
+{
+	if (r->xlate == NULL) {
+		memset(out, 0, sizeof(*out));
+		out->status = XLATE_REFUSED;
+		memcpy(out->sqlstate, "0A000", 6);
+		snprintf(out->message, sizeof(out->message),
+			 "legacy tables are served by the MySQL backend, which is not configured");
+		return;
+	}
+	if (param_types == NULL)
+		nparam_types = 0;
+	/* The key: the text, a NUL (never inside a routed text), the types as bytes. */
+	size_t tbytes = (size_t)nparam_types * sizeof(uint32_t);
+	size_t klen = len + 1 + tbytes;
+	if (!grow_to((void **)&r->xkey, &r->xkey_cap, klen, 1)) {
+		translate_oom(out);
+		return;
+	}
+	memcpy(r->xkey, sql, len);
+	r->xkey[len] = '\0';
+	if (tbytes)
+		memcpy(r->xkey + len + 1, param_types, tbytes);
+	size_t vlen;
+	const void *v = r->xcache ? stmt_cache_get(r->xcache, r->xkey, klen, &vlen) : NULL;
+	if (v != NULL) {
+		/* Cached bytes need not be aligned: xlate_unpack wants 8. */
+		if (!grow_to((void **)&r->xblob, &r->xblob_cap, (vlen + 7) / 8, sizeof(uint64_t))) {
+			translate_oom(out);
+			return;
+		}
+		memcpy(r->xblob, v, vlen);
+		xlate_unpack((const unsigned char *)r->xblob, out);
+		r->stats.translation_hits++;
+		return;
+	}
+	if (!text_copy(r, sql, len)) {
+		translate_oom(out);
+		return;
+	}
+	struct xlate_input in = {
+		.sql = r->text,
+		.len = len,
+		.param_types = param_types,
+		.nparam_types = nparam_types,
+		.cat = r->catalog,
+	};
+	xlate_read(r->xlate, &in, out);
+	r->stats.translations++;
+	if (out->status == XLATE_OOM || r->xcache == NULL)
+		return;
+	size_t need = xlate_packed_size(out);
+	if (!grow_to((void **)&r->xblob, &r->xblob_cap, (need + 7) / 8, sizeof(uint64_t)))
+		return;
+	xlate_pack(out, (unsigned char *)r->xblob);
+	(void)stmt_cache_put(r->xcache, r->xkey, klen, r->xblob, need);
+	/* *out still points into the translator's memory, valid until the next call. */
+	text_trim(r);
 }

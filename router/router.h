@@ -67,6 +67,8 @@ struct router_legacy {
 	const char *const *tables;  /* legacy table names (lower case) */
 	size_t ntables;
 	bool mysql_configured;      /* false: legacy reads are refused with 0A000 */
+	/* The legacy tables' MySQL definitions (borrowed for the router's life), NULL without MySQL. */
+	const struct legacy_catalog *catalog;
 };
 
 /*
@@ -110,11 +112,25 @@ void router_free(struct router *r);
  */
 void router_route(struct router *r, const char *sql, size_t len, struct route_decision *out);
 
+struct xlate_result;
+
+/*
+ * The MySQL translation of one statement the router sent to ROUTE_MYSQL
+ * (translate.h), for the parameter types a Parse gave (may be NULL/0).
+ * Cached by text and types like decisions; *out is borrowed until the next
+ * router_translate on the same router. Never fails: out of memory is an
+ * XLATE_OOM result.
+ */
+void router_translate(struct router *r, const char *sql, size_t len, const uint32_t *param_types,
+		      uint16_t nparam_types, struct xlate_result *out);
+
 /* Counters for benchmarks and status. */
 struct router_stats {
 	uint64_t cache_hits;
 	uint64_t prefilter_passes; /* text named no legacy table: no parse needed */
 	uint64_t full_parses;
+	uint64_t translations;       /* MySQL translations made (cache misses) */
+	uint64_t translation_hits;   /* ... and served from the cache */
 	uint64_t cache_entries;
 	uint64_t cache_bytes;
 };
