@@ -46,7 +46,7 @@ report quotes what it got.
 
 Usage: bench/legacy_reads.py [--seconds 5] [--rounds 3] [--clients 8] [--rows 100000]
                              [--workloads point,range] [--workers 2] [--mysql-pool 16]
-                             [--no-postgres] [--out FILE]
+                             [--no-postgres] [--out FILE] [--keep]
 Exit status: 0 all measured, 1 an error, 3 switchyard could not serve legacy reads.
 """
 import argparse
@@ -460,6 +460,8 @@ def main():
     ap.add_argument("--mysql-pool", type=int, default=16, help="switchyard [mysql] pool_size")
     ap.add_argument("--no-postgres", action="store_true", help="skip the postgres-direct reference")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary directory (configurations, logs, data)")
     args = ap.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
     args.workloads = args.workloads.split(",")
@@ -512,7 +514,10 @@ def main():
             benchlib.stop(p)
         benchlib.stop_mariadb(my)
         benchlib.stop_postgres(pg)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"legacy_reads: kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 3 if status else 0
 
 

@@ -9,19 +9,19 @@
  * sends them ($n parameters) and as a simple query with the id inlined.
  *
  * Cases (nanoseconds per call, same output format as micro_router):
- *   cache hit            router_route on the same text: what every Bind of a
- *                        prepared statement and every repeated text costs
- *                        (target <= 2 us). Once the router's cache keeps the
- *                        MySQL text per statement, this includes fetching it.
+ *   cache hit            router_route + router_translate on the same text:
+ *                        what every execution of a prepared statement and
+ *                        every repeated text costs (target <= 2 us); route
+ *                        alone for comparison.
  *   MySQL text, hit      the cached translation made executable: each slot
  *                        filled with the bound parameter as a MySQL literal
- *                        (pgv_param_literal) into the final MySQL text.
- *                        Printed only when the translator translates.
- *   hit + MySQL text     the two together: the per-statement cost on a hit.
+ *                        (pgv_param_literal) into the final MySQL text, alone
+ *                        and with the route + translate before it. Printed
+ *                        only when the translator translates.
  *   values, one row      the point read's six values turned into Postgres text
  *                        (pgv_text), per row.
  *   cache miss           the same statement through a router without a cache
- *                        (parse + classify + route [+ translate]); a new
+ *                        (parse + classify + route + translate); a new
  *                        inlined id on every call through the cached router
  *                        (each text misses, is inserted, evicts); the
  *                        translator alone (xlate_read).
@@ -55,10 +55,11 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static struct router *make(size_t entries, size_t bytes)
+static struct router *make(size_t entries, size_t bytes, const struct legacy_catalog *cat)
 {
 	struct router_legacy legacy = {
 		.schema = "public", .tables = tables, .ntables = 3, .mysql_configured = true,
+		.catalog = cat,
 	};
 	struct router *r = router_new(&legacy, entries, bytes);
 	if (r == NULL) {
@@ -152,6 +153,17 @@ static void do_route(void *arg)
 	sink += d.target + d.flags;
 }
 
+/* What a legacy read costs the router per statement: the decision and the MySQL translation. */
+static void do_route_translate(void *arg)
+{
+	struct route_case *c = arg;
+	struct route_decision d;
+	struct xlate_result x;
+	router_route(c->r, c->sql, c->len, &d);
+	router_translate(c->r, c->sql, c->len, NULL, 0, &x);
+	sink += d.target + (unsigned)x.status + (unsigned)x.sql_len;
+}
+
 /* A point read with a new inlined id on every call (ids cycle over 1M texts). */
 struct literal_case {
 	struct router *r;
@@ -165,8 +177,10 @@ static void do_route_literal(void *arg)
 	int n = snprintf(c->buf, sizeof(c->buf), "SELECT " COLS " FROM customers WHERE customer_id = %lu",
 			 1 + c->id++ % 1000000);
 	struct route_decision d;
+	struct xlate_result x;
 	router_route(c->r, c->buf, (size_t)n, &d);
-	sink += d.target + d.flags;
+	router_translate(c->r, c->buf, (size_t)n, NULL, 0, &x);
+	sink += d.target + d.flags + (unsigned)x.status;
 }
 
 struct xlate_case {
@@ -222,7 +236,7 @@ struct fill_route_case {
 static void do_route_and_fill(void *arg)
 {
 	struct fill_route_case *c = arg;
-	do_route(&c->route);
+	do_route_translate(&c->route);
 	do_fill(&c->fill);
 }
 
@@ -277,9 +291,9 @@ static void describe(struct router *r, const char *label, const char *sql)
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 0.3;
-	struct router *cached = make(4096, 16u << 20);
-	struct router *uncached = make(0, 0);
 	struct legacy_catalog *cat = make_catalog();
+	struct router *cached = make(4096, 16u << 20, cat);
+	struct router *uncached = make(0, 0, cat);
 	struct xlate *x = xlate_new();
 	must(x != NULL, "xlate_new");
 
@@ -289,45 +303,50 @@ int main(int argc, char **argv)
 	describe(cached, "range $1 $2", range_sql);
 	describe(cached, "point 4242", point_literal_sql);
 
+	/* The translation once, to show it and to fill its slots below. */
+	struct xlate_result tr;
+	router_translate(cached, point_sql, strlen(point_sql), NULL, 0, &tr);
+	unsigned char *blob = NULL;
+	struct xlate_result point_res;
+	if (tr.status == XLATE_OK) {
+		/* Copy the result: the next router_translate reuses the router's memory. */
+		size_t n = xlate_packed_size(&tr);
+		blob = aligned_alloc(8, (n + 7) & ~(size_t)7);
+		must(blob != NULL, "malloc");
+		xlate_pack(&tr, blob);
+		xlate_unpack(blob, &point_res);
+		printf("  MySQL text of the point read: %s (%zu slots)\n", point_res.sql,
+		       point_res.nslots);
+	} else {
+		printf("  translator: %s %s\n", tr.sqlstate, tr.message);
+	}
+
 	struct route_case hp = { cached, point_sql, strlen(point_sql) };
 	struct route_case hr = { cached, range_sql, strlen(range_sql) };
 	struct route_case hl = { cached, point_literal_sql, strlen(point_literal_sql) };
-	double hit_point = measure(do_route, &hp, secs);
-	report("cache hit, point read ($1)", point_sql, hit_point);
-	double hit_range = measure(do_route, &hr, secs);
-	report("cache hit, range read ($1, $2)", range_sql, hit_range);
-	report("cache hit, point read (id inlined)", point_literal_sql, measure(do_route, &hl, secs));
-
-	/* The translation itself, once, and per execution on a hit. */
-	static const uint32_t int8_params[] = { PG_OID_INT8, PG_OID_INT8 };
-	struct xlate_case xp = { .x = x, .in = { point_sql, strlen(point_sql), NULL, 0, cat } };
-	struct xlate_case xr = { .x = x, .in = { range_sql, strlen(range_sql), int8_params, 2, cat } };
-	xlate_read(x, &xp.in, &xp.res);
-	if (xp.res.status == XLATE_OK) {
-		/* Copy the result: the next xlate_read reuses x's memory. */
-		size_t n = xlate_packed_size(&xp.res);
-		unsigned char *blob = aligned_alloc(8, (n + 7) & ~(size_t)7);
-		must(blob != NULL, "malloc");
-		xlate_pack(&xp.res, blob);
-		struct xlate_result point_res;
-		xlate_unpack(blob, &point_res);
+	report("cache hit, route only, point read ($1)", point_sql, measure(do_route, &hp, secs));
+	double hit_point = measure(do_route_translate, &hp, secs);
+	report("cache hit, route + translate, point read ($1)", point_sql, hit_point);
+	double hit_range = measure(do_route_translate, &hr, secs);
+	report("cache hit, route + translate, range ($1, $2)", range_sql, hit_range);
+	double hit_literal = measure(do_route_translate, &hl, secs);
+	report("cache hit, route + translate, point (id inlined)", point_literal_sql, hit_literal);
+	double worst = hit_point > hit_range ? hit_point : hit_range;
+	worst = worst > hit_literal ? worst : hit_literal;
+	if (tr.status == XLATE_OK) {
 		static const char *const params[] = { "4242", "4341" };
 		struct fill_route_case fr = { .route = hp, .fill = { .res = &point_res, .params = params } };
 		pgv_session_init(&fr.fill.s);
-		printf("  MySQL text of the point read: %s (%zu slots)\n", point_res.sql, point_res.nslots);
-		double fill = measure(do_fill, &fr.fill, secs);
-		report("MySQL text on a hit, point read (slots filled)", point_sql, fill);
+		report("MySQL text on a hit, point read (slots filled)", point_sql,
+		       measure(do_fill, &fr.fill, secs));
 		double both = measure(do_route_and_fill, &fr, secs);
-		report("cache hit + MySQL text, point read", point_sql, both);
-		printf("  target: cache hit + MySQL text <= 2000 ns: %s\n", both <= 2000 ? "pass" : "FAIL");
+		report("cache hit, route + translate + slots, point read", point_sql, both);
+		worst = worst > both ? worst : both;
 		pgv_buf_free(&fr.fill.out);
-		free(blob);
-	} else {
-		printf("  translator: %s %s -> MySQL text on a hit: n/a\n", xp.res.sqlstate,
-		       xp.res.message);
-		printf("  target: cache hit <= 2000 ns (routing only, until the translator lands): %s\n",
-		       hit_point <= 2000 && hit_range <= 2000 ? "pass" : "FAIL");
 	}
+	printf("  target: per statement on a cache hit <= 2000 ns: %s (worst %.0f ns%s)\n",
+	       worst <= 2000 ? "pass" : "FAIL", worst,
+	       tr.status == XLATE_OK ? "" : "; the translator is still a stub that refuses: routing and cache lookups only");
 
 	/* Values of one point-read row. */
 	const struct legacy_table *ct = catalog_table(cat, "customers");
@@ -345,29 +364,37 @@ int main(int argc, char **argv)
 			  : "values, one point-read row (6 columns)", row_bytes, per_row);
 	pgv_buf_free(&vc.out);
 
-	/* Misses. */
+	/* Misses: no cache, so every call parses, classifies, routes and translates. */
 	struct route_case mp = { uncached, point_sql, strlen(point_sql) };
 	struct route_case mr = { uncached, range_sql, strlen(range_sql) };
-	report("cache miss (no cache), point read ($1)", point_sql, measure(do_route, &mp, secs));
-	report("cache miss (no cache), range read ($1, $2)", range_sql, measure(do_route, &mr, secs));
+	report("cache miss (no cache), route + translate, point", point_sql,
+	       measure(do_route_translate, &mp, secs));
+	report("cache miss (no cache), route + translate, range", range_sql,
+	       measure(do_route_translate, &mr, secs));
 	struct literal_case lc = { .r = cached };
 	report("cache miss, new inlined id every call", point_literal_sql,
 	       measure(do_route_literal, &lc, secs));
+	static const uint32_t int8_params[] = { PG_OID_INT8, PG_OID_INT8 };
+	struct xlate_case xp = { .x = x, .in = { point_sql, strlen(point_sql), NULL, 0, cat } };
+	struct xlate_case xr = { .x = x, .in = { range_sql, strlen(range_sql), int8_params, 2, cat } };
 	double tp = measure(do_xlate, &xp, secs);
 	report(xp.res.status == XLATE_OK ? "translation alone (xlate_read), point read"
 					 : "translation alone (xlate_read, refuses), point", point_sql, tp);
-	double tr = measure(do_xlate, &xr, secs);
+	double trr = measure(do_xlate, &xr, secs);
 	report(xr.res.status == XLATE_OK ? "translation alone (xlate_read), range read"
-					 : "translation alone (xlate_read, refuses), range", range_sql, tr);
+					 : "translation alone (xlate_read, refuses), range", range_sql, trr);
 
 	struct router_stats st;
 	router_get_stats(cached, &st);
-	printf("(cached router: %llu hits, %llu full parses, %llu entries; sink %u)\n",
+	printf("(cached router: %llu hits, %llu full parses, %llu translations, %llu translation "
+	       "hits, %llu entries; sink %u)\n",
 	       (unsigned long long)st.cache_hits, (unsigned long long)st.full_parses,
+	       (unsigned long long)st.translations, (unsigned long long)st.translation_hits,
 	       (unsigned long long)st.cache_entries, sink);
+	free(blob);
 	xlate_free(x);
-	catalog_free(cat);
 	router_free(cached);
 	router_free(uncached);
+	catalog_free(cat);
 	return 0;
 }
