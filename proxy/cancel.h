@@ -22,6 +22,9 @@ struct cancel_target {
 	socklen_t addrlen;
 	int32_t pid;
 	int32_t key;
+	/* The session the key belongs to: a MySQL query it runs is cancelled too. */
+	int worker;
+	int64_t session;
 };
 
 struct cancel_entry;

@@ -104,10 +104,14 @@ struct pl_entry *pipeline_push(struct pipeline *q, enum pl_kind kind, enum pl_pr
 	e->kind = (uint8_t)kind;
 	e->producer = (uint8_t)producer;
 	e->flags = push_flags(q, kind, flags);
-	if (kind == PL_SYNC)
+	if (kind == PL_SYNC) {
 		q->in_segment = false;
-	else if (kind != PL_QUERY && kind != PL_FUNCTION && kind != PL_COPY_END)
+		q->seg_upstream = false;
+	} else if (kind != PL_QUERY && kind != PL_FUNCTION && kind != PL_COPY_END) {
 		q->in_segment = true;
+		if (producer == PL_UPSTREAM && kind != PL_FLUSH)
+			q->seg_upstream = true;
+	}
 	e->msg = msg;
 	e->len = len;
 	q->n++;
@@ -178,6 +182,14 @@ bool pipeline_pop_ready(struct pipeline *q, struct pl_entry *out, bool *local)
 	if (h->producer != PL_LOCAL)
 		return false;
 	*local = true;
+	retire(q, out);
+	return true;
+}
+
+bool pipeline_pop_head(struct pipeline *q, struct pl_entry *out)
+{
+	if (q->n == 0)
+		return false;
 	retire(q, out);
 	return true;
 }
@@ -322,7 +334,7 @@ void pipeline_upstream(struct pipeline *q, const struct pl_reply *r, struct pl_r
 		pipeline_set_txn(q, (enum pl_txn)r->status);
 		q->copy_in = false;
 		q->upstream_skipping = false;
-		if (h->flags & PL_F_HIDE_ALL)
+		if (h->flags & (PL_F_HIDE_ALL | PL_F_HIDE_Z))
 			out->verdict = PL_V_DROP;
 	}
 	if (ends)

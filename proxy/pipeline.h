@@ -46,6 +46,8 @@ enum pl_kind {
 enum pl_producer {
 	PL_UPSTREAM = 0, /* forwarded; the upstream's reply is relayed */
 	PL_LOCAL,        /* answered by switchyard when it reaches the head */
+	PL_MYSQL,        /* answered by switchyard from MySQL: its work starts at the head and
+			    the entry retires when the work ends (pipeline_pop_head) */
 };
 
 enum pl_flag {
@@ -56,6 +58,8 @@ enum pl_flag {
 	PL_F_ERRORED = 1u << 4,  /* an ErrorResponse answered it (Query/Sync: before Z) */
 	PL_F_COPY = 1u << 5,     /* the upstream started COPY FROM STDIN for it */
 	PL_F_REPLIED = 1u << 6,  /* some reply for it was relayed (rows, descriptions) */
+	PL_F_RUNNING = 1u << 7,  /* PL_MYSQL: its work has started */
+	PL_F_HIDE_Z = 1u << 8,   /* a Query of a split text: all but its ReadyForQuery is relayed */
 };
 
 /*
@@ -80,6 +84,7 @@ struct pl_entry {
 	uint8_t *msg;
 	size_t len;
 	struct pl_effect effect;
+	void *work;       /* PL_MYSQL: the caller's work (legacy.h), owned by the caller */
 };
 
 /* Transaction status as the client must see it ('I', 'T', 'E'). */
@@ -99,6 +104,7 @@ struct pipeline {
 	bool copy_in;           /* upstream is reading COPY data: new Sync/Flush are data */
 	bool in_segment;        /* extended-protocol messages pushed since the last Sync: an
 				   implicit transaction may be open even with nothing owed */
+	bool seg_upstream;      /* ...and some of them went to the upstream */
 	uint64_t pushed;        /* entries ever pushed (for tests and the fuzzer) */
 	uint64_t retired;       /* entries ever retired */
 };
@@ -166,6 +172,9 @@ void pipeline_upstream(struct pipeline *q, const struct pl_reply *r, struct pl_r
  * the returned entry's msg.
  */
 bool pipeline_pop_ready(struct pipeline *q, struct pl_entry *out, bool *local);
+
+/* Retires the head whatever it is (a PL_MYSQL entry whose work ended); false when empty. */
+bool pipeline_pop_head(struct pipeline *q, struct pl_entry *out);
 
 /* Does the head want to know whether an ErrorResponse is the marker's? */
 bool pipeline_head_has_subst(const struct pipeline *q);

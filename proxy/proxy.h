@@ -28,6 +28,7 @@ enum proxy_wake {
 	PROXY_WAKE_POOL = 1u << 2,     /* an upstream slot may have been freed */
 	PROXY_WAKE_TRIM = 1u << 3,     /* someone waits for a slot: close an idle upstream */
 	PROXY_WAKE_MYSQL_TRIM = 1u << 4, /* someone waits for a MySQL slot: close an idle one */
+	PROXY_WAKE_CANCEL = 1u << 5,   /* CancelRequests for this worker's sessions (worker.h) */
 };
 
 struct proxy {

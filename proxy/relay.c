@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "proxy/conn.h"
+#include "proxy/legacy.h"
 #include "proxy/log.h"
 #include "proxy/pipeline.h"
 #include "proxy/refusals.h"
@@ -45,6 +46,7 @@
 #include "proxy/session.h"
 #include "proxy/worker.h"
 #include "router/router.h"
+#include "router/translate.h"
 
 /* Output above HIGH pauses the other side's reads until it drains below LOW. */
 #define RELAY_HIGH_WATER (512u * 1024)
@@ -145,8 +147,9 @@ static const uint8_t *scan_body(struct scan *sc, uint32_t blen, struct worker *w
 /* What happened to the message at the scan position. */
 enum step {
 	STEP_NEXT = 0, /* handled; look at the next one */
-	STEP_WAIT,     /* the rest has not arrived yet */
+	STEP_WAIT,     /* the rest has not arrived yet (or a MySQL answer holds it back) */
 	STEP_STOP,     /* the session is closing: touch nothing more */
+	STEP_NOT_MINE, /* legacy_ref: not a legacy statement or portal, handle as usual */
 };
 
 static size_t min_size(size_t a, size_t b)
@@ -228,7 +231,22 @@ static bool emit_ready(struct session *s, struct scan *sc)
 	struct pl_entry e;
 	bool local;
 
-	while (pipeline_pop_ready(&s->q, &e, &local)) {
+	for (;;) {
+		if (!pipeline_pop_ready(&s->q, &e, &local)) {
+			struct pl_entry *h = pipeline_head(&s->q);
+			/* A MySQL answer at the head: what came before it is out, so it may start. */
+			if (h != NULL && h->producer == PL_MYSQL && !(h->flags & PL_F_RUNNING)) {
+				if (sc != NULL)
+					scan_flush(sc);
+				h->flags |= PL_F_RUNNING;
+				legacy_start(s, h->work);
+			}
+			return s->state != SESSION_ST_CLOSED;
+		}
+		if (e.work != NULL) { /* skipped after an error: it never ran */
+			legacy_work_free(e.work);
+			e.work = NULL;
+		}
 		bool ok = true;
 		if (local) {
 			if (sc != NULL)
@@ -245,7 +263,6 @@ static bool emit_ready(struct session *s, struct scan *sc)
 		if (!ok)
 			return out_of_memory(s);
 	}
-	return true;
 }
 
 /* Nothing in flight, no transaction open: a refusal can be answered here. */
@@ -273,14 +290,6 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 	d->target = ROUTE_SUPABASE;
 #else
 	router_route(s->w->router, sql, len, d);
-	/* No MySQL backend exists yet: a legacy read can only be refused. */
-	if (d->target == ROUTE_MYSQL) {
-		d->target = ROUTE_REJECT;
-		d->sqlstate = "0A000";
-		d->message = "legacy tables are served by the MySQL backend, which is not configured";
-		d->detail = NULL;
-		d->hint = "Add a [mysql] section to proxy.toml, or read a migrated copy in Supabase.";
-	}
 #endif
 }
 
@@ -331,8 +340,6 @@ static enum step refuse(struct session *s, enum pl_kind kind, const struct route
 	return queue_error(s, kind, err, len, local);
 }
 
-/* ---- transaction pooling: statements, SETs, pins ---- */
-
 /* What a retired entry asks of the session (pl_effect.what). */
 enum relay_effect {
 	EFF_NONE = 0,      /* nothing */
@@ -342,7 +349,464 @@ enum relay_effect {
 	EFF_SET,           /* a SET/RESET text: remember it if it ran outside a transaction */
 	EFF_UNNAMED,       /* an unnamed Parse (arg: its generation): forget it if it failed */
 	EFF_PREPARED_HERE, /* an injected Parse of a cached body (arg: id): uncache if it failed */
+	EFF_SCRIPT,        /* a statement of a split Query ended (arg non-NULL: it failed here) */
 };
+
+/* ---- legacy reads answered from MySQL ---- */
+
+/* A refusal for a translation that did not succeed (0A000, 42703, ...). */
+static enum step refuse_translation(struct session *s, enum pl_kind kind,
+				    const struct xlate_result *xr, const struct route_decision *d,
+				    bool *local)
+{
+	struct route_decision rd = *d;
+
+	rd.target = ROUTE_REJECT;
+	rd.sqlstate = xr->sqlstate;
+	rd.message = xr->message;
+	rd.detail = xr->detail[0] ? xr->detail : NULL;
+	rd.hint = NULL;
+	return refuse(s, kind, &rd, local);
+}
+
+/*
+ * Local work must not wait for upstream replies that Postgres sends only at
+ * Sync or Flush: a Flush, which earns no reply, makes the upstream send
+ * what it owes for the segment so far.
+ */
+static bool flush_upstream_segment(struct session *s)
+{
+	struct pgmsg_writer *out;
+
+	if (!s->q.seg_upstream)
+		return true;
+	out = worker_writer(s->w);
+	pgmsg_begin(out, 'H');
+	pgmsg_end(out);
+	if (pipeline_push(&s->q, PL_FLUSH, PL_UPSTREAM, 0, NULL, 0) == NULL || !send_to_server(s))
+		return out_of_memory(s);
+	return true;
+}
+
+/*
+ * Queues the MySQL answer <lw> (taken over) for the message just taken from
+ * the input. Later client messages wait until it is done (relay_local_done):
+ * an error in it decides whether they run at all, as in Postgres.
+ */
+static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind kind,
+			     struct legacy_work *lw, bool ready_after)
+{
+	if (lw == NULL)
+		return out_of_memory(s), STEP_STOP;
+	scan_flush(sc);
+	if (!flush_upstream_segment(s)) {
+		legacy_work_free(lw);
+		return STEP_STOP;
+	}
+	struct pl_entry *e = pipeline_push(&s->q, kind, PL_MYSQL, 0, NULL, 0);
+	if (e == NULL) {
+		legacy_work_free(lw);
+		return out_of_memory(s), STEP_STOP;
+	}
+	e->work = lw;
+	e->ready_after = ready_after;
+	if (e->flags & PL_F_SILENT) /* skipped after an upstream error: it will never run */
+		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
+	s->legacy_hold = true;
+	conn_read_enable(s->conn, false);
+	if (!emit_ready(s, NULL))
+		return STEP_STOP;
+	return STEP_WAIT;
+}
+
+/*
+ * A multi-statement Query with legacy reads runs statement by statement,
+ * each on its side: Supabase's as Queries of their own whose ReadyForQuery
+ * the client does not see, MySQL's as MySQL answers; an error stops the
+ * rest, and the client gets one ReadyForQuery at the end. Outside a
+ * transaction block, when no statement controls transactions itself, a
+ * hidden BEGIN ... COMMIT (ROLLBACK after an error) keeps Postgres' rule
+ * that the statements of one Query string commit or fail together.
+ */
+#define SCRIPT_MAX_PIECES 64
+
+struct relay_script {
+	char *text;
+	size_t n, next;
+	bool wrapped;
+	bool failed;
+	struct router_piece pieces[SCRIPT_MAX_PIECES];
+};
+
+static void script_step(struct session *s);
+
+static bool send_hidden_query(struct session *s, const char *sql, uint16_t flags)
+{
+	pgmsg_write_query(worker_writer(s->w), sql);
+	if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, flags, NULL, 0) == NULL || !send_to_server(s))
+		return out_of_memory(s);
+	return true;
+}
+
+static void script_free(struct session *s)
+{
+	if (s->script != NULL) {
+		free(s->script->text);
+		free(s->script);
+		s->script = NULL;
+	}
+}
+
+/* The last statement ended (or one failed): COMMIT/ROLLBACK if wrapped, then the one ReadyForQuery. */
+static void script_finish(struct session *s)
+{
+	struct relay_script *sc = s->script;
+	bool wrapped = sc->wrapped, failed = sc->failed;
+
+	script_free(s);
+	/* The client never sent it: COMMIT's success is not shown, its failure is. */
+	if (wrapped && !send_hidden_query(s, failed ? "ROLLBACK" : "COMMIT",
+					  failed ? PL_F_HIDE_ALL : PL_F_HIDE_OK))
+		return;
+	struct pl_entry *e = push(s, PL_QUERY, PL_LOCAL, NULL, 0);
+	if (e == NULL)
+		return;
+	e->ready_after = true;
+	s->legacy_hold = false;
+	if (emit_ready(s, NULL))
+		legacy_defer_resume(s);
+}
+
+static void script_piece_done(struct session *s, bool failed)
+{
+	if (s->script == NULL)
+		return;
+	s->script->failed |= failed;
+	script_step(s);
+}
+
+/* Runs the next statement of the script. */
+static void script_step(struct session *s)
+{
+	struct relay_script *sc = s->script;
+
+	if (sc->failed || sc->next == sc->n) {
+		script_finish(s);
+		return;
+	}
+	const struct router_piece *p = &sc->pieces[sc->next++];
+	const char *text = sc->text + p->offset;
+	struct pgmsg_writer *out = worker_writer(s->w);
+	if (p->target == ROUTE_SUPABASE) {
+		pgmsg_begin(out, 'Q');
+		pgmsg_put_bytes(out, text, p->len);
+		pgmsg_put_byte(out, 0);
+		pgmsg_end(out);
+		struct pl_entry *e = pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_Z, NULL, 0);
+		if (e == NULL || !send_to_server(s)) {
+			out_of_memory(s);
+			return;
+		}
+		e->effect.what = EFF_SCRIPT;
+		return;
+	}
+	struct xlate_result xr;
+	router_translate(s->w->router, text, p->len, NULL, 0, &xr);
+	if (xr.status != XLATE_OK) {
+		pgmsg_write_error(out, false, xr.sqlstate, xr.message, xr.detail[0] ? xr.detail : NULL,
+				  NULL);
+		size_t len = 0;
+		uint8_t *err = copy_built(s, &len);
+		struct pl_entry *e = err ? push(s, PL_QUERY, PL_LOCAL, err, len) : NULL;
+		if (e == NULL) {
+			if (err == NULL)
+				out_of_memory(s);
+			return;
+		}
+		e->effect.what = EFF_SCRIPT;
+		e->effect.arg = (void *)1;
+		(void)emit_ready(s, NULL);
+		return;
+	}
+	struct legacy_work *lw = legacy_work_query(s, &xr);
+	struct pl_entry *e = lw ? pipeline_push(&s->q, PL_QUERY, PL_MYSQL, 0, NULL, 0) : NULL;
+	if (e == NULL) {
+		legacy_work_free(lw);
+		out_of_memory(s);
+		return;
+	}
+	e->work = lw;
+	(void)emit_ready(s, NULL);
+}
+
+static enum step script_start(struct session *s, struct scan *sc, size_t total, const char *sql,
+			      size_t len, const struct route_decision *d)
+{
+	struct relay_script *script = calloc(1, sizeof(*script));
+	bool local;
+
+	if (script == NULL || (script->text = malloc(len + 1)) == NULL) {
+		free(script);
+		return out_of_memory(s), STEP_STOP;
+	}
+	memcpy(script->text, sql, len);
+	script->text[len] = '\0';
+	script->n = router_pieces(s->w->router, sql, len, script->pieces, SCRIPT_MAX_PIECES);
+	scan_drop(sc, total);
+	if (script->n == 0) {
+		free(script->text);
+		free(script);
+		struct route_decision rd = *d;
+		rd.target = ROUTE_REJECT;
+		rd.sqlstate = "54000";
+		rd.message = "a query string that reads legacy tables may hold at most 64 statements";
+		rd.detail = NULL;
+		rd.hint = NULL;
+		return refuse(s, PL_QUERY, &rd, &local);
+	}
+	bool controls = false, supabase = false;
+	for (size_t i = 0; i < script->n; i++) {
+		controls |= script->pieces[i].txn_control;
+		supabase |= script->pieces[i].target == ROUTE_SUPABASE;
+	}
+	script->wrapped = supabase && !controls && s->q.txn == PL_TXN_IDLE && pipeline_empty(&s->q);
+	s->script = script;
+	s->legacy_hold = true;
+	conn_read_enable(s->conn, false);
+	if (!flush_upstream_segment(s))
+		return STEP_STOP;
+	if (script->wrapped && !send_hidden_query(s, "BEGIN", PL_F_HIDE_ALL))
+		return STEP_STOP;
+	script_step(s);
+	return s->state == SESSION_ST_CLOSED ? STEP_STOP : STEP_WAIT;
+}
+
+/* A simple Query that reads legacy tables only. */
+static enum step legacy_query(struct session *s, struct scan *sc, size_t total, const char *sql,
+			      size_t len, const struct route_decision *d)
+{
+	struct xlate_result xr;
+	bool local;
+
+	if (d->flags & ROUTE_F_MULTI)
+		return script_start(s, sc, total, sql, len, d);
+	router_translate(s->w->router, sql, len, NULL, 0, &xr);
+	scan_drop(sc, total);
+	if (xr.status != XLATE_OK)
+		return refuse_translation(s, PL_QUERY, &xr, d, &local);
+	return queue_mysql(s, sc, PL_QUERY, legacy_work_query(s, &xr), true);
+}
+
+/* The parameter types of a Parse body (after the name and the text); NULL when there are none. */
+static const uint32_t *parse_param_types(struct session *s, const uint8_t *body, uint32_t blen,
+					 uint16_t *n)
+{
+	struct pgmsg_reader r;
+
+	*n = 0;
+	pgmsg_reader_init(&r, body, blen);
+	(void)pgmsg_get_string(&r);
+	(void)pgmsg_get_string(&r);
+	int16_t count = pgmsg_get_int16(&r);
+	if (r.bad || count <= 0 || (size_t)count * 4 > pgmsg_reader_left(&r))
+		return NULL;
+	uint32_t *types = (uint32_t *)worker_scratch(s->w, (size_t)count * sizeof(uint32_t));
+	if (types == NULL)
+		return NULL;
+	for (int16_t i = 0; i < count; i++)
+		types[i] = (uint32_t)pgmsg_get_int32(&r);
+	*n = (uint16_t)count;
+	return types;
+}
+
+static enum step duplicate_statement(struct session *s, struct scan *sc, size_t total,
+				     const char *name);
+static const uint8_t parse_complete[] = { '1', 0, 0, 0, 4 };
+static const uint8_t bind_complete[] = { '2', 0, 0, 0, 4 };
+static const uint8_t close_complete[] = { '3', 0, 0, 0, 4 };
+static enum step answer_here(struct session *s, enum pl_kind kind, const uint8_t *bytes,
+			     size_t n, int what, void *arg);
+
+/* A Parse of a legacy read: translated now, answered here. */
+static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t total,
+				  const uint8_t *body, uint32_t blen, const struct pgmsg_parse *p,
+				  const struct route_decision *d)
+{
+	struct xlate_result xr;
+	uint16_t ntypes;
+	bool dup;
+	const uint32_t *types = parse_param_types(s, body, blen, &ntypes);
+
+	router_translate(s->w->router, p->sql, p->sql_len, types, ntypes, &xr);
+	if (xr.status != XLATE_OK) {
+		scan_drop(sc, total);
+		enum step st = refuse_translation(s, PL_PARSE, &xr, d, &s->skip_local);
+		s->skip_to_sync = true;
+		return st;
+	}
+	if (!legacy_parse(s, p->name, &xr, &dup)) {
+		if (dup)
+			return duplicate_statement(s, sc, total, p->name);
+		return out_of_memory(s), STEP_STOP;
+	}
+	s->legacy_seg = true;
+	scan_drop(sc, total);
+	return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete), 0, NULL);
+}
+
+/* An error answering a legacy Bind: the rest of the segment is skipped, as after any error. */
+static enum step legacy_bind_error(struct session *s, struct scan *sc, size_t total)
+{
+	size_t len = 0;
+	uint8_t *err = copy_built(s, &len);
+	scan_drop(sc, total);
+	enum step st = queue_error(s, PL_BIND, err, len, &s->skip_local);
+	s->skip_to_sync = true;
+	return st;
+}
+
+/*
+ * Bind, Describe, Execute and Close that name a legacy statement or portal
+ * are answered here; STEP_NOT_MINE for the others (which may retire a
+ * legacy name: a Supabase portal of the same name replaces it).
+ */
+static ssize_t bind_names_end(struct scan *sc, size_t total);
+static enum step need_whole(struct session *s, struct scan *sc, size_t total, uint32_t blen);
+static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
+			    uint8_t type)
+{
+	const char *name;
+	char kind = 'P';
+	int32_t max_rows = 0;
+
+	if (type == 'B') {
+		ssize_t head = bind_names_end(sc, total);
+		if (head <= 0)
+			return head < 0 ? STEP_NOT_MINE : STEP_WAIT;
+		uint8_t *names = worker_scratch(s->w, (size_t)head);
+		struct evbuffer_ptr at = sc->pos;
+		if (names == NULL || evbuffer_copyout_from(sc->in, &at, names, (size_t)head) != head)
+			return out_of_memory(s), STEP_STOP;
+		const char *portal = (const char *)names + PGMSG_HEADER_LEN;
+		const char *stmt = portal + strlen(portal) + 1;
+		if (!legacy_has_stmt(s, stmt)) {
+			legacy_forget_portal(s, portal);
+			return STEP_NOT_MINE;
+		}
+		enum step st = need_whole(s, sc, total, blen);
+		if (st != STEP_NEXT)
+			return st;
+		const uint8_t *body = scan_body(sc, blen, s->w);
+		if (body == NULL)
+			return out_of_memory(s), STEP_STOP;
+		bool oom;
+		struct pgmsg_writer *err = worker_writer(s->w);
+		s->legacy_seg = true;
+		if (!legacy_bind(s, body, blen, err, &oom)) {
+			if (oom)
+				return out_of_memory(s), STEP_STOP;
+			return legacy_bind_error(s, sc, total);
+		}
+		scan_drop(sc, total);
+		return answer_here(s, PL_BIND, bind_complete, sizeof(bind_complete), 0, NULL);
+	}
+	enum step st = need_whole(s, sc, total, blen);
+	if (st != STEP_NEXT)
+		return st;
+	const uint8_t *body = scan_body(sc, blen, s->w);
+	if (body == NULL)
+		return out_of_memory(s), STEP_STOP;
+	bool ok = type == 'E' ? pgmsg_parse_execute(body, blen, &name, &max_rows)
+			      : pgmsg_parse_target(body, blen, &kind, &name);
+	if (!ok)
+		return STEP_NOT_MINE; /* the usual path reports it */
+	bool mine = kind == 'S' ? legacy_has_stmt(s, name) : legacy_has_portal(s, name);
+	if (!mine)
+		return STEP_NOT_MINE;
+	s->legacy_seg = true;
+	scan_drop(sc, total);
+	if (type == 'E')
+		return queue_mysql(s, sc, PL_EXECUTE, legacy_work_execute(s, name, max_rows), false);
+	if (type == 'C') {
+		legacy_close(s, kind, name);
+		return answer_here(s, PL_CLOSE, close_complete, sizeof(close_complete), 0, NULL);
+	}
+	struct pgmsg_writer *out = worker_writer(s->w);
+	legacy_describe(s, kind, name, out);
+	size_t len = 0;
+	uint8_t *m = copy_built(s, &len);
+	if (m == NULL || push(s, PL_DESCRIBE, PL_LOCAL, m, len) == NULL)
+		return out_of_memory(s), STEP_STOP;
+	return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
+}
+
+/* A MySQL error happened where Postgres would abort the transaction or skip to Sync. */
+static bool after_mysql_error(struct session *s, enum pl_kind kind)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+
+	if (kind == PL_QUERY) {
+		if (s->q.txn != PL_TXN_BLOCK)
+			return true;
+		/* Supabase's side of the block fails too, as the client's does. */
+		pipeline_set_txn(&s->q, PL_TXN_FAILED);
+		pgmsg_write_query(out, REFUSAL_MARKER);
+		if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_ALL, NULL, 0) == NULL ||
+		    !send_to_server(s))
+			return out_of_memory(s);
+		return true;
+	}
+	s->skip_to_sync = true;
+	s->skip_local = s->q.txn != PL_TXN_BLOCK && !s->q.seg_upstream;
+	if (s->skip_local)
+		return true;
+	pgmsg_write_parse(out, REFUSAL_STMT_NAME, REFUSAL_MARKER);
+	if (pipeline_push(&s->q, PL_PARSE, PL_UPSTREAM, PL_F_HIDE_ALL, NULL, 0) == NULL ||
+	    !send_to_server(s))
+		return out_of_memory(s);
+	return true;
+}
+
+void relay_local_done(struct session *s)
+{
+	struct pl_entry *h = pipeline_head(&s->q);
+	struct pl_entry e;
+
+	if (s->state == SESSION_ST_CLOSED || h == NULL || h->producer != PL_MYSQL)
+		return;
+	(void)pipeline_pop_head(&s->q, &e);
+	bool failed = legacy_work_failed(e.work);
+	legacy_work_free(e.work);
+	if (failed && !after_mysql_error(s, (enum pl_kind)e.kind))
+		return;
+	if (s->script != NULL) {
+		script_piece_done(s, failed);
+		return;
+	}
+	if (e.ready_after) {
+		pgmsg_write_ready(worker_writer(s->w), (char)s->q.txn);
+		if (!session_send_built(s)) {
+			out_of_memory(s);
+			return;
+		}
+	}
+	if (!emit_ready(s, NULL))
+		return;
+	s->legacy_hold = false;
+	relay_resume_client(s);
+}
+
+void relay_resume_client(struct session *s)
+{
+	if (s->state == SESSION_ST_CLOSED || s->closing || s->legacy_hold)
+		return;
+	if (!s->c2s_paused && !s->c2s_self_paused)
+		conn_read_enable(s->conn, true);
+	relay_client_read(s);
+}
+
+/* ---- transaction pooling: statements, SETs, pins ---- */
+
 
 /* Sets of one client bigger than this pin it instead of being replayed. */
 #define RELAY_SETS_MAX (64u << 10)
@@ -407,6 +871,8 @@ static void remember_set(struct session *s, char *sql)
 }
 
 /* Applies what a retired entry asks for; frees its effect's argument. */
+static void script_piece_done(struct session *s, bool failed);
+
 static void apply_effect(struct session *s, const struct pl_entry *e)
 {
 	bool failed = (e->flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0;
@@ -443,6 +909,9 @@ static void apply_effect(struct session *s, const struct pl_entry *e)
 		if (failed)
 			uncache_id(s, (uint32_t)(uintptr_t)e->effect.arg);
 		break;
+	case EFF_SCRIPT:
+		script_piece_done(s, failed || e->effect.arg != NULL);
+		break;
 	}
 }
 
@@ -467,9 +936,12 @@ void relay_session_free(struct session *s)
 		if (!pipeline_pop_ready(&s->q, &e, &local))
 			break;
 		drop_effect(&e);
+		legacy_work_free(e.work);
 		free(e.msg);
 	}
 	pipeline_free(&s->q);
+	script_free(s);
+	legacy_session_free(s);
 }
 
 /* ---- client to upstream ---- */
@@ -499,9 +971,6 @@ static enum step need_whole(struct session *s, struct scan *sc, size_t total, ui
 static enum step forward(struct session *s, struct scan *sc, size_t total, enum pl_kind kind);
 static void note_set_portal(struct session *s, const char *portal, const struct client_stmt *st);
 
-static const uint8_t parse_complete[] = { '1', 0, 0, 0, 4 };
-static const uint8_t close_complete[] = { '3', 0, 0, 0, 4 };
-
 static uint8_t *copy_bytes(const uint8_t *p, size_t n)
 {
 	uint8_t *m = malloc(n);
@@ -513,7 +982,7 @@ static uint8_t *copy_bytes(const uint8_t *p, size_t n)
 
 /* A local answer of fixed bytes (ParseComplete, CloseComplete) with an effect. */
 static enum step answer_here(struct session *s, enum pl_kind kind, const uint8_t *bytes,
-			     size_t n, enum relay_effect what, void *arg)
+			     size_t n, int what, void *arg)
 {
 	uint8_t *m = copy_bytes(bytes, n);
 	struct pl_entry *e = m ? push(s, kind, PL_LOCAL, m, n) : NULL;
@@ -982,6 +1451,8 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 		scan_drop(sc, total);
 		return refuse(s, PL_QUERY, &d, &local);
 	}
+	if (d.target == ROUTE_MYSQL)
+		return legacy_query(s, sc, total, sql, len, &d);
 	char text[64];
 	if (s->txn_pool && txn_deallocate(s, &d, worker_writer(s->w), text, sizeof(text)))
 		return replace_query(s, sc, total, text);
@@ -1022,6 +1493,10 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		s->skip_to_sync = true;
 		return st;
 	}
+	if (d.target == ROUTE_MYSQL)
+		return legacy_parse_msg(s, sc, total, body, blen, &p, &d);
+	if (s->legacy != NULL)
+		legacy_forget_stmt(s, p.name);
 	if (s->txn_pool) {
 		char text[64];
 		note_session_effects(s, &d);
@@ -1040,8 +1515,12 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 
 static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 {
-	bool local = s->skip_to_sync && s->skip_local;
+	/* Also local: a segment answered from MySQL alone (nothing of it went upstream). */
+	bool local = s->skip_to_sync ? s->skip_local : s->legacy_seg && !s->q.seg_upstream;
 
+	if (s->legacy != NULL)
+		legacy_sync(s, s->q.txn != PL_TXN_IDLE);
+	s->legacy_seg = false;
 	s->skip_to_sync = false;
 	s->skip_local = false;
 	if (local) {
@@ -1099,6 +1578,11 @@ static enum step client_message(struct session *s, struct scan *sc)
 		return protocol_violation(s, "invalid message length");
 	if (s->skip_to_sync && type != 'S' && type != 'X')
 		return drop_message(s, sc, (size_t)total);
+	if (s->legacy != NULL && (type == 'B' || type == 'D' || type == 'E' || type == 'C')) {
+		enum step st = legacy_ref(s, sc, (size_t)total, blen, type);
+		if (st != STEP_NOT_MINE)
+			return st;
+	}
 	switch (type) {
 	case 'Q':
 		return handle_query(s, sc, (size_t)total, blen);
@@ -1201,6 +1685,8 @@ void relay_client_read(struct session *s)
 	struct scan sc;
 	enum step st = STEP_NEXT;
 
+	if (s->legacy_hold)
+		return; /* relay_local_done reads on */
 	if (s->state == SESSION_ST_IDLE && !s->closing) {
 		client_read_idle(s);
 		return;
@@ -1355,8 +1841,11 @@ static enum step server_message(struct session *s, struct scan *sc)
 		free(res.entry.msg);
 		apply_effect(s, &res.entry);
 	}
-	if (type == 'Z')
+	if (type == 'Z') {
 		s->server->txn_status = r.status;
+		if (r.status == PL_TXN_IDLE && s->legacy != NULL)
+			legacy_txn_ended(s);
+	}
 	if (!emit_ready(s, sc))
 		return STEP_STOP;
 	return st;
@@ -1433,6 +1922,7 @@ bool relay_link_again(struct session *s)
 
 void relay_client_drained(struct session *s)
 {
+	legacy_client_drained(s);
 	if (s->server == NULL || conn_out_pending(s->conn) > RELAY_LOW_WATER)
 		return;
 	bool server_paused = s->s2c_paused, self_paused = s->c2s_self_paused;

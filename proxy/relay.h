@@ -22,6 +22,10 @@ struct session;
  */
 bool relay_link_again(struct session *s) __attribute__((warn_unused_result));
 void relay_release_if_idle(struct session *s);
+/* Held client input goes on (called back by legacy_defer_resume). */
+void relay_resume_client(struct session *s);
+/* The MySQL work at the head of the queue ended (legacy.c): the queue moves on. */
+void relay_local_done(struct session *s);
 /* Frees what the queue still holds (the session is being freed). */
 void relay_session_free(struct session *s);
 

@@ -25,6 +25,7 @@
 
 #include "protocol/scram.h"
 #include "proxy/conn.h"
+#include "proxy/legacy.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/server.h"
@@ -314,6 +315,7 @@ void session_close(struct session *s, const char *reason)
 	if (s->timer)
 		evtimer_del(s->timer);
 	clock_stop(s);
+	legacy_session_closing(s);
 	session_detach_server(s, true);
 	conn_set_callbacks(s->conn, NULL, NULL, NULL, NULL);
 	conn_close(s->conn);
@@ -452,6 +454,10 @@ static void handle_cancel(struct session *s, const uint8_t *pkt, size_t len)
 	if (cancel_lookup(&s->w->proxy->cancels, pid, key, &target)) {
 		log_info(s->w->id, s->id, "cancel request forwarded", "pid=%d", pid);
 		server_send_cancel(s->w, &target);
+		/* The session may be waiting for MySQL rather than Supabase: its worker looks. */
+		if (target.session != 0 && target.worker >= 0 &&
+		    target.worker < s->w->proxy->nworkers)
+			worker_post_cancel(&s->w->proxy->workers[target.worker], target.session);
 	} else {
 		log_info(s->w->id, s->id, "cancel request for unknown key ignored", "pid=%d", pid);
 	}
@@ -753,7 +759,11 @@ static bool send_welcome(struct session *s, struct server *srv)
 /* A CancelRequest with the client's key now reaches <srv>. */
 static void register_cancel(struct session *s, struct server *srv)
 {
-	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &srv->cancel))
+	struct cancel_target t = srv->cancel;
+
+	t.worker = s->w->id;
+	t.session = s->id;
+	if (cancel_register(&s->w->proxy->cancels, s->cancel_pid, s->cancel_secret, &t))
 		s->cancel_registered = true;
 }
 
@@ -842,7 +852,7 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 
 bool session_is_idle(const struct session *s)
 {
-	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in &&
+	return pipeline_empty(&s->q) && s->q.txn == PL_TXN_IDLE && !s->q.copy_in && !s->legacy_hold &&
 	       !s->q.in_segment &&
 	       !s->q.upstream_skipping && !s->skip_to_sync && s->c2s_pass == 0 && s->s2c_pass == 0;
 }

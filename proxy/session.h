@@ -23,6 +23,8 @@ struct server;
 struct conn;
 struct event;
 struct scram_server;
+struct legacy_state;
+struct relay_script;
 
 enum session_state {
 	SESSION_ST_STARTUP = 0, /* waiting for the first packet (or the one after SSLRequest) */
@@ -86,6 +88,10 @@ struct session {
 	char *set_portal;       /* portal bound from a SET statement (extended protocol), or NULL */
 	char *set_portal_sql;   /* ...and that SET's text, remembered when the portal runs */
 
+	/* Legacy reads answered from MySQL (legacy.c); NULL until the first. */
+	struct legacy_state *legacy;
+	struct relay_script *script; /* a multi-statement Query run statement by statement */
+
 	/* Relay state (relay.c). */
 	struct pipeline q;      /* every client message still owed a reply, in order */
 	size_t c2s_pass;        /* bytes of the current client message still to stream */
@@ -118,6 +124,8 @@ struct session {
 	bool skip_to_sync;      /* after a refused Parse: drop client messages until Sync */
 	bool skip_local;        /* ...and answer that Sync here: nothing of the segment went up */
 	bool upstream_fatal;    /* the upstream sent a FATAL: relay it, then close, add nothing */
+	bool legacy_hold;       /* a MySQL answer is under way: later client messages wait */
+	bool legacy_seg;        /* legacy messages were answered here since the last Sync */
 };
 
 /* The StartupMessage's user and database (the user's name if none was given); "" before it. */

@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 
 #include "proxy/log.h"
+#include "proxy/legacy.h"
 #include "proxy/mysql.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -211,6 +212,53 @@ static void start_drain(struct worker *w)
 	evtimer_add(w->drain_ev, &tv);
 }
 
+/* ---- cancel requests for MySQL queries ---- */
+
+void worker_post_cancel(struct worker *w, int64_t id)
+{
+	pthread_mutex_lock(&w->cancel_lock);
+	if (w->ncancel_ids == w->cancel_ids_cap) {
+		size_t cap = w->cancel_ids_cap ? w->cancel_ids_cap * 2 : 8;
+		int64_t *ids = realloc(w->cancel_ids, cap * sizeof(*ids));
+		if (ids == NULL) {
+			pthread_mutex_unlock(&w->cancel_lock);
+			return;
+		}
+		w->cancel_ids = ids;
+		w->cancel_ids_cap = cap;
+	}
+	w->cancel_ids[w->ncancel_ids++] = id;
+	pthread_mutex_unlock(&w->cancel_lock);
+	proxy_wake_worker(w, PROXY_WAKE_CANCEL);
+}
+
+/* Cancels are rare: a walk over the sessions finds each one. */
+static void run_cancels(struct worker *w)
+{
+	int64_t ids[64];
+	size_t n;
+
+	pthread_mutex_lock(&w->cancel_lock);
+	n = w->ncancel_ids < 64 ? w->ncancel_ids : 64;
+	memcpy(ids, w->cancel_ids, n * sizeof(ids[0]));
+	memmove(w->cancel_ids, w->cancel_ids + n, (w->ncancel_ids - n) * sizeof(ids[0]));
+	w->ncancel_ids -= n;
+	bool more = w->ncancel_ids > 0;
+	pthread_mutex_unlock(&w->cancel_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct session *s;
+		TAILQ_FOREACH(s, &w->sessions, link) {
+			if (s->id == ids[i]) {
+				if (legacy_cancel(s))
+					log_info(w->id, s->id, "cancel request: MySQL query killed", NULL);
+				break;
+			}
+		}
+	}
+	if (more)
+		proxy_wake_worker(w, PROXY_WAKE_CANCEL);
+}
+
 /* ---- event callbacks ---- */
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -231,6 +279,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 		pool_on_wake(w, flags);
 	if ((flags & PROXY_WAKE_MYSQL_TRIM) && w->mysql != NULL)
 		mysqlb_pool_trim(w->mysql);
+	if (flags & PROXY_WAKE_CANCEL)
+		run_cancels(w);
 	maybe_exit(w);
 }
 
@@ -378,6 +428,7 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	TAILQ_INIT(&w->sessions);
 	TAILQ_INIT(&w->doomed);
 	TAILQ_INIT(&w->cancel_conns);
+	pthread_mutex_init(&w->cancel_lock, NULL);
 	pool_init(&w->pool);
 	pgmsg_writer_init(&w->out);
 	w->base = event_base_new();
@@ -465,6 +516,8 @@ void worker_destroy(struct worker *w)
 	config_unref(w->cfg);
 	pgmsg_writer_free(&w->out);
 	free(w->scratch);
+	free(w->cancel_ids);
+	pthread_mutex_destroy(&w->cancel_lock);
 	if (w->wake_ev)
 		event_free(w->wake_ev);
 	if (w->wake_fd >= 0)

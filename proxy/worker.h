@@ -78,6 +78,11 @@ struct worker {
 	struct pool pool;
 	struct mysqlb_pool *mysql;     /* the legacy MySQL's connections (mysql.h) */
 	struct cancel_conn_list cancel_conns; /* CancelRequests on their way upstream */
+	/* Sessions of this worker a CancelRequest named (any worker appends, under the lock). */
+	pthread_mutex_t cancel_lock;
+	int64_t *cancel_ids;
+	size_t ncancel_ids;
+	size_t cancel_ids_cap;
 
 	/* Scratch space for messages switchyard builds itself. */
 	struct pgmsg_writer out;
@@ -105,6 +110,12 @@ bool worker_init(struct worker *w, struct proxy *p, int id) __attribute__((warn_
 bool worker_start(struct worker *w) __attribute__((warn_unused_result));
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
+
+/*
+ * A CancelRequest named session <id> of worker <w> (called from any worker):
+ * a MySQL query it runs is killed, from <w>'s own thread.
+ */
+void worker_post_cancel(struct worker *w, int64_t id);
 
 /* The message builder scratch: reset and ready. Valid until the next call. */
 struct pgmsg_writer *worker_writer(struct worker *w);

@@ -507,17 +507,6 @@ static void refuse_named_multi(struct route_result *out)
 	copy(out->hint, sizeof(out->hint), "Send it in a separate query.");
 }
 
-static void refuse_mixed_multi(struct route_result *out, size_t mysql_at, const char *legacy,
-			       size_t supa_at)
-{
-	reject(out, "0A000", legacy);
-	fmt(out->message, sizeof(out->message),
-	    "cannot send statements for MySQL and Supabase in one query string: statement %zu "
-	    "reads legacy table \"%s\", statement %zu runs on Supabase", mysql_at, legacy,
-	    supa_at);
-	copy(out->hint, sizeof(out->hint), "Send reads of legacy tables as separate queries.");
-}
-
 static enum route_pin pin_reason(const struct classify_stmt *st)
 {
 	const char *tag = st->tag ? st->tag : "";
@@ -620,10 +609,25 @@ void route_decide(const struct route_policy *p, const struct classify_result *fa
 	note_session_effects(facts, out);
 	if (n > 1 && named > 0)
 		refuse_named_multi(out);
-	else if (mysql_at != 0 && supa_at != 0)
-		refuse_mixed_multi(out, mysql_at, legacy, supa_at);
 	else if (mysql_at != 0)
-		out->target = ROUTE_MYSQL;
+		out->target = ROUTE_MYSQL; /* with MULTI, the proxy runs each statement on its side */
+	(void)supa_at;
+	(void)legacy;
+}
+
+enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st)
+{
+	struct route_result scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	switch (decide_stmt(p, st, &scratch)) {
+	case SIDE_MYSQL:
+		return ROUTE_MYSQL;
+	case SIDE_REJECT:
+		return ROUTE_REJECT;
+	default:
+		return ROUTE_SUPABASE;
+	}
 }
 
 void route_supabase(struct route_result *out)

@@ -61,6 +61,13 @@ bool route_is_legacy(const struct route_policy *p, const char *schema, const cha
 void route_decide(const struct route_policy *p, const struct classify_result *facts,
 		  struct route_result *out);
 
+/*
+ * One statement's own side, as route_decide would see it alone: ROUTE_MYSQL
+ * for a legacy read, ROUTE_REJECT for a refused one, ROUTE_SUPABASE for the
+ * rest (also statements that run anywhere, such as BEGIN).
+ */
+enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st);
+
 /* The pre-filter's answer: Supabase, no flags, no fingerprint (nothing was parsed). */
 void route_supabase(struct route_result *out);
 

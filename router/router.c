@@ -373,3 +373,29 @@ void router_translate(struct router *r, const char *sql, size_t len, const uint3
 	/* *out still points into the translator's memory, valid until the next call. */
 	text_trim(r);
 }
+
+/* ---- multi-statement texts ---- */
+
+size_t router_pieces(struct router *r, const char *sql, size_t len, struct router_piece *out,
+		     size_t max)
+{
+	struct classify_result facts;
+
+	if (len > CLASSIFY_MAX_TEXT || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
+		return 0;
+	bool ok = classify_text(r->classify, r->text, len, &facts);
+	text_trim(r);
+	if (!ok || facts.nstmts > max)
+		return 0;
+	for (size_t i = 0; i < facts.nstmts; i++) {
+		const struct classify_stmt *st = &facts.stmts[i];
+		enum route_target t = route_stmt_target(r->policy, st);
+		if (t == ROUTE_REJECT || st->offset > len || st->len > len - st->offset)
+			return 0;
+		out[i].offset = (uint32_t)st->offset;
+		out[i].len = (uint32_t)st->len;
+		out[i].target = (uint8_t)t;
+		out[i].txn_control = (st->flags & CLASSIFY_F_TXN_CONTROL) != 0;
+	}
+	return facts.nstmts;
+}

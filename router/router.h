@@ -112,6 +112,23 @@ void router_free(struct router *r);
  */
 void router_route(struct router *r, const char *sql, size_t len, struct route_decision *out);
 
+/* One statement of a multi-statement text, with its own side. */
+struct router_piece {
+	uint32_t offset;   /* where it sits in the text */
+	uint32_t len;
+	uint8_t target;    /* enum route_target: ROUTE_SUPABASE or ROUTE_MYSQL */
+	bool txn_control;  /* BEGIN, COMMIT, SAVEPOINT, ... */
+};
+
+/*
+ * The statements of a text router_route sent to ROUTE_MYSQL with
+ * ROUTE_F_MULTI, each with the side it runs on, in order. Returns how many
+ * were written to out[0, max); 0 when the text has more than <max>
+ * statements, one is refused, or memory ran out.
+ */
+size_t router_pieces(struct router *r, const char *sql, size_t len, struct router_piece *out,
+		     size_t max);
+
 struct xlate_result;
 
 /*
