@@ -7,7 +7,7 @@ Everything is started here, on loopback, in a temporary directory:
   MariaDB 10.11   the legacy MySQL (benchlib.start_mariadb): database crm from
                   bench/legacy/crm.sql with --rows customers, account crm_readonly (SELECT only)
   PostgreSQL 15   the Supabase stand-in (scripts/pg-supabase.sh), switchyard's upstream
-  switchyard      build/switchyard (Release), --workers workers, session pooling, a [mysql]
+  switchyard      build/switchyard (Release; $SWITCHYARD_BIN overrides), --workers workers, session pooling, a [mysql]
                   section pointing at the MariaDB as crm_readonly, [legacy] tables customers,
                   subscriptions, payments
 
@@ -64,7 +64,7 @@ import tempfile
 from pathlib import Path
 
 import benchlib
-from benchlib import ROOT, SWITCHYARD, free_port
+from benchlib import ROOT, free_port
 
 LEGACY_DIR = ROOT / "bench" / "legacy"
 MYSQL_DIRECT_SRC = ROOT / "bench" / "mysql_direct.c"
@@ -77,6 +77,8 @@ CLIENT_DSN = (f"user={benchlib.APP_USER} password={benchlib.APP_PASSWORD} "
               f"dbname={benchlib.DB} sslmode=disable")
 TARGET = 0.7  # switchyard tps / direct MariaDB tps at 8 clients
 SECTION = "legacy-reads"
+# The switchyard under test: the Release build, or $SWITCHYARD_BIN (as for the integration tests).
+SWITCHYARD = Path(os.environ.get("SWITCHYARD_BIN") or benchlib.SWITCHYARD)
 
 
 class Unavailable(Exception):
