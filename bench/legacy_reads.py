@@ -367,6 +367,8 @@ def micro_lines():
 def report(args, targets, results, status, notes):
     now = datetime.datetime.now(datetime.timezone.utc)
     cmdline = " ".join(["bench/legacy_reads.py"] + sys.argv[1:])
+    if os.environ.get("SWITCHYARD_BIN"):
+        cmdline = f"SWITCHYARD_BIN={SWITCHYARD} " + cmdline
     lines = [
         "## Legacy reads: direct MariaDB vs switchyard",
         "",
