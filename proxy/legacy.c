@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include "router/catalog.h"
 #include "router/pgvalue.h"
+#include "router/router.h"
 #include "router/translate.h"
 #include "router/tz.h"
 
@@ -97,10 +98,22 @@ static const struct tz_zone *zone_get(int wid, const char *name)
 
 /* ---- per-session state ---- */
 
+/* What a legacy statement (and the portals bound from it) does when executed. */
+enum lstmt_kind {
+	LS_READ = 0, /* a translated SELECT (or COPY TO in a simple Query) */
+	LS_DECLARE,  /* DECLARE c CURSOR FOR a translated SELECT: creates cursor c */
+	LS_FETCH,    /* FETCH n FROM a legacy cursor */
+	LS_MOVE,     /* MOVE n IN a legacy cursor */
+	LS_CLOSE,    /* CLOSE a legacy cursor */
+};
+
 struct legacy_stmt {
 	char *name;
-	uint64_t *blob;          /* packed translation (8-byte aligned) */
+	enum lstmt_kind kind;
+	uint64_t *blob;          /* READ/DECLARE: packed translation (8-byte aligned) */
 	struct xlate_result xr;  /* points into blob */
+	char cursor[64];         /* FETCH/MOVE/CLOSE: the cursor */
+	int64_t count;           /* FETCH/MOVE: rows */
 	struct legacy_stmt *next;
 };
 
@@ -108,14 +121,17 @@ struct stream;
 
 struct legacy_portal {
 	char *name;
+	enum lstmt_kind kind;   /* LS_READ for a cursor made by DECLARE */
+	bool cursor;            /* made by DECLARE: FETCH/MOVE/CLOSE reach it */
+	char target[64];        /* FETCH/MOVE/CLOSE portals: the cursor they work on */
+	int64_t count;
 	char *sql;
 	size_t len;
 	struct xlate_col *cols; /* copies, names in <names> */
 	char *names;
 	int16_t *formats;       /* one per column */
 	uint16_t ncols;
-	struct stream *stream;  /* the open result after an Execute with a row limit */
-	bool done;              /* the result ended: later Executes answer "SELECT 0" */
+	struct stream *stream;  /* its result: open between Executes (or FETCHes) with a limit */
 	struct legacy_portal *next;
 };
 
@@ -132,6 +148,10 @@ struct legacy_state {
 	 */
 	struct event *done_ev;
 	struct event *resume_ev;   /* legacy_defer_resume */
+	/* Settings the session SET itself ("" = as at startup). */
+	char extra_float_digits[16];
+	char bytea_output[16];
+	char statement_timeout[32];
 	bool closing;              /* the session is closing: nothing more is written */
 };
 
@@ -141,31 +161,48 @@ struct stream {
 	struct mysqlb_job *job;     /* NULL before start and after done */
 	struct legacy_work *work;   /* the entry being answered now, NULL while suspended */
 	struct legacy_portal *portal; /* owner, or NULL (owned by its work) */
-	char *sql;                  /* owned when owned by a work */
+	const char *sql;            /* the owner's */
 	size_t len;
 	const struct xlate_col *cols;
-	const int16_t *formats;     /* NULL: all text */
+	const int16_t *formats;     /* this work's result formats; NULL: all text */
 	uint16_t ncols;
-	bool describe;              /* RowDescription before the rows (simple Query) */
-	bool described;
 	bool ended;                 /* done() ran */
 	bool paused_for_client;     /* waiting for the client's output to drain */
-	bool suspended;             /* paused at a row limit */
 	struct pgv_session pv;
-	uint64_t rows;              /* rows sent for the current work */
-	struct legacy_portal *portal_owned_copy; /* unused */
+	uint64_t rows;              /* rows of the current work */
+};
+
+/* What a work does when its entry reaches the head. */
+enum work_kind {
+	W_ERROR = 0, /* writes its prebuilt ErrorResponse */
+	W_READ,      /* a simple Query's read (or COPY TO): its own stream */
+	W_PORTAL,    /* Execute of a bound legacy portal */
+	W_CURSOR,    /* FETCH/MOVE on a legacy cursor, found by name when it starts */
+	W_DECLARE,   /* makes a cursor */
+	W_CLOSE,     /* drops a cursor ("" = all) */
 };
 
 struct legacy_work {
 	struct session *s;
-	struct stream *stream;      /* NULL: a fixed answer (msg) */
+	enum work_kind kind;
+	struct stream *stream;      /* W_READ: owned; W_PORTAL/W_CURSOR: the portal's */
 	bool owns_stream;
-	int32_t max_rows;
+	int64_t max_rows;           /* 0: all */
+	bool fetch;                 /* FETCH/MOVE: the limit ends with CommandComplete */
+	bool describe;              /* RowDescription first (simple Query reads and FETCH) */
+	bool no_rows;               /* MOVE */
+	const char *tag;            /* "SELECT", "FETCH", "MOVE", "COPY" */
+	const int16_t *formats;     /* result formats; NULL: text */
+	bool is_copy;
+	struct xlate_copy copy;
+	char *copy_null;            /* copy.null_string, owned */
+	char name[64];              /* W_CURSOR/W_CLOSE: the cursor */
+	struct legacy_portal *declare; /* W_DECLARE: the cursor to add (owned until added) */
 	bool failed;
 	bool finished;
-	uint8_t *msg;               /* fixed answer (errors known before any job) */
+	uint8_t *msg;               /* W_ERROR */
 	size_t msg_len;
-	/* A simple Query's columns and text, owned. */
+	/* W_READ: the columns and text, owned. */
 	struct xlate_col *cols;
 	char *names;
 	char *sql;
@@ -239,6 +276,20 @@ static const char *startup_param(const struct session *s, const char *name)
  * (TimeZone, DateStyle and IntervalStyle are reported on every change, also
  * after a SET), and the startup packet for the two it does not report.
  */
+/* What the session SET, else its startup packet's value. */
+static const char *setting(const struct session *s, const char *name)
+{
+	const struct legacy_state *ls = s->legacy;
+	const char *v = NULL;
+	if (ls != NULL && strcmp(name, "extra_float_digits") == 0)
+		v = ls->extra_float_digits;
+	else if (ls != NULL && strcmp(name, "bytea_output") == 0)
+		v = ls->bytea_output;
+	else if (ls != NULL && strcmp(name, "statement_timeout") == 0)
+		v = ls->statement_timeout;
+	return v != NULL && v[0] != '\0' ? v : startup_param(s, name);
+}
+
 static void settings_of(struct session *s, struct pgv_session *pv)
 {
 	pgv_session_init(pv);
@@ -250,7 +301,7 @@ static void settings_of(struct session *s, struct pgv_session *pv)
 	}
 	static const char *const startup[] = { "extra_float_digits", "bytea_output" };
 	for (size_t i = 0; i < 2; i++) {
-		const char *v = startup_param(s, startup[i]);
+		const char *v = setting(s, startup[i]);
 		if (v != NULL && !pgv_session_set(pv, startup[i], v))
 			log_debug(s->w->id, s->id, "setting not understood", "name=%s", startup[i]);
 	}
@@ -363,13 +414,13 @@ static void write_error(struct pgmsg_writer *out, const char *sqlstate, const ch
 
 static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warnings);
 
-/* Finishes the stream's current work: its last message, then the queue moves on. */
+/* The work's entry is answered: the queue moves on (from a callback of its own). */
 static void work_finish(struct legacy_work *lw, bool failed)
 {
 	struct session *s = lw->s;
 	lw->finished = true;
-	lw->failed = failed;
-	if (lw->stream != NULL)
+	lw->failed |= failed;
+	if (lw->stream != NULL && lw->stream->work == lw)
 		lw->stream->work = NULL;
 	event_active(s->legacy->done_ev, 0, 0);
 }
@@ -377,18 +428,95 @@ static void work_finish(struct legacy_work *lw, bool failed)
 static bool stream_columns(void *arg, unsigned ncols)
 {
 	struct stream *st = arg;
+	if (ncols == st->ncols)
+		return true;
+	log_error(st->s->w->id, st->s->id, "MySQL result has another shape than translated",
+		  "expected=%u got=%u", st->ncols, ncols);
+	return false;
+}
+
+/* COPY's text format escapes (copy.c CopyAttributeOutText), or CSV quoting. */
+static void copy_value(struct pgmsg_writer *out, const struct xlate_copy *c, const char *v,
+		       size_t n)
+{
+	if (!c->csv) {
+		for (size_t i = 0; i < n; i++) {
+			char ch = v[i], e = 0;
+			switch (ch) {
+			case '\\': e = '\\'; break;
+			case '\b': e = 'b'; break;
+			case '\f': e = 'f'; break;
+			case '\n': e = 'n'; break;
+			case '\r': e = 'r'; break;
+			case '\t': e = 't'; break;
+			case '\v': e = 'v'; break;
+			default: e = ch == c->delimiter ? ch : 0; break;
+			}
+			if (e) {
+				pgmsg_put_byte(out, '\\');
+				pgmsg_put_byte(out, (uint8_t)e);
+			} else {
+				pgmsg_put_byte(out, (uint8_t)ch);
+			}
+		}
+		return;
+	}
+	const char *null = c->null_string ? c->null_string : "";
+	bool quote = n == 0 || (strlen(null) == n && memcmp(null, v, n) == 0) || v[0] == ' ' ||
+		     v[n - 1] == ' ';
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = v[i] == c->delimiter || v[i] == c->quote || v[i] == '\n' || v[i] == '\r';
+	if (n == 0 && strlen(null) > 0)
+		quote = false;
+	if (n == 0 && strlen(null) == 0)
+		quote = true; /* an empty string is "" so that it is not NULL */
+	if (!quote) {
+		pgmsg_put_bytes(out, v, n);
+		return;
+	}
+	pgmsg_put_byte(out, (uint8_t)c->quote);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == c->quote || v[i] == c->escape)
+			pgmsg_put_byte(out, (uint8_t)c->escape);
+		pgmsg_put_byte(out, (uint8_t)v[i]);
+	}
+	pgmsg_put_byte(out, (uint8_t)c->quote);
+}
+
+static void copy_null(struct pgmsg_writer *out, const struct xlate_copy *c)
+{
+	const char *null = c->null_string ? c->null_string : (c->csv ? "" : "\\N");
+	pgmsg_put_bytes(out, null, strlen(null));
+}
+
+/* Converts value i of a MySQL row; PGV_NULL, PGV_OK (in ls->val) or an error. */
+static enum pgv_status convert(struct stream *st, unsigned i, const char *v, unsigned long len,
+			       bool binary, struct pgv_error *perr)
+{
+	const struct xlate_col *c = &st->cols[i];
+	struct pgv_buf *b = &st->s->legacy->val;
+	b->len = 0;
+	b->failed = false;
+	if (binary)
+		return pgv_binary(b, (enum pgv_conv)c->conv, c->type_oid, c->typmod, v, len, &st->pv,
+				  perr);
+	return pgv_text(b, (enum pgv_conv)c->conv, c->type_oid, c->typmod, v, len, &st->pv, perr);
+}
+
+/* A value the column's type cannot hold ends the statement with an error. */
+static enum mysqlb_row_verdict value_error(struct stream *st, unsigned i, enum pgv_status ps,
+					   const struct pgv_error *perr)
+{
 	struct session *s = st->s;
-	if (ncols != st->ncols) {
-		log_error(s->w->id, s->id, "MySQL result has another shape than translated",
-			  "expected=%u got=%u", st->ncols, ncols);
-		return false;
-	}
-	if (st->describe && !st->described) {
-		st->described = true;
-		write_row_description(worker_writer(s->w), st->cols, st->ncols, st->formats);
-		return send_built(s);
-	}
-	return true;
+	if (ps == PGV_OOM || st->work == NULL)
+		return MYSQLB_ROW_STOP;
+	struct pgmsg_writer *out = worker_writer(s->w);
+	char msg[300];
+	snprintf(msg, sizeof(msg), "column \"%s\": %s", st->cols[i].name, perr->message);
+	write_error(out, perr->sqlstate[0] ? perr->sqlstate : "XX000", msg, NULL);
+	st->work->failed = true;
+	(void)send_built(s);
+	return MYSQLB_ROW_STOP;
 }
 
 static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long *lens,
@@ -396,59 +524,76 @@ static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long 
 {
 	struct stream *st = arg;
 	struct session *s = st->s;
-	struct legacy_state *ls = s->legacy;
-	struct pgmsg_writer *out = worker_writer(s->w);
+	struct legacy_work *lw = st->work;
 	struct pgv_error perr;
 
-	pgmsg_begin(out, 'D');
-	pgmsg_put_int16(out, (int16_t)ncols);
-	for (unsigned i = 0; i < ncols && i < st->ncols; i++) {
-		if (vals[i] == NULL) {
-			pgmsg_put_int32(out, -1);
-			continue;
-		}
-		const struct xlate_col *c = &st->cols[i];
-		bool binary = st->formats != NULL && st->formats[i] == 1;
-		ls->val.len = 0;
-		enum pgv_status ps =
-			binary ? pgv_binary(&ls->val, (enum pgv_conv)c->conv, c->type_oid, c->typmod,
-					    vals[i], lens[i], &st->pv, &perr)
-			       : pgv_text(&ls->val, (enum pgv_conv)c->conv, c->type_oid, c->typmod,
-					  vals[i], lens[i], &st->pv, &perr);
-		if (ps == PGV_NULL) {
-			pgmsg_put_int32(out, -1);
-		} else if (ps == PGV_OK) {
-			pgmsg_put_int32(out, (int32_t)ls->val.len);
-			pgmsg_put_bytes(out, ls->val.p, ls->val.len);
-		} else {
-			if (ps == PGV_OOM)
-				return MYSQLB_ROW_STOP;
-			/* A value its column type cannot hold: the statement fails here. */
-			pgmsg_writer_reset(out);
-			char msg[300];
-			snprintf(msg, sizeof(msg), "column \"%s\": %s", c->name, perr.message);
-			write_error(out, perr.sqlstate[0] ? perr.sqlstate : "XX000", msg, NULL);
-			if (st->work != NULL) {
-				st->work->failed = true;
-				if (!send_built(s))
-					return MYSQLB_ROW_STOP;
+	if (lw == NULL)
+		return MYSQLB_ROW_PAUSE; /* suspended: not fetched for anyone (cannot happen) */
+	if (!lw->no_rows) {
+		struct pgmsg_writer *out = worker_writer(s->w);
+		if (lw->is_copy) {
+			pgmsg_begin(out, 'd');
+			for (unsigned i = 0; i < ncols && i < st->ncols; i++) {
+				if (i > 0)
+					pgmsg_put_byte(out, (uint8_t)lw->copy.delimiter);
+				if (vals[i] == NULL) {
+					copy_null(out, &lw->copy);
+					continue;
+				}
+				enum pgv_status ps = convert(st, i, vals[i], lens[i], false, &perr);
+				if (ps == PGV_NULL)
+					copy_null(out, &lw->copy);
+				else if (ps == PGV_OK)
+					copy_value(out, &lw->copy, s->legacy->val.p, s->legacy->val.len);
+				else
+					return value_error(st, i, ps, &perr);
 			}
-			return MYSQLB_ROW_STOP;
+			pgmsg_put_byte(out, '\n');
+			pgmsg_end(out);
+		} else {
+			pgmsg_begin(out, 'D');
+			pgmsg_put_int16(out, (int16_t)ncols);
+			for (unsigned i = 0; i < ncols && i < st->ncols; i++) {
+				if (vals[i] == NULL) {
+					pgmsg_put_int32(out, -1);
+					continue;
+				}
+				bool binary = st->formats != NULL && st->formats[i] == 1;
+				enum pgv_status ps = convert(st, i, vals[i], lens[i], binary, &perr);
+				if (ps == PGV_NULL) {
+					pgmsg_put_int32(out, -1);
+				} else if (ps == PGV_OK) {
+					pgmsg_put_int32(out, (int32_t)s->legacy->val.len);
+					pgmsg_put_bytes(out, s->legacy->val.p, s->legacy->val.len);
+				} else {
+					return value_error(st, i, ps, &perr);
+				}
+			}
+			pgmsg_end(out);
 		}
-	}
-	pgmsg_end(out);
-	if (!send_built(s))
-		return MYSQLB_ROW_STOP;
-	st->rows++;
-	if (st->work != NULL && st->work->max_rows > 0 && st->rows >= (uint64_t)st->work->max_rows) {
-		/* The row limit: PortalSuspended, the result stays open for the next Execute. */
-		st->suspended = true;
-		static const uint8_t suspended[] = { 's', 0, 0, 0, 4 };
-		if (!conn_write(s->conn, suspended, sizeof(suspended)))
+		if (!send_built(s))
 			return MYSQLB_ROW_STOP;
-		struct legacy_work *lw = st->work;
-		st->rows = 0;
-		ls->running = NULL;
+	}
+	st->rows++;
+	if (lw->max_rows > 0 && st->rows >= (uint64_t)lw->max_rows) {
+		/*
+		 * The limit: the result stays open for the next Execute or FETCH.
+		 * An Execute's ends with PortalSuspended, a FETCH's with its tag.
+		 */
+		struct pgmsg_writer *out = worker_writer(s->w);
+		if (lw->fetch) {
+			char tag[40];
+			snprintf(tag, sizeof(tag), "%s %llu", lw->tag, (unsigned long long)st->rows);
+			pgmsg_begin(out, 'C');
+			pgmsg_put_string(out, tag);
+			pgmsg_end(out);
+		} else {
+			pgmsg_begin(out, 's');
+			pgmsg_end(out);
+		}
+		if (!send_built(s))
+			return MYSQLB_ROW_STOP;
+		s->legacy->running = NULL;
 		work_finish(lw, false);
 		return MYSQLB_ROW_PAUSE;
 	}
@@ -477,11 +622,26 @@ static void stream_free(struct stream *st)
 	free(st);
 }
 
+/* The work's last messages when its rows ended: CopyDone for COPY, then the tag. */
+static bool write_complete(struct session *s, const struct legacy_work *lw, uint64_t rows)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+	char tag[40];
+	if (lw->is_copy) {
+		pgmsg_begin(out, 'c');
+		pgmsg_end(out);
+	}
+	snprintf(tag, sizeof(tag), "%s %llu", lw->tag, (unsigned long long)rows);
+	pgmsg_begin(out, 'C');
+	pgmsg_put_string(out, tag);
+	pgmsg_end(out);
+	return send_built(s);
+}
+
 static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warnings)
 {
 	struct stream *st = arg;
 	struct session *s = st->s;
-	struct pgmsg_writer *out = worker_writer(s->w);
 	struct legacy_work *lw = st->work;
 
 	(void)warnings;
@@ -489,30 +649,19 @@ static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warn
 	st->ended = true;
 	if (s->legacy != NULL && s->legacy->running == st)
 		s->legacy->running = NULL;
-	if (st->portal != NULL)
-		st->portal->done = true;
 	if (lw == NULL)
-		return; /* suspended at a row limit: the next Execute finds it ended */
-	bool failed = lw->failed || err != NULL;
-	if (err != NULL) {
-		write_error(out, err->sqlstate, err->message, err->detail);
-	} else if (!lw->failed) {
-		if (st->describe && !st->described) {
-			write_row_description(out, st->cols, st->ncols, st->formats);
-			st->described = true;
-			if (!send_built(s))
-				return;
-			out = worker_writer(s->w);
-		}
-		char tag[40];
-		snprintf(tag, sizeof(tag), "SELECT %llu", (unsigned long long)st->rows);
-		pgmsg_begin(out, 'C');
-		pgmsg_put_string(out, tag);
-		pgmsg_end(out);
-	}
-	if (out->len > 0 && !send_built(s))
+		return; /* suspended at a limit: the next Execute or FETCH finds it ended */
+	if (lw->failed) {
+		/* the error is written already */
+	} else if (err != NULL) {
+		write_error(worker_writer(s->w), err->sqlstate, err->message, err->detail);
+		if (!send_built(s))
+			return;
+		lw->failed = true;
+	} else if (!write_complete(s, lw, st->rows)) {
 		return;
-	work_finish(lw, failed);
+	}
+	work_finish(lw, lw->failed);
 }
 
 static struct stream *stream_new(struct session *s)
@@ -525,39 +674,100 @@ static struct stream *stream_new(struct session *s)
 
 /* ---- works ---- */
 
-struct legacy_work *legacy_work_query(struct session *s, const struct xlate_result *xr)
+static struct legacy_work *work_new(struct session *s, enum work_kind kind)
 {
 	struct legacy_work *lw = calloc(1, sizeof(*lw));
-	struct legacy_state *ls = state_of(s);
-	if (lw == NULL || ls == NULL) {
-		free(lw);
+	if (lw != NULL) {
+		lw->s = s;
+		lw->kind = kind;
+		lw->tag = "SELECT";
+	}
+	return lw;
+}
+
+/* A cursor portal (not yet added) for DECLARE of translation <xr> with SQL <sql> (taken). */
+static struct legacy_portal *cursor_new(const struct xlate_result *xr, char *sql, size_t len)
+{
+	struct legacy_portal *po = calloc(1, sizeof(*po));
+	if (po == NULL || (po->name = strdup(xr->cursor_name ? xr->cursor_name : "")) == NULL ||
+	    !copy_cols(xr->cols, xr->ncols, &po->cols, &po->names)) {
+		free(sql);
+		if (po != NULL) {
+			free(po->name);
+			free(po);
+		}
 		return NULL;
 	}
-	lw->s = s;
+	po->cursor = true;
+	po->sql = sql;
+	po->len = len;
+	po->ncols = xr->ncols;
+	return po;
+}
+
+static void portal_free(struct legacy_portal *po);
+
+struct legacy_work *legacy_work_query(struct session *s, const struct xlate_result *xr)
+{
+	struct legacy_state *ls = state_of(s);
 	struct pgv_session pv;
+	size_t len;
+
+	if (ls == NULL)
+		return NULL;
 	settings_of(s, &pv);
-	lw->sql = fill_slots(xr, NULL, NULL, &pv, &lw->len);
+	char *sql = fill_slots(xr, NULL, NULL, &pv, &len);
+	if (sql == NULL)
+		return NULL;
+	if (xr->wrap == XLATE_W_DECLARE) {
+		struct legacy_work *lw = work_new(s, W_DECLARE);
+		if (lw == NULL || (lw->declare = cursor_new(xr, sql, len)) == NULL) {
+			free(lw);
+			return NULL;
+		}
+		return lw;
+	}
+	struct legacy_work *lw = work_new(s, W_READ);
+	if (lw == NULL) {
+		free(sql);
+		return NULL;
+	}
+	lw->sql = sql;
+	lw->len = len;
 	lw->stream = stream_new(s);
-	if (lw->sql == NULL || lw->stream == NULL || !copy_cols(xr->cols, xr->ncols, &lw->cols, &lw->names)) {
+	if (lw->stream == NULL || !copy_cols(xr->cols, xr->ncols, &lw->cols, &lw->names)) {
 		legacy_work_free(lw);
 		return NULL;
 	}
 	lw->owns_stream = true;
-	lw->stream->work = lw;
-	lw->stream->cols = lw->cols;
-	lw->stream->ncols = xr->ncols;
-	lw->stream->describe = true;
-	lw->stream->sql = lw->sql;
-	lw->stream->len = lw->len;
+	lw->describe = true;
+	if (xr->wrap == XLATE_W_COPY) {
+		lw->is_copy = true;
+		lw->describe = false;
+		lw->tag = "COPY";
+		lw->copy = xr->copy;
+		if (xr->copy.null_string != NULL) {
+			lw->copy_null = strdup(xr->copy.null_string);
+			if (lw->copy_null == NULL) {
+				legacy_work_free(lw);
+				return NULL;
+			}
+			lw->copy.null_string = lw->copy_null;
+		}
+	}
+	struct stream *st = lw->stream;
+	st->cols = lw->cols;
+	st->ncols = xr->ncols;
+	st->sql = lw->sql;
+	st->len = lw->len;
 	return lw;
 }
 
 struct legacy_work *legacy_work_error(struct session *s, const char *sqlstate, const char *message)
 {
-	struct legacy_work *lw = calloc(1, sizeof(*lw));
+	struct legacy_work *lw = work_new(s, W_ERROR);
 	if (lw == NULL)
 		return NULL;
-	lw->s = s;
 	struct pgmsg_writer *out = worker_writer(s->w);
 	write_error(out, sqlstate, message, NULL);
 	lw->msg = out->failed ? NULL : malloc(out->len);
@@ -582,63 +792,200 @@ void legacy_work_free(struct legacy_work *lw)
 	if (lw->stream != NULL) {
 		if (lw->owns_stream)
 			stream_free(lw->stream);
-		else
+		else if (lw->stream->work == lw)
 			lw->stream->work = NULL;
 	}
+	if (lw->declare != NULL)
+		portal_free(lw->declare);
 	free(lw->cols);
 	free(lw->names);
 	free(lw->sql);
 	free(lw->msg);
+	free(lw->copy_null);
 	free(lw);
 }
 
 /* How long the session lets a statement run (statement_timeout, from the startup packet). */
 static int timeout_of(const struct session *s)
 {
-	const char *v = startup_param(s, "statement_timeout");
+	const char *v = setting(s, "statement_timeout");
 	if (v == NULL)
 		return 0;
 	char *end;
 	long ms = strtol(v, &end, 10);
 	if (ms <= 0 || ms > 86400000L)
 		return 0;
-	if (strncmp(end, "s", 1) == 0 && end[1] == '\0')
+	while (*end == ' ')
+		end++;
+	/* Postgres' units for a time setting whose base unit is ms. */
+	if (strcmp(end, "s") == 0)
 		ms *= 1000;
 	else if (strcmp(end, "min") == 0)
 		ms *= 60000;
-	return (int)ms;
+	else if (strcmp(end, "h") == 0)
+		ms *= 3600000;
+	else if (strcmp(end, "d") == 0)
+		ms = 86400000L;
+	return ms > 86400000L ? 86400000 : (int)ms;
+}
+
+static struct legacy_portal **find_portal(struct legacy_state *ls, const char *name);
+
+/* Writes a fixed answer (an error or a tag) and finishes the work. */
+static void answer_fixed(struct session *s, struct legacy_work *lw, const char *sqlstate,
+			 const char *message, const char *tag)
+{
+	struct pgmsg_writer *out = worker_writer(s->w);
+	if (sqlstate != NULL) {
+		write_error(out, sqlstate, message, NULL);
+	} else {
+		pgmsg_begin(out, 'C');
+		pgmsg_put_string(out, tag);
+		pgmsg_end(out);
+	}
+	if (!send_built(s))
+		return;
+	work_finish(lw, sqlstate != NULL);
+}
+
+static void start_declare(struct session *s, struct legacy_work *lw)
+{
+	struct legacy_state *ls = s->legacy;
+	char msg[160];
+	if (s->q.txn != PL_TXN_BLOCK) {
+		answer_fixed(s, lw, "25P01", "DECLARE CURSOR can only be used in transaction blocks",
+			     NULL);
+		return;
+	}
+	if (*find_portal(ls, lw->declare->name) != NULL) {
+		snprintf(msg, sizeof(msg), "cursor \"%s\" already exists", lw->declare->name);
+		answer_fixed(s, lw, "42P03", msg, NULL);
+		return;
+	}
+	struct legacy_portal *po = lw->declare;
+	lw->declare = NULL;
+	po->next = ls->portals;
+	ls->portals = po;
+	answer_fixed(s, lw, NULL, NULL, "DECLARE CURSOR");
+}
+
+static void drop_cursors(struct legacy_state *ls, const char *name);
+
+static void start_close(struct session *s, struct legacy_work *lw)
+{
+	struct legacy_state *ls = s->legacy;
+	if (lw->name[0] != '\0' && *find_portal(ls, lw->name) == NULL) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "cursor \"%s\" does not exist", lw->name);
+		answer_fixed(s, lw, "34000", msg, NULL);
+		return;
+	}
+	drop_cursors(ls, lw->name);
+	answer_fixed(s, lw, NULL, NULL, "CLOSE CURSOR");
+}
+
+/* The stream of portal <po>, made on its first use. */
+static struct stream *portal_stream(struct session *s, struct legacy_portal *po)
+{
+	if (po->stream != NULL)
+		return po->stream;
+	po->stream = stream_new(s);
+	if (po->stream != NULL) {
+		po->stream->portal = po;
+		po->stream->cols = po->cols;
+		po->stream->ncols = po->ncols;
+		po->stream->sql = po->sql;
+		po->stream->len = po->len;
+	}
+	return po->stream;
 }
 
 void legacy_start(struct session *s, struct legacy_work *lw)
 {
-	struct legacy_state *ls = s->legacy;
-	if (lw->msg != NULL) {
-		bool ok = conn_write(s->conn, lw->msg, lw->msg_len);
-		lw->failed = true;
-		if (!ok) {
+	struct legacy_state *ls = state_of(s);
+	if (ls == NULL) {
+		session_close(s, "out of memory");
+		return;
+	}
+	if (lw->kind == W_ERROR) {
+		if (!conn_write(s->conn, lw->msg, lw->msg_len)) {
 			session_close(s, "out of memory");
 			return;
 		}
 		work_finish(lw, true);
 		return;
 	}
+	/* In an aborted block every statement gets 25P02 until it ends, as in Postgres. */
+	if (s->q.txn == PL_TXN_FAILED) {
+		answer_fixed(s, lw, "25P02",
+			     "current transaction is aborted, commands ignored until end of "
+			     "transaction block",
+			     NULL);
+		return;
+	}
+	if (lw->kind == W_DECLARE) {
+		start_declare(s, lw);
+		return;
+	}
+	if (lw->kind == W_CLOSE) {
+		start_close(s, lw);
+		return;
+	}
+	if (lw->kind == W_CURSOR) {
+		struct legacy_portal *po = *find_portal(ls, lw->name);
+		if (po == NULL || !po->cursor) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "cursor \"%s\" does not exist", lw->name);
+			answer_fixed(s, lw, "34000", msg, NULL);
+			return;
+		}
+		lw->stream = portal_stream(s, po);
+		if (lw->stream == NULL) {
+			session_close(s, "out of memory");
+			return;
+		}
+	}
 	struct stream *st = lw->stream;
+	st->work = lw;
 	st->rows = 0;
+	st->formats = lw->formats;
+	if (lw->describe) {
+		/* The columns are known from the translation: described before MySQL answers. */
+		write_row_description(worker_writer(s->w), st->cols, st->ncols, st->formats);
+		if (!send_built(s))
+			return;
+	}
+	if (lw->is_copy) {
+		struct pgmsg_writer *out = worker_writer(s->w);
+		pgmsg_begin(out, 'H');
+		pgmsg_put_byte(out, 0);
+		pgmsg_put_int16(out, (int16_t)st->ncols);
+		for (uint16_t i = 0; i < st->ncols; i++)
+			pgmsg_put_int16(out, 0);
+		pgmsg_end(out);
+		if (lw->copy.header) {
+			pgmsg_begin(out, 'd');
+			for (uint16_t i = 0; i < st->ncols; i++) {
+				if (i > 0)
+					pgmsg_put_byte(out, (uint8_t)lw->copy.delimiter);
+				copy_value(out, &lw->copy, st->cols[i].name, strlen(st->cols[i].name));
+			}
+			pgmsg_put_byte(out, '\n');
+			pgmsg_end(out);
+		}
+		if (!send_built(s))
+			return;
+	}
 	if (st->job != NULL) {
-		/* A suspended portal: the next rows come from where it stopped. */
-		st->suspended = false;
+		/* Open from an earlier Execute or FETCH: the next rows come from where it stopped. */
 		ls->running = st;
 		mysqlb_job_resume(st->job);
 		return;
 	}
 	if (st->ended) {
-		/* The result ended before: nothing more, as Postgres answers a finished portal. */
-		static const uint8_t done[] = { 'C', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '0', 0 };
-		if (!conn_write(s->conn, done, sizeof(done))) {
-			session_close(s, "out of memory");
-			return;
-		}
-		work_finish(lw, false);
+		/* Its rows are all out: nothing more, as Postgres answers an exhausted portal. */
+		if (write_complete(s, lw, 0))
+			work_finish(lw, false);
 		return;
 	}
 	settings_of(s, &st->pv);
@@ -673,7 +1020,7 @@ bool legacy_cancel(struct session *s)
 	return true;
 }
 
-/* ---- statements ---- */
+/* ---- statements and portals ---- */
 
 static struct legacy_stmt **find_stmt(struct legacy_state *ls, const char *name)
 {
@@ -702,10 +1049,22 @@ static void portal_free(struct legacy_portal *po)
 {
 	if (po->stream != NULL) {
 		po->stream->portal = NULL;
-		if (po->stream->work == NULL)
+		if (po->stream->work == NULL) {
 			stream_free(po->stream);
-		else
-			po->stream->work->owns_stream = true; /* its entry frees it when done */
+		} else {
+			/* Its entry still runs: the entry takes the stream, its text and columns. */
+			struct legacy_work *lw = po->stream->work;
+			lw->owns_stream = true;
+			free(lw->cols);
+			free(lw->names);
+			free(lw->sql);
+			lw->cols = po->cols;
+			lw->names = po->names;
+			lw->sql = po->sql;
+			po->cols = NULL;
+			po->names = NULL;
+			po->sql = NULL;
+		}
 	}
 	free(po->name);
 	free(po->sql);
@@ -723,6 +1082,23 @@ bool legacy_has_stmt(const struct session *s, const char *name)
 bool legacy_has_portal(const struct session *s, const char *name)
 {
 	return s->legacy != NULL && *find_portal(s->legacy, name) != NULL;
+}
+
+bool legacy_has_cursors(const struct session *s)
+{
+	if (s->legacy == NULL)
+		return false;
+	for (struct legacy_portal *po = s->legacy->portals; po != NULL; po = po->next) {
+		if (po->cursor)
+			return true;
+	}
+	return false;
+}
+
+bool legacy_is_cursor(const struct session *s, const char *name)
+{
+	struct legacy_portal *po = s->legacy ? *find_portal(s->legacy, name) : NULL;
+	return po != NULL && po->cursor;
 }
 
 void legacy_forget_stmt(struct session *s, const char *name)
@@ -749,22 +1125,31 @@ void legacy_forget_portal(struct session *s, const char *name)
 	}
 }
 
-bool legacy_parse(struct session *s, const char *name, const struct xlate_result *xr, bool *dup)
+/* Adds statement <st> as <name>: false with *dup for a taken named one. */
+static bool stmt_add(struct legacy_state *ls, struct legacy_stmt *st, const char *name, bool *dup)
 {
-	*dup = false;
-	struct legacy_state *ls = state_of(s);
-	if (ls == NULL)
-		return false;
 	struct legacy_stmt **p = find_stmt(ls, name);
 	if (*p != NULL) {
 		if (name[0] != '\0') {
 			*dup = true;
+			stmt_free(st);
 			return false;
 		}
 		struct legacy_stmt *old = *p;
 		*p = old->next;
 		stmt_free(old);
 	}
+	st->next = ls->stmts;
+	ls->stmts = st;
+	return true;
+}
+
+bool legacy_parse(struct session *s, const char *name, const struct xlate_result *xr, bool *dup)
+{
+	*dup = false;
+	struct legacy_state *ls = state_of(s);
+	if (ls == NULL)
+		return false;
 	struct legacy_stmt *st = calloc(1, sizeof(*st));
 	size_t n = xlate_packed_size(xr);
 	if (st == NULL || (st->name = strdup(name)) == NULL ||
@@ -775,9 +1160,57 @@ bool legacy_parse(struct session *s, const char *name, const struct xlate_result
 	}
 	xlate_pack(xr, (unsigned char *)st->blob);
 	xlate_unpack((const unsigned char *)st->blob, &st->xr);
-	st->next = ls->stmts;
-	ls->stmts = st;
-	return true;
+	st->kind = xr->wrap == XLATE_W_DECLARE ? LS_DECLARE : LS_READ;
+	return stmt_add(ls, st, name, dup);
+}
+
+static enum lstmt_kind op_kind(const struct router_cursor_op *op)
+{
+	return op->kind == ROUTER_CURSOR_CLOSE ? LS_CLOSE
+	       : op->kind == ROUTER_CURSOR_MOVE ? LS_MOVE : LS_FETCH;
+}
+
+bool legacy_parse_cursor_op(struct session *s, const char *name, const struct router_cursor_op *op,
+			    bool *dup)
+{
+	*dup = false;
+	struct legacy_state *ls = state_of(s);
+	struct legacy_stmt *st = ls ? calloc(1, sizeof(*st)) : NULL;
+	if (st == NULL || (st->name = strdup(name)) == NULL) {
+		free(st);
+		return false;
+	}
+	st->kind = op_kind(op);
+	snprintf(st->cursor, sizeof(st->cursor), "%s", op->name);
+	st->count = op->kind == ROUTER_CURSOR_OTHER ? -1 : op->count;
+	return stmt_add(ls, st, name, dup);
+}
+
+/* A FETCH/MOVE/CLOSE work on cursor <name> (count -1: a direction it cannot go). */
+static struct legacy_work *cursor_work(struct session *s, enum lstmt_kind kind, const char *name,
+				       int64_t count, bool describe, const int16_t *formats)
+{
+	if (kind == LS_FETCH || kind == LS_MOVE) {
+		if (count < 0)
+			return legacy_work_error(s, "55000", "cursor can only scan forward");
+	}
+	struct legacy_work *lw = work_new(s, kind == LS_CLOSE ? W_CLOSE : W_CURSOR);
+	if (lw == NULL)
+		return NULL;
+	snprintf(lw->name, sizeof(lw->name), "%s", name);
+	lw->fetch = true;
+	lw->max_rows = count == INT64_MAX ? 0 : count;
+	lw->tag = kind == LS_MOVE ? "MOVE" : "FETCH";
+	lw->no_rows = kind == LS_MOVE;
+	lw->describe = describe && kind == LS_FETCH;
+	lw->formats = formats;
+	return lw;
+}
+
+struct legacy_work *legacy_work_cursor_op(struct session *s, const struct router_cursor_op *op)
+{
+	return cursor_work(s, op_kind(op), op->name, op->kind == ROUTER_CURSOR_OTHER ? -1 : op->count,
+			   true, NULL);
 }
 
 /* ---- Bind ---- */
@@ -810,11 +1243,88 @@ static void values_free(struct bind_values *bv)
 	free(bv->lens);
 }
 
+static int format_at(const uint8_t *fmts, int16_t nfmt, int16_t i)
+{
+	if (nfmt == 0)
+		return 0;
+	const uint8_t *f = nfmt == 1 ? fmts : fmts + 2 * i;
+	return (int16_t)(f[0] << 8 | f[1]);
+}
+
+/* Reads the parameter values of a Bind as MySQL literals; false with the error in <err>. */
+static bool bind_params(struct session *s, struct pgmsg_reader *r, const struct xlate_result *xr,
+			const char *name, struct bind_values *bv, struct pgmsg_writer *err, bool *oom)
+{
+	int16_t nfmt = pgmsg_get_int16(r);
+	if (nfmt < 0 || (size_t)nfmt * 2 > pgmsg_reader_left(r)) {
+		bind_error(err, "08P01", "invalid Bind message");
+		return false;
+	}
+	const uint8_t *fmts = pgmsg_get_bytes(r, (size_t)nfmt * 2);
+	int16_t nvals = pgmsg_get_int16(r);
+	uint16_t want = xr ? xr->nparams : 0;
+	if (r->bad || nvals < 0) {
+		bind_error(err, "08P01", "invalid Bind message");
+		return false;
+	}
+	if (nvals != (int16_t)want) {
+		bind_error(err, "08P01",
+			   "bind message supplies %d parameters, but prepared statement \"%s\" "
+			   "requires %u",
+			   nvals, name, (unsigned)want);
+		return false;
+	}
+	if (nfmt > 1 && nfmt != nvals) {
+		bind_error(err, "08P01", "bind message has %d parameter formats but %d parameters",
+			   nfmt, nvals);
+		return false;
+	}
+	struct pgv_session pv;
+	settings_of(s, &pv);
+	bv->lits = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv->lits));
+	bv->lens = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv->lens));
+	if (bv->lits == NULL || bv->lens == NULL) {
+		*oom = true;
+		return false;
+	}
+	bv->n = (uint16_t)nvals;
+	for (int16_t i = 0; i < nvals; i++) {
+		int32_t vlen = pgmsg_get_int32(r);
+		const char *v = NULL;
+		if (vlen >= 0 && (v = (const char *)pgmsg_get_bytes(r, (size_t)vlen)) == NULL) {
+			bind_error(err, "08P01", "invalid Bind message");
+			return false;
+		}
+		struct pgv_buf b = { 0 };
+		struct pgv_error perr = { .sqlstate = "22P02" };
+		enum pgv_status ps = pgv_param_literal(&b, xr->param_types[i], format_at(fmts, nfmt, i),
+						       v, vlen < 0 ? 0 : (size_t)vlen, &pv, &perr);
+		if (ps == PGV_OOM || b.failed) {
+			pgv_buf_free(&b);
+			*oom = true;
+			return false;
+		}
+		if (ps != PGV_OK) {
+			pgv_buf_free(&b);
+			bind_error(err, perr.sqlstate, "%s", perr.message);
+			return false;
+		}
+		bv->lits[i] = b.p ? b.p : strdup("");
+		bv->lens[i] = b.len;
+		if (bv->lits[i] == NULL) {
+			*oom = true;
+			return false;
+		}
+	}
+	return true;
+}
+
 bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgmsg_writer *err,
 		 bool *oom)
 {
 	struct pgmsg_reader r;
 	struct legacy_state *ls = s->legacy;
+	struct bind_values bv = { 0 };
 	*oom = false;
 	pgmsg_reader_init(&r, body, len);
 	const char *portal = pgmsg_get_string(&r);
@@ -824,76 +1334,11 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 		bind_error(err, "26000", "prepared statement \"%s\" does not exist", name);
 		return false;
 	}
-	const struct xlate_result *xr = &st->xr;
-	int16_t nfmt = pgmsg_get_int16(&r);
-	if (nfmt < 0 || (size_t)nfmt * 2 > pgmsg_reader_left(&r)) {
-		bind_error(err, "08P01", "invalid Bind message");
-		return false;
-	}
-	const uint8_t *fmts = pgmsg_get_bytes(&r, (size_t)nfmt * 2);
-	int16_t nvals = pgmsg_get_int16(&r);
-	if (r.bad || nvals < 0) {
-		bind_error(err, "08P01", "invalid Bind message");
-		return false;
-	}
-	if (nvals != (int16_t)xr->nparams) {
-		bind_error(err, "08P01",
-			   "bind message supplies %d parameters, but prepared statement \"%s\" "
-			   "requires %u",
-			   nvals, name, (unsigned)xr->nparams);
-		return false;
-	}
-	if (nfmt > 1 && nfmt != nvals) {
-		bind_error(err, "08P01", "bind message has %d parameter formats but %d parameters",
-			   nfmt, nvals);
-		return false;
-	}
-	struct bind_values bv = { 0 };
-	struct pgv_session pv;
-	settings_of(s, &pv);
-	bv.lits = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv.lits));
-	bv.lens = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv.lens));
-	if (bv.lits == NULL || bv.lens == NULL) {
+	bool has_xr = st->kind == LS_READ || st->kind == LS_DECLARE;
+	const struct xlate_result *xr = has_xr ? &st->xr : NULL;
+	if (!bind_params(s, &r, xr, name, &bv, err, oom)) {
 		values_free(&bv);
-		*oom = true;
 		return false;
-	}
-	bv.n = (uint16_t)nvals;
-	for (int16_t i = 0; i < nvals; i++) {
-		int32_t vlen = pgmsg_get_int32(&r);
-		const char *v = NULL;
-		if (vlen >= 0) {
-			v = (const char *)pgmsg_get_bytes(&r, (size_t)vlen);
-			if (v == NULL) {
-				values_free(&bv);
-				bind_error(err, "08P01", "invalid Bind message");
-				return false;
-			}
-		}
-		int f = nfmt == 0 ? 0 : nfmt == 1 ? (fmts[0] << 8 | fmts[1]) : (fmts[2 * i] << 8 | fmts[2 * i + 1]);
-		struct pgv_buf b = { 0 };
-		struct pgv_error perr = { .sqlstate = "22P02" };
-		enum pgv_status ps = pgv_param_literal(&b, xr->param_types[i], f, v,
-						       vlen < 0 ? 0 : (size_t)vlen, &pv, &perr);
-		if (ps == PGV_OOM || (ps == PGV_OK && b.failed)) {
-			pgv_buf_free(&b);
-			values_free(&bv);
-			*oom = true;
-			return false;
-		}
-		if (ps != PGV_OK) {
-			pgv_buf_free(&b);
-			values_free(&bv);
-			bind_error(err, perr.sqlstate, "%s", perr.message);
-			return false;
-		}
-		bv.lits[i] = b.p ? b.p : strdup("");
-		bv.lens[i] = b.len;
-		if (bv.lits[i] == NULL) {
-			values_free(&bv);
-			*oom = true;
-			return false;
-		}
 	}
 	int16_t nres = pgmsg_get_int16(&r);
 	if (nres < 0 || (size_t)nres * 2 > pgmsg_reader_left(&r)) {
@@ -902,29 +1347,51 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 		return false;
 	}
 	const uint8_t *rfmts = pgmsg_get_bytes(&r, (size_t)nres * 2);
-	if (!pgmsg_reader_ok(&r) || (nres > 1 && nres != (int16_t)xr->ncols)) {
+	if (!pgmsg_reader_ok(&r)) {
+		values_free(&bv);
+		bind_error(err, "08P01", "invalid Bind message");
+		return false;
+	}
+	/* FETCH's result columns are its cursor's. */
+	const struct legacy_portal *cur = NULL;
+	if (st->kind == LS_FETCH) {
+		cur = *find_portal(ls, st->cursor);
+		if (cur != NULL && !cur->cursor)
+			cur = NULL;
+	}
+	uint16_t ncols = xr ? xr->ncols : cur ? cur->ncols : 0;
+	if (nres > 1 && nres != (int16_t)ncols) {
 		values_free(&bv);
 		bind_error(err, "08P01", "bind message has %d result formats but query has %u columns",
-			   nres, (unsigned)xr->ncols);
+			   nres, (unsigned)ncols);
 		return false;
 	}
 	struct legacy_portal *po = calloc(1, sizeof(*po));
-	if (po == NULL || (po->name = strdup(portal)) == NULL ||
-	    !copy_cols(xr->cols, xr->ncols, &po->cols, &po->names) ||
-	    (po->formats = calloc(xr->ncols ? xr->ncols : 1, sizeof(int16_t))) == NULL ||
-	    (po->sql = fill_slots(xr, bv.lits, bv.lens, &pv, &po->len)) == NULL) {
+	bool ok = po != NULL && (po->name = strdup(portal)) != NULL &&
+		  (po->formats = calloc(ncols ? ncols : 1, sizeof(int16_t))) != NULL;
+	if (ok && xr != NULL) {
+		struct pgv_session pv;
+		settings_of(s, &pv);
+		ok = copy_cols(xr->cols, xr->ncols, &po->cols, &po->names) &&
+		     (po->sql = fill_slots(xr, bv.lits, bv.lens, &pv, &po->len)) != NULL;
+	} else if (ok && cur != NULL) {
+		ok = copy_cols(cur->cols, cur->ncols, &po->cols, &po->names);
+	}
+	values_free(&bv);
+	if (!ok) {
 		if (po)
 			portal_free(po);
-		values_free(&bv);
 		*oom = true;
 		return false;
 	}
-	values_free(&bv);
-	po->ncols = xr->ncols;
-	for (uint16_t i = 0; i < xr->ncols; i++) {
-		const uint8_t *f = nres == 0 ? NULL : nres == 1 ? rfmts : rfmts + 2 * i;
-		po->formats[i] = f ? (int16_t)(f[0] << 8 | f[1]) : 0;
-	}
+	po->kind = st->kind;
+	po->ncols = ncols;
+	po->count = st->count;
+	snprintf(po->target, sizeof(po->target), "%s", st->cursor);
+	if (st->kind == LS_DECLARE && st->xr.cursor_name != NULL)
+		snprintf(po->target, sizeof(po->target), "%s", st->xr.cursor_name);
+	for (uint16_t i = 0; i < ncols; i++)
+		po->formats[i] = (int16_t)format_at(rfmts, nres, (int16_t)i);
 	legacy_forget_portal(s, portal); /* a portal of the same name is replaced */
 	po->next = ls->portals;
 	ls->portals = po;
@@ -933,47 +1400,88 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 
 /* ---- Describe, Execute, Close ---- */
 
+static void write_no_data(struct pgmsg_writer *out)
+{
+	pgmsg_begin(out, 'n');
+	pgmsg_end(out);
+}
+
 void legacy_describe(struct session *s, char kind, const char *name, struct pgmsg_writer *out)
 {
 	struct legacy_state *ls = s->legacy;
 	if (kind == 'S') {
 		struct legacy_stmt *st = *find_stmt(ls, name);
+		bool has_xr = st->kind == LS_READ || st->kind == LS_DECLARE;
 		pgmsg_begin(out, 't');
-		pgmsg_put_int16(out, (int16_t)st->xr.nparams);
-		for (uint16_t i = 0; i < st->xr.nparams; i++)
+		pgmsg_put_int16(out, has_xr ? (int16_t)st->xr.nparams : 0);
+		for (uint16_t i = 0; has_xr && i < st->xr.nparams; i++)
 			pgmsg_put_int32(out, (int32_t)st->xr.param_types[i]);
 		pgmsg_end(out);
-		write_row_description(out, st->xr.cols, st->xr.ncols, NULL);
+		const struct legacy_portal *cur = st->kind == LS_FETCH ? *find_portal(ls, st->cursor) : NULL;
+		if (st->kind == LS_READ)
+			write_row_description(out, st->xr.cols, st->xr.ncols, NULL);
+		else if (cur != NULL && cur->cursor)
+			write_row_description(out, cur->cols, cur->ncols, NULL);
+		else
+			write_no_data(out);
 		return;
 	}
 	struct legacy_portal *po = *find_portal(ls, name);
-	write_row_description(out, po->cols, po->ncols, po->formats);
+	if (po->cursor || po->kind == LS_READ || (po->kind == LS_FETCH && po->cols != NULL))
+		write_row_description(out, po->cols, po->ncols, po->cursor ? NULL : po->formats);
+	else
+		write_no_data(out);
 }
 
 struct legacy_work *legacy_work_execute(struct session *s, const char *portal, int32_t max_rows)
 {
 	struct legacy_state *ls = s->legacy;
 	struct legacy_portal *po = *find_portal(ls, portal);
-	struct legacy_work *lw = calloc(1, sizeof(*lw));
-	if (lw == NULL)
-		return NULL;
-	lw->s = s;
-	lw->max_rows = max_rows;
-	if (po->stream == NULL) {
-		po->stream = stream_new(s);
-		if (po->stream == NULL) {
+	struct legacy_work *lw;
+
+	switch (po->kind) {
+	case LS_DECLARE: {
+		lw = work_new(s, W_DECLARE);
+		char *sql = po->sql ? strdup(po->sql) : NULL;
+		if (lw == NULL || sql == NULL) {
+			free(lw);
+			free(sql);
+			return NULL;
+		}
+		struct legacy_portal *cur = calloc(1, sizeof(*cur));
+		if (cur == NULL || (cur->name = strdup(po->target)) == NULL ||
+		    !copy_cols(po->cols, po->ncols, &cur->cols, &cur->names)) {
+			free(sql);
+			if (cur)
+				free(cur->name);
+			free(cur);
 			free(lw);
 			return NULL;
 		}
-		po->stream->portal = po;
-		po->stream->cols = po->cols;
-		po->stream->ncols = po->ncols;
-		po->stream->formats = po->formats;
-		po->stream->sql = po->sql;
-		po->stream->len = po->len;
+		cur->cursor = true;
+		cur->sql = sql;
+		cur->len = po->len;
+		cur->ncols = po->ncols;
+		lw->declare = cur;
+		return lw;
 	}
+	case LS_FETCH:
+	case LS_MOVE:
+	case LS_CLOSE:
+		return cursor_work(s, po->kind, po->target, po->count, false, po->formats);
+	case LS_READ:
+		break;
+	}
+	if (po->cursor) /* Execute of a cursor's own portal: as FETCH ALL */
+		return cursor_work(s, LS_FETCH, po->name, INT64_MAX, false, NULL);
+	lw = work_new(s, W_PORTAL);
+	if (lw == NULL || portal_stream(s, po) == NULL) {
+		free(lw);
+		return NULL;
+	}
+	lw->max_rows = max_rows > 0 ? max_rows : 0;
+	lw->formats = po->formats;
 	lw->stream = po->stream;
-	lw->stream->work = lw;
 	return lw;
 }
 
@@ -985,19 +1493,38 @@ void legacy_close(struct session *s, char kind, const char *name)
 		legacy_forget_portal(s, name);
 }
 
-static void drop_portals(struct legacy_state *ls)
+/* Drops portals: the cursor <name> ("" = every cursor), or with name NULL every portal. */
+static void drop_matching(struct legacy_state *ls, const char *name, bool cursors_only)
 {
-	while (ls->portals != NULL) {
-		struct legacy_portal *po = ls->portals;
-		ls->portals = po->next;
-		portal_free(po);
+	struct legacy_portal **p = &ls->portals;
+	while (*p != NULL) {
+		struct legacy_portal *po = *p;
+		bool match = name == NULL ? (!cursors_only || po->cursor)
+					  : po->cursor && (name[0] == '\0' || strcmp(po->name, name) == 0);
+		if (match) {
+			*p = po->next;
+			portal_free(po);
+		} else {
+			p = &po->next;
+		}
 	}
+}
+
+static void drop_cursors(struct legacy_state *ls, const char *name)
+{
+	drop_matching(ls, name, true);
+}
+
+void legacy_drop_cursors(struct session *s)
+{
+	if (s->legacy != NULL)
+		drop_matching(s->legacy, "", true);
 }
 
 void legacy_sync(struct session *s, bool in_block)
 {
 	if (s->legacy != NULL && !in_block)
-		drop_portals(s->legacy);
+		drop_matching(s->legacy, NULL, false);
 }
 
 void legacy_txn_ended(struct session *s)
@@ -1005,7 +1532,7 @@ void legacy_txn_ended(struct session *s)
 	struct legacy_state *ls = s->legacy;
 	if (ls == NULL)
 		return;
-	drop_portals(ls);
+	drop_matching(ls, NULL, false);
 	if (ls->pin != NULL)
 		mysqlb_unpin(&ls->pin);
 }
@@ -1015,7 +1542,7 @@ void legacy_session_free(struct session *s)
 	struct legacy_state *ls = s->legacy;
 	if (ls == NULL)
 		return;
-	drop_portals(ls);
+	drop_matching(ls, NULL, false);
 	while (ls->stmts != NULL) {
 		struct legacy_stmt *st = ls->stmts;
 		ls->stmts = st->next;
@@ -1028,6 +1555,25 @@ void legacy_session_free(struct session *s)
 	event_free(ls->resume_ev);
 	free(ls);
 	s->legacy = NULL;
+}
+
+void legacy_note_set(struct session *s, const char *name, const char *value, bool reset)
+{
+	struct legacy_state *ls;
+	bool all = reset && strcmp(name, "all") == 0;
+
+	if (!all && strcasecmp(name, "extra_float_digits") != 0 &&
+	    strcasecmp(name, "bytea_output") != 0 && strcasecmp(name, "statement_timeout") != 0)
+		return;
+	if ((ls = state_of(s)) == NULL)
+		return;
+	const char *v = reset ? "" : value;
+	if (all || strcasecmp(name, "extra_float_digits") == 0)
+		snprintf(ls->extra_float_digits, sizeof(ls->extra_float_digits), "%s", v);
+	if (all || strcasecmp(name, "bytea_output") == 0)
+		snprintf(ls->bytea_output, sizeof(ls->bytea_output), "%s", v);
+	if (all || strcasecmp(name, "statement_timeout") == 0)
+		snprintf(ls->statement_timeout, sizeof(ls->statement_timeout), "%s", v);
 }
 
 void legacy_defer_resume(struct session *s)

@@ -63,6 +63,23 @@ bool legacy_work_failed(const struct legacy_work *lw);
  */
 bool legacy_parse(struct session *s, const char *name, const struct xlate_result *xr, bool *dup)
 	__attribute__((warn_unused_result));
+struct router_cursor_op;
+
+/*
+ * Parse of FETCH/MOVE/CLOSE of a legacy cursor named by <op>: kept as
+ * statement <name>. As legacy_parse otherwise.
+ */
+bool legacy_parse_cursor_op(struct session *s, const char *name, const struct router_cursor_op *op,
+			    bool *dup) __attribute__((warn_unused_result));
+/* A simple Query's FETCH/MOVE/CLOSE of a legacy cursor. NULL on OOM. */
+struct legacy_work *legacy_work_cursor_op(struct session *s, const struct router_cursor_op *op)
+	__attribute__((warn_unused_result));
+/* Does the session have legacy cursors (DECLAREd)? Is <name> one? */
+bool legacy_has_cursors(const struct session *s);
+bool legacy_is_cursor(const struct session *s, const char *name);
+/* CLOSE ALL went to Supabase: the legacy cursors close too. */
+void legacy_drop_cursors(struct session *s);
+
 /* Is <name> a legacy statement of the session? */
 bool legacy_has_stmt(const struct session *s, const char *name);
 /* Is <name> a legacy portal of the session? */
@@ -98,6 +115,14 @@ void legacy_sync(struct session *s, bool in_block);
 
 /* The transaction block ended: the snapshot connection and the block's portals go. */
 void legacy_txn_ended(struct session *s);
+
+/*
+ * The session SET (or RESET: <reset>) a setting legacy values depend on
+ * that Supabase does not report: extra_float_digits, bytea_output,
+ * statement_timeout. Taken when sent (a SET that fails or is rolled back
+ * is not undone here).
+ */
+void legacy_note_set(struct session *s, const char *name, const char *value, bool reset);
 
 /* Resumes the client's input (relay_resume_client) from a callback of its own. */
 void legacy_defer_resume(struct session *s);

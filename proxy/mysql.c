@@ -505,6 +505,8 @@ enum conn_op {
 	OP_QUERY,     /* the job's statement */
 	OP_FETCH,     /* the next row */
 	OP_FREE,      /* mysql_free_result (reads what is left of the result) */
+	OP_WARNINGS,  /* SHOW WARNINGS after a result that had some ... */
+	OP_WARN_STORE, /* ... and its (small) result */
 	OP_ROLLBACK,  /* ending a pin */
 	OP_CLOSE,     /* mysql_close */
 	OP_KILL,      /* killer connection: connect ... */
@@ -545,6 +547,7 @@ struct mysqlb_job {
 	bool abandoned;
 	bool cancelled;             /* KILL QUERY was asked for */
 	bool timed_out;
+	bool warnings_read;         /* SHOW WARNINGS ran for it */
 	bool queued;                /* on the pool's waiting list */
 	int timeout_ms;
 	struct event *timer;        /* statement_timeout */
@@ -772,6 +775,22 @@ static bool run_op(struct mysqlb_conn *c, int ready, bool *ok)
 		c->res = NULL;
 		*ok = true;
 		return true;
+	case OP_WARNINGS:
+		st = first ? mysql_real_query_start(&ret, m, "SHOW WARNINGS", 13)
+			   : mysql_real_query_cont(&ret, m, ready);
+		if (st != 0)
+			break;
+		*ok = ret == 0;
+		return true;
+	case OP_WARN_STORE: {
+		MYSQL_RES *res = NULL;
+		st = first ? mysql_store_result_start(&res, m) : mysql_store_result_cont(&res, m, ready);
+		if (st != 0)
+			break;
+		c->res = res;
+		*ok = res != NULL;
+		return true;
+	}
 	case OP_CLOSE:
 		st = first ? mysql_close_start(m) : mysql_close_cont(m, ready);
 		if (st != 0)
@@ -798,6 +817,36 @@ static void job_fail_mysql(struct mysqlb_job *j, struct mysqlb_conn *c)
 			snprintf(j->err.message, sizeof(j->err.message),
 				 "canceling statement due to user request");
 		j->failed = true;
+	}
+}
+
+/* The first warning Postgres would have raised as an error fails the job. */
+static void warnings_to_error(struct mysqlb_job *j, MYSQL_RES *res)
+{
+	static const struct {
+		unsigned code;
+		const char *state;
+		const char *message; /* Postgres' own wording, or NULL for MySQL's */
+	} map[] = {
+		{ ER_DIVISION_BY_ZERO, "22012", "division by zero" },
+		{ ER_WARN_DATA_OUT_OF_RANGE, "22003", NULL },
+		{ ER_TRUNCATED_WRONG_VALUE, "22P02", NULL },
+		{ ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, "22P02", NULL },
+		{ ER_DATA_OUT_OF_RANGE, "22003", NULL },
+		{ ER_WRONG_VALUE_FOR_TYPE, "22007", NULL },
+	};
+	MYSQL_ROW row;
+	while (res != NULL && (row = mysql_fetch_row(res)) != NULL) {
+		unsigned code = row[1] ? (unsigned)strtoul(row[1], NULL, 10) : 0;
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+			if (map[i].code != code)
+				continue;
+			error_own(&j->err, map[i].state, "%s",
+				  map[i].message ? map[i].message : row[2] ? row[2] : "data exception");
+			snprintf(j->err.detail, sizeof(j->err.detail), "MySQL warning %u", code);
+			j->failed = true;
+			return;
+		}
 	}
 }
 
@@ -903,7 +952,32 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 		}
 		start_op(c, OP_FETCH);
 		return !j->paused;
+	case OP_WARNINGS:
+		if (!ok)
+			break;
+		start_op(c, OP_WARN_STORE);
+		return true;
+	case OP_WARN_STORE:
+		if (!ok)
+			break;
+		if (j != NULL)
+			warnings_to_error(j, c->res);
+		mysql_free_result(c->res); /* stored: no I/O left */
+		c->res = NULL;
+		start_op(c, OP_FREE);
+		c->started = true; /* OP_FREE below finds no result and finishes the job */
+		return next_op(c, true);
 	case OP_FREE: {
+		/*
+		 * MySQL answers some errors Postgres raises (division by zero, bad
+		 * casts) with NULL and a warning: those warnings fail the job.
+		 */
+		if (j != NULL && !j->failed && !j->abandoned && !j->warnings_read &&
+		    mysql_warning_count(&c->mysql) > 0) {
+			j->warnings_read = true;
+			start_op(c, OP_WARNINGS);
+			return true;
+		}
 		start_op(c, OP_NONE);
 		bool lost = j != NULL && j->failed && j->err.lost;
 		if (j != NULL) {

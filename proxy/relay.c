@@ -581,6 +581,19 @@ static enum step script_start(struct session *s, struct scan *sc, size_t total, 
 	return s->state == SESSION_ST_CLOSED ? STEP_STOP : STEP_WAIT;
 }
 
+/* A SET of a setting legacy values depend on (only with a MySQL backend). */
+static void note_set(struct session *s, const char *sql, size_t len)
+{
+	char name[64], value[128];
+	bool reset;
+
+	if (s->w->cfg->catalog == NULL)
+		return;
+	if (router_set_value(s->w->router, sql, len, name, sizeof(name), value, sizeof(value),
+			     &reset))
+		legacy_note_set(s, name, value, reset);
+}
+
 /* A simple Query that reads legacy tables only. */
 static enum step legacy_query(struct session *s, struct scan *sc, size_t total, const char *sql,
 			      size_t len, const struct route_decision *d)
@@ -647,6 +660,22 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 	if (!legacy_parse(s, p->name, &xr, &dup)) {
 		if (dup)
 			return duplicate_statement(s, sc, total, p->name);
+		return out_of_memory(s), STEP_STOP;
+	}
+	s->legacy_seg = true;
+	scan_drop(sc, total);
+	return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete), 0, NULL);
+}
+
+/* A Parse of FETCH/MOVE/CLOSE naming a legacy cursor: answered here. */
+static enum step legacy_cursor_parse(struct session *s, struct scan *sc, size_t total,
+				     const char *name, const struct router_cursor_op *op)
+{
+	bool dup;
+
+	if (!legacy_parse_cursor_op(s, name, op, &dup)) {
+		if (dup)
+			return duplicate_statement(s, sc, total, name);
 		return out_of_memory(s), STEP_STOP;
 	}
 	s->legacy_seg = true;
@@ -1453,6 +1482,18 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_query(s, sc, total, sql, len, &d);
+	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
+		note_set(s, sql, len);
+	if (legacy_has_cursors(s)) {
+		struct router_cursor_op op;
+		router_cursor_op(s->w->router, sql, len, &op);
+		if (op.kind == ROUTER_CURSOR_CLOSE && op.name[0] == '\0') {
+			legacy_drop_cursors(s); /* CLOSE ALL: Supabase's cursors close there */
+		} else if (op.kind != ROUTER_CURSOR_NONE && legacy_is_cursor(s, op.name)) {
+			scan_drop(sc, total);
+			return queue_mysql(s, sc, PL_QUERY, legacy_work_cursor_op(s, &op), true);
+		}
+	}
 	char text[64];
 	if (s->txn_pool && txn_deallocate(s, &d, worker_writer(s->w), text, sizeof(text)))
 		return replace_query(s, sc, total, text);
@@ -1495,6 +1536,14 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_parse_msg(s, sc, total, body, blen, &p, &d);
+	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
+		note_set(s, p.sql, p.sql_len);
+	if (legacy_has_cursors(s)) {
+		struct router_cursor_op op;
+		router_cursor_op(s->w->router, p.sql, p.sql_len, &op);
+		if (op.kind != ROUTER_CURSOR_NONE && op.name[0] != '\0' && legacy_is_cursor(s, op.name))
+			return legacy_cursor_parse(s, sc, total, p.name, &op);
+	}
 	if (s->legacy != NULL)
 		legacy_forget_stmt(s, p.name);
 	if (s->txn_pool) {

@@ -407,6 +407,8 @@ static bool mysql_can_serve(const struct classify_stmt *st)
 		return st->inner_kind == CLASSIFY_K_SELECT;
 	case CLASSIFY_K_COPY_TO:
 		return st->inner_kind == CLASSIFY_K_COPY_TO || st->inner_kind == CLASSIFY_K_SELECT;
+	case CLASSIFY_K_CURSOR: /* DECLARE ... CURSOR FOR SELECT (WITH HOLD is session state) */
+		return st->inner_kind == CLASSIFY_K_SELECT;
 	default:
 		return false;
 	}

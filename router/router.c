@@ -21,6 +21,7 @@
 #include "router/route.h"
 #include "router/stmt_cache.h"
 #include "router/translate.h"
+#include "router/tree.h"
 
 /* The NUL-terminated copy of the text is kept between calls up to this size. */
 #define KEEP_TEXT (64u << 10)
@@ -398,4 +399,131 @@ size_t router_pieces(struct router *r, const char *sql, size_t len, struct route
 		out[i].txn_control = (st->flags & CLASSIFY_F_TXN_CONTROL) != 0;
 	}
 	return facts.nstmts;
+}
+
+/* ---- cursor statements ---- */
+
+static void cursor_name_of(const struct tree *d, uint32_t fields, struct tree_arena *a,
+			   struct router_cursor_op *out)
+{
+	uint32_t v = tree_get(d, fields, "portalname");
+	char *name = tree_is(d, v, TREE_STR) ? tree_decode(a, d, v) : NULL;
+	if (name != NULL)
+		snprintf(out->name, sizeof(out->name), "%s", name);
+}
+
+void router_cursor_op(struct router *r, const char *sql, size_t len, struct router_cursor_op *out)
+{
+	struct tree d = { 0 };
+	struct tree_arena a = { 0 };
+	struct tree_error err;
+
+	memset(out, 0, sizeof(*out));
+	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
+		return;
+	if (tree_parse(&d, &a, r->text, &err) == TREE_OK) {
+		uint32_t stmts = tree_member(&d, 0, "stmts", 5);
+		uint32_t first = tree_first(&d, stmts);
+		const char *type;
+		uint32_t tlen;
+		uint32_t f = first ? tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen) : 0;
+		if (f != 0 && tree_next(&d, stmts, first) == 0) {
+			if (tree_type_is(type, tlen, "FetchStmt")) {
+				uint32_t dir = tree_get(&d, f, "direction");
+				bool forward = dir == 0 || tree_str_is(&d, dir, "FETCH_FORWARD");
+				out->count = tree_int(&d, tree_get(&d, f, "howMany"));
+				/* FETCH ALL is LONG_MAX (tree_int clamps it a little lower). */
+				if (out->count > INT64_MAX / 100)
+					out->count = INT64_MAX;
+				out->kind = !forward || out->count <= 0 ? ROUTER_CURSOR_OTHER
+					    : tree_true(&d, tree_get(&d, f, "ismove")) ? ROUTER_CURSOR_MOVE
+										      : ROUTER_CURSOR_FETCH;
+				cursor_name_of(&d, f, &a, out);
+			} else if (tree_type_is(type, tlen, "ClosePortalStmt")) {
+				out->kind = ROUTER_CURSOR_CLOSE;
+				cursor_name_of(&d, f, &a, out);
+			}
+		}
+	}
+	tree_free(&d);
+	tree_arena_free(&a);
+	text_trim(r);
+}
+
+/* ---- SET statements ---- */
+
+/* The text of one constant of a SET's argument list: 3, 1.5, 'hex'. */
+static bool const_text(const struct tree *d, uint32_t arg, struct tree_arena *a, char *out,
+		       size_t cap)
+{
+	const char *type;
+	uint32_t tlen;
+	uint32_t f = tree_unwrap(d, arg, &type, &tlen);
+	if (f == 0)
+		return false;
+	if (tree_type_is(type, tlen, "TypeCast"))
+		f = tree_unwrap(d, tree_get(d, f, "arg"), &type, &tlen);
+	if (f == 0 || !tree_type_is(type, tlen, "A_Const"))
+		return false;
+	uint32_t v;
+	if ((v = tree_get(d, tree_get(d, f, "ival"), "ival")) != 0 || tree_get(d, f, "ival") != 0) {
+		snprintf(out, cap, "%lld", (long long)tree_int(d, v));
+		return true;
+	}
+	if ((v = tree_get(d, tree_get(d, f, "fval"), "fval")) != 0 ||
+	    (v = tree_get(d, tree_get(d, f, "sval"), "sval")) != 0) {
+		char *t = tree_is(d, v, TREE_STR) ? tree_decode(a, d, v) : NULL;
+		if (t == NULL)
+			return false;
+		snprintf(out, cap, "%s", t);
+		return true;
+	}
+	return false;
+}
+
+bool router_set_value(struct router *r, const char *sql, size_t len, char *name, size_t name_cap,
+		      char *value, size_t value_cap, bool *reset)
+{
+	struct tree d = { 0 };
+	struct tree_arena a = { 0 };
+	struct tree_error err;
+	bool ok = false;
+
+	*reset = false;
+	name[0] = value[0] = '\0';
+	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
+		return false;
+	if (tree_parse(&d, &a, r->text, &err) == TREE_OK) {
+		uint32_t stmts = tree_member(&d, 0, "stmts", 5);
+		uint32_t first = tree_first(&d, stmts);
+		const char *type;
+		uint32_t tlen;
+		uint32_t f = first ? tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen) : 0;
+		if (f != 0 && tree_next(&d, stmts, first) == 0 &&
+		    tree_type_is(type, tlen, "VariableSetStmt")) {
+			uint32_t kind = tree_get(&d, f, "kind");
+			uint32_t nv = tree_get(&d, f, "name");
+			char *n = tree_is(&d, nv, TREE_STR) ? tree_decode(&a, &d, nv) : NULL;
+			if (tree_str_is(&d, kind, "VAR_RESET_ALL")) {
+				snprintf(name, name_cap, "all");
+				*reset = ok = true;
+			} else if (n != NULL && (tree_str_is(&d, kind, "VAR_RESET") ||
+						 tree_str_is(&d, kind, "VAR_SET_DEFAULT"))) {
+				snprintf(name, name_cap, "%s", n);
+				*reset = ok = true;
+			} else if (n != NULL && (kind == 0 || tree_str_is(&d, kind, "VAR_SET_VALUE"))) {
+				uint32_t args = tree_get(&d, f, "args");
+				uint32_t a0 = tree_first(&d, args);
+				if (a0 != 0 && tree_next(&d, args, a0) == 0 &&
+				    const_text(&d, a0, &a, value, value_cap)) {
+					snprintf(name, name_cap, "%s", n);
+					ok = true;
+				}
+			}
+		}
+	}
+	tree_free(&d);
+	tree_arena_free(&a);
+	text_trim(r);
+	return ok;
 }

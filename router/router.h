@@ -129,6 +129,36 @@ struct router_piece {
 size_t router_pieces(struct router *r, const char *sql, size_t len, struct router_piece *out,
 		     size_t max);
 
+/* FETCH, MOVE and CLOSE of a cursor, as router_cursor_op reads them. */
+enum router_cursor_kind {
+	ROUTER_CURSOR_NONE = 0, /* not one of these statements */
+	ROUTER_CURSOR_FETCH,    /* FETCH [FORWARD|NEXT] [n|ALL] [FROM|IN] name */
+	ROUTER_CURSOR_MOVE,     /* MOVE, the same forms */
+	ROUTER_CURSOR_CLOSE,    /* CLOSE name | CLOSE ALL */
+	ROUTER_CURSOR_OTHER,    /* FETCH/MOVE in another direction (BACKWARD, ABSOLUTE, ...) */
+};
+
+struct router_cursor_op {
+	enum router_cursor_kind kind;
+	int64_t count;    /* FETCH/MOVE: rows; INT64_MAX for ALL */
+	char name[64];    /* the cursor; "" for CLOSE ALL */
+};
+
+/*
+ * Reads <sql> as one FETCH, MOVE or CLOSE statement into *out (kind NONE
+ * for anything else, also several statements). Parses each time: only
+ * sessions with cursors of their own ask.
+ */
+void router_cursor_op(struct router *r, const char *sql, size_t len, struct router_cursor_op *out);
+
+/*
+ * A single SET/RESET statement's setting and value, as text ("3", "5s",
+ * "hex"); *reset for RESET, SET ... TO DEFAULT and RESET ALL (name "all").
+ * False for anything else (also several statements or a list value).
+ */
+bool router_set_value(struct router *r, const char *sql, size_t len, char *name, size_t name_cap,
+		      char *value, size_t value_cap, bool *reset) __attribute__((warn_unused_result));
+
 struct xlate_result;
 
 /*

@@ -3,6 +3,9 @@
 #   - installs dependencies and builds switchyard (Release)
 #   - starts a local PostgreSQL 15 standing in for Supabase (TLS, SCRAM),
 #     seeded with the platform's sample tables
+#   - starts a local MariaDB standing in for the legacy MySQL (database crm:
+#     customers, subscriptions, payments; the read-only account crm_readonly
+#     of the migration guide), see scripts/mariadb-legacy.sh
 #   - starts switchyard in front of it on 127.0.0.1:6432
 # Everything runs in the background; state and logs live in $SWITCHYARD_DEMO_DIR
 # (default /tmp/switchyard-demo).   Stop it with: scripts/demo.sh stop
@@ -23,6 +26,7 @@ stop_demo() {
 		rm -f "$state/switchyard.pid"
 	fi
 	[ -d "$state/supabase" ] && ./scripts/pg-supabase.sh stop "$state/supabase"
+	[ -d "$state/mysql" ] && ./scripts/mariadb-legacy.sh stop "$state/mysql"
 	return 0
 }
 
@@ -47,6 +51,17 @@ fi
 echo "$pg_port" >"$state/pg_port"
 ./scripts/pg-supabase.sh start "$state/supabase" "$pg_port"
 
+# The local legacy MySQL: 3306 like the real thing, unless something else has it.
+my_port=3306
+if [ -f "$state/mysql_port" ]; then
+	my_port=$(cat "$state/mysql_port")
+elif port_busy 3306; then
+	my_port=33306
+	while port_busy "$my_port"; do my_port=$((my_port + 1)); done
+fi
+echo "$my_port" >"$state/mysql_port"
+./scripts/mariadb-legacy.sh start "$state/mysql" "$my_port"
+
 if port_busy 6432; then
 	echo "127.0.0.1:6432 is already in use (a pgbouncer service?); stop it and run again" >&2
 	exit 1
@@ -61,7 +76,26 @@ sed -e "s|^port = 5432|port = $pg_port|" \
     -e "s|^sslrootcert = .*|sslrootcert = \"$state/supabase/ca.crt\"|" \
     -e "s|^tls_cert = .*|tls_cert = \"$state/proxy.crt\"|" \
     -e "s|^tls_key = .*|tls_key = \"$state/proxy.key\"|" \
+    -e "/^\[mysql\]/,/^\[/ s|^port = [0-9]*|port = $my_port|" \
     proxy.toml >"$state/proxy.toml"
+# The MariaDB above with the guide's read-only account (when proxy.toml has no [mysql] section yet).
+if ! grep -q '^\[mysql\]' "$state/proxy.toml"; then
+	cat >>"$state/proxy.toml" <<-TOML
+
+	[mysql]
+	host = "127.0.0.1"
+	port = $my_port
+	database = "crm"
+	user = "crm_readonly"
+	password = "ro-secret"
+	pool_size = 8
+	connect_timeout_ms = 5000
+	tls = "disable"
+	ssl_ca = ""
+	require_read_only = true
+	tinyint1_as_bool = true
+	TOML
+fi
 build/switchyard --check -c "$state/proxy.toml" >/dev/null
 
 nohup build/switchyard -c "$state/proxy.toml" >>"$state/switchyard.log" 2>&1 &
@@ -78,12 +112,16 @@ fi
 
 cat <<MSG
 
-switchyard is running on 127.0.0.1:6432 in front of a local Postgres (127.0.0.1:$pg_port).
+switchyard is running on 127.0.0.1:6432 in front of a local Postgres (127.0.0.1:$pg_port)
+and a local MariaDB standing in for the legacy MySQL (127.0.0.1:$my_port, database crm).
 
   connect:   psql "postgres://app:app-secret@127.0.0.1:6432/platform"
 
   try:       SELECT id, name, status FROM workflows;
+             SELECT customer_id, name, phone, email FROM customers WHERE status = 'active' LIMIT 10;
              DELETE FROM customers;          -- refused: legacy table, SQLSTATE 25006
+
+  MySQL:     mariadb -h 127.0.0.1 -P $my_port -u crm_readonly -pro-secret crm
 
   logs:      $state/switchyard.log
   config:    $state/proxy.toml   (edit, then: kill -HUP \$(cat $state/switchyard.pid))

@@ -12,7 +12,7 @@ packages=(
 	postgresql-15 postgresql-client-15 pgbouncer openssl procps iproute2
 	mariadb-server mariadb-client libmariadb-dev
 	# test drivers
-	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2
+	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2 python3-pymysql
 	default-jdk-headless libpostgresql-jdbc-java golang-go golang-github-jackc-pgx-v4-dev
 )
 # Node.js may come from elsewhere (nodesource); only install Debian's when absent.

@@ -290,3 +290,259 @@ def node_modules():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
                        check=True, timeout=300)
     return NODE_DIR
+
+
+# --- The legacy MySQL side (issue 7) ------------------------------------------------------------
+#
+# A MariaDB started by scripts/mariadb-legacy.sh with database crm (customers, subscriptions,
+# payments from scripts/sql/legacy-mysql.sql) and the migration guide's accounts; a Postgres copy
+# of the same rows in database legacy_ref on the Supabase stand-in, loaded FROM the MariaDB; and
+# switchyard with a [mysql] section pointing at it.
+
+MARIADB_SCRIPT = ROOT / "scripts" / "mariadb-legacy.sh"
+LEGACY_PG_SQL = ROOT / "scripts" / "sql" / "legacy-pg.sql"
+LEGACY_TABLES = ("customers", "subscriptions", "payments")
+LEGACY_REF_DB = "legacy_ref"
+
+
+class MariaDB:
+    """The local MariaDB standing in for the legacy MySQL."""
+
+    READONLY = ("crm_readonly", "ro-secret")  # GRANT SELECT ON crm.* only: what switchyard uses
+    WRITER = ("crm_writer", "rw-secret")      # SELECT, INSERT, UPDATE: switchyard must refuse it
+    ROOT = ("root", "root-secret")            # over the socket only
+    database = "crm"
+
+    def __init__(self, directory: Path, port: int):
+        self.dir = directory
+        self.port = port
+        self.host = "127.0.0.1"
+        self.socket = directory / "mysqld.sock"
+        self.log_path = directory / "mysqld.log"
+
+    @property
+    def users(self) -> dict:
+        """{"readonly": (user, password), "writer": ..., "root": ...}"""
+        return {"readonly": self.READONLY, "writer": self.WRITER, "root": self.ROOT}
+
+    def connect(self, user=READONLY[0], password=READONLY[1], **kw):
+        """A pymysql connection over TCP (as switchyard connects), time_zone +00:00."""
+        import pymysql
+        kw.setdefault("database", self.database)
+        kw.setdefault("init_command", "SET time_zone = '+00:00'")
+        return pymysql.connect(host=self.host, port=self.port, user=user, password=password,
+                               charset="utf8mb4", **kw)
+
+    def root(self, **kw):
+        """root over the unix socket (fixtures only: to look at or change what tests need)."""
+        import pymysql
+        kw.setdefault("database", self.database)
+        kw.setdefault("init_command", "SET time_zone = '+00:00'")
+        kw.setdefault("autocommit", True)
+        return pymysql.connect(unix_socket=str(self.socket), user=self.ROOT[0],
+                               password=self.ROOT[1], charset="utf8mb4", **kw)
+
+    def query(self, sql: str, *args):
+        with self.root() as conn, conn.cursor() as cur:
+            cur.execute(sql, args or None)
+            return cur.fetchall()
+
+    def mysql_section(self, **overrides) -> dict:
+        """switchyard's [mysql] section for this server (the issue's key names: a contract)."""
+        section = {
+            "host": self.host,
+            "port": self.port,
+            "database": self.database,
+            "user": self.READONLY[0],
+            "password": self.READONLY[1],
+            "pool_size": 8,
+            "connect_timeout_ms": 5000,
+            "tls": "disable",
+            "ssl_ca": "",
+            "require_read_only": True,
+            "tinyint1_as_bool": True,
+        }
+        section.update(overrides)
+        return section
+
+
+def start_mariadb(directory: Path, attempts: int = 3) -> MariaDB:
+    """Starts scripts/mariadb-legacy.sh on a free port (another one if the port was taken meanwhile)."""
+    last = None
+    for _ in range(attempts):
+        port = free_port()
+        r = subprocess.run([str(MARIADB_SCRIPT), "start", str(directory), str(port)],
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode == 0:
+            wait_port(port, timeout=30)
+            return MariaDB(directory, port)
+        last = r
+        subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
+    raise RuntimeError(f"mariadb-legacy.sh start failed:\n{last.stdout}\n{last.stderr}")
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    directory = Path(tempfile.mkdtemp(prefix="sy-mariadb-"))
+    try:
+        server = start_mariadb(directory)
+    except Exception:
+        subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    yield server
+    subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# How each MySQL column is read for the Postgres copy: (MySQL select expression, kind).
+# Kinds: "bool" (0/1 text), "float4" (read as DOUBLE: MySQL prints FLOAT with 6 digits only),
+# "timestamptz" (UTC text, the session runs with time_zone +00:00), "date"/"timestamp" (a zero
+# date becomes NULL), "bytes", "text" (everything else: its MySQL text is valid Postgres input).
+def legacy_column_kinds(mdb: MariaDB, table: str):
+    rows = mdb.query(
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS"
+        " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+        mdb.database, table)
+    cols = []
+    for name, data_type, column_type in rows:
+        q = f"`{name}`"
+        data_type, column_type = data_type.lower(), column_type.lower()
+        if column_type.startswith("tinyint(1)"):
+            cols.append((name, q, "bool"))
+        elif data_type == "bit":
+            cols.append((name, f"{q} + 0", "bool"))
+        elif data_type == "float":
+            cols.append((name, f"CAST({q} AS DOUBLE)", "float4"))
+        elif data_type == "timestamp":
+            cols.append((name, q, "timestamptz"))
+        elif data_type in ("date", "datetime"):
+            cols.append((name, q, data_type.replace("datetime", "timestamp")))
+        elif data_type in ("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"):
+            cols.append((name, q, "bytes"))
+        else:
+            cols.append((name, q, "text"))
+    return cols
+
+
+def legacy_raw_rows(mdb: MariaDB, table: str):
+    """(column names, kinds, rows of MySQL's own text: str, bytes for binary, None) ordered by key."""
+    import pymysql
+    cols = legacy_column_kinds(mdb, table)
+    select = ", ".join(expr for _, expr, _ in cols)
+    # conv={}: no conversion at all, values are exactly what the server sent.
+    with mdb.root(conv={}) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT {select} FROM `{table}` ORDER BY 1")
+        rows = cur.fetchall()
+    return [c[0] for c in cols], [c[2] for c in cols], rows
+
+
+def _pg_input(kind: str, v):
+    """A MySQL text value as Postgres COPY input for the column's kind (None = NULL)."""
+    if v is None:
+        return None
+    if isinstance(v, bytes) and kind != "bytes":
+        v = v.decode()
+    if kind == "bool":
+        return "f" if v in ("0", "") else "t"
+    if kind in ("date", "timestamp", "timestamptz") and v.startswith("0000-00-00"):
+        return None  # a zero date: Postgres has none, switchyard answers NULL
+    if kind == "timestamptz":
+        return v + "+00"
+    return v
+
+
+def load_legacy_ref(mdb: MariaDB, pg_admin_conn, owner: str = "platform_owner"):
+    """Copies the three legacy tables from MariaDB into the connected (empty) database."""
+    with pg_admin_conn.cursor() as cur:
+        cur.execute(LEGACY_PG_SQL.read_text())
+        for table in LEGACY_TABLES:
+            names, kinds, rows = legacy_raw_rows(mdb, table)
+            collist = ", ".join(names)
+            with cur.copy(f"COPY {table} ({collist}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([_pg_input(k, v) for k, v in zip(kinds, row)])
+            cur.execute(f"ALTER TABLE {table} OWNER TO {owner}")
+            cur.execute(f"ANALYZE {table}")
+
+
+class LegacyRef:
+    """The Postgres copy of the legacy tables (database legacy_ref on the Supabase stand-in)."""
+
+    def __init__(self, sb: Supabase, dbname: str = LEGACY_REF_DB):
+        self.supabase = sb
+        self.dbname = dbname
+
+    def connect(self, **kw) -> psycopg.Connection:
+        """As the platform owner over TLS: what an application on Supabase would see."""
+        kw.setdefault("dbname", self.dbname)
+        return self.supabase.connect(**kw)
+
+    __call__ = connect
+
+
+@pytest.fixture(scope="session")
+def legacy_ref(supabase, mariadb):
+    """Creates legacy_ref (collation C.UTF-8, like Supabase), loads it from MariaDB; a connection factory."""
+    with supabase.admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {LEGACY_REF_DB}")
+        admin.execute(f"CREATE DATABASE {LEGACY_REF_DB} OWNER platform_owner TEMPLATE template0"
+                      " ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    with psycopg.connect(host=str(supabase.dir), port=supabase.port, dbname=LEGACY_REF_DB,
+                         user="postgres", autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        load_legacy_ref(mariadb, conn)
+    return LegacyRef(supabase)
+
+
+def legacy_overrides(mdb: MariaDB, mysql=None, **overrides) -> dict:
+    """Proxy overrides that add the [mysql] section (mysql={...} changes its keys)."""
+    overrides = dict(overrides)
+    overrides["mysql"] = mdb.mysql_section(**(mysql or {}))
+    return overrides
+
+
+@pytest.fixture
+def make_legacy_proxy(make_proxy, mariadb):
+    """make_proxy with a [mysql] section for the fixture MariaDB: make_legacy_proxy(mysql={...}, ...)."""
+    def make(start=True, mysql=None, **overrides):
+        return make_proxy(start=start, **legacy_overrides(mariadb, mysql, **overrides))
+    return make
+
+
+@pytest.fixture(scope="session")
+def legacy_proxy(supabase, mariadb, tmp_path_factory):
+    """One switchyard for a whole session of legacy reads; must exit 0 at the end."""
+    workdir = tmp_path_factory.mktemp("legacy-proxy")
+    p = Proxy(supabase, workdir, **legacy_overrides(mariadb))
+    try:
+        p.start()
+    except Exception as e:
+        log = p.log() if p.log_path.exists() else ""
+        p.stop()
+        pytest.fail(f"switchyard with [mysql] did not start: {e}\n{log[-4000:]}")
+    yield p
+    p.assert_clean_exit()
+
+
+def run_switchyard_until_exit(sb: Supabase, workdir: Path, timeout: float = 30.0, **overrides):
+    """Starts switchyard with a config it must refuse; returns (exit code, log). Kills it if it stays up."""
+    p = Proxy(sb, workdir, **overrides)
+    p.write_config()
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=98")
+    with open(p.log_path, "ab") as logf:
+        proc = subprocess.Popen([str(BIN), "-c", str(p.config_path)], stdout=logf,
+                                stderr=subprocess.STDOUT, env=env)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            rc = None  # None: it did not exit by itself
+    return rc, p.log()
