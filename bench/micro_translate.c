@@ -317,6 +317,10 @@ int main(int argc, char **argv)
 		xlate_unpack(blob, &point_res);
 		printf("  MySQL text of the point read: %s (%zu slots)\n", point_res.sql,
 		       point_res.nslots);
+		struct xlate_result rr;
+		router_translate(cached, range_sql, strlen(range_sql), NULL, 0, &rr);
+		if (rr.status == XLATE_OK)
+			printf("  MySQL text of the range read: %s (%zu slots)\n", rr.sql, rr.nslots);
 	} else {
 		printf("  translator: %s %s\n", tr.sqlstate, tr.message);
 	}
@@ -339,6 +343,8 @@ int main(int argc, char **argv)
 		pgv_session_init(&fr.fill.s);
 		report("MySQL text on a hit, point read (slots filled)", point_sql,
 		       measure(do_fill, &fr.fill, secs));
+		printf("  filled: %.*s%s\n", (int)fr.fill.out.len, fr.fill.out.p,
+		       fr.fill.out.failed ? " (a literal FAILED)" : "");
 		double both = measure(do_route_and_fill, &fr, secs);
 		report("cache hit, route + translate + slots, point read", point_sql, both);
 		worst = worst > both ? worst : both;
