@@ -990,6 +990,12 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 	}
 	settings_of(s, &st->pv);
 	bool in_block = s->q.txn != PL_TXN_IDLE;
+	if (log_enabled(CONFIG_LOG_DEBUG)) {
+		/* Values in it are the client's: only at debug level. */
+		char q[2048];
+		log_debug(s->w->id, s->id, "legacy read sent to MySQL", "snapshot=%s sql=%s",
+			  in_block ? "yes" : "no", log_quote(q, sizeof(q), st->sql));
+	}
 	st->job = mysqlb_query(s->w->mysql, in_block ? &ls->pin : NULL, st->sql, st->len,
 			       timeout_of(s), &stream_ops, st);
 	if (st->job == NULL) {

@@ -2,6 +2,7 @@
  * log — logfmt lines on stderr, one write(2) each, and the rate limiter that
  * keeps a repeated event from becoming a flood of identical lines.
  */
+#include "proxy/clock.h"
 #include "proxy/log.h"
 
 #include <arpa/inet.h>
@@ -121,21 +122,13 @@ void log_event(enum config_log_level level, int worker, int64_t session, const c
 
 /* ---- rate-limited lines ---- */
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool log_ratelimit_take(struct log_ratelimit *rl, uint64_t *count)
 {
 	int interval = rl->interval_ms > 0 ? rl->interval_ms : LOG_RATELIMIT_DEFAULT_MS;
 
 	/* Counted first, so an occurrence racing with the winner lands in this line or the next. */
 	atomic_fetch_add_explicit(&rl->pending, 1, memory_order_relaxed);
-	int64_t now = monotonic_ms();
+	int64_t now = clock_ms();
 	int64_t next = atomic_load_explicit(&rl->next_ms, memory_order_relaxed);
 	if (now < next)
 		return false;

@@ -11,6 +11,7 @@
  * query, the rows, freeing the result. Callbacks to the job's owner run from
  * the event callback only, never from the call that started a job.
  */
+#include "proxy/clock.h"
 #include "proxy/mysql.h"
 
 #include <ctype.h>
@@ -38,14 +39,6 @@
 /* Reconnect backoff after a failed connect: doubles from MIN to MAX. */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- options shared by both halves ---- */
 
@@ -871,7 +864,7 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 	case OP_CONNECT:
 		if (!ok) {
 			char q[200];
-			p->retry_at_ms = monotonic_ms() + p->backoff_ms;
+			p->retry_at_ms = clock_ms() + p->backoff_ms;
 			p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
 									   : p->backoff_ms * 2;
 			if (log_ratelimit_take(&p->down_rl, NULL))
@@ -1064,7 +1057,7 @@ static void conn_release(struct mysqlb_conn *c)
 	}
 	TAILQ_REMOVE(&p->all, c, link);
 	c->state = CONN_ST_IDLE;
-	c->idle_since_ms = monotonic_ms();
+	c->idle_since_ms = clock_ms();
 	TAILQ_INSERT_HEAD(&p->idle, c, link);
 	if (!TAILQ_EMPTY(&p->waiting))
 		serve_waiting(p);
@@ -1086,7 +1079,7 @@ static void assign(struct mysqlb_job *j, struct mysqlb_conn *c, bool fresh)
 			TAILQ_INSERT_TAIL(&c->pool->all, c, link);
 		}
 		bool stale = c->state == CONN_ST_IDLE &&
-			     monotonic_ms() - c->idle_since_ms > MYSQLB_IDLE_PING_MS;
+			     clock_ms() - c->idle_since_ms > MYSQLB_IDLE_PING_MS;
 		c->state = CONN_ST_BUSY;
 		start_op(c, stale ? OP_PING : j->new_pin ? OP_BEGIN : OP_QUERY);
 	}
@@ -1114,7 +1107,7 @@ static void serve_waiting(struct mysqlb_pool *p)
 				proxy_wake_all(p->w->proxy, PROXY_WAKE_MYSQL_TRIM, p->w);
 				return;
 			}
-			if (monotonic_ms() < p->retry_at_ms) {
+			if (clock_ms() < p->retry_at_ms) {
 				waiting_remove(p, j);
 				error_own(&j->err, "08006",
 					  "the legacy MySQL at %s:%u is unreachable (retrying)",
@@ -1226,7 +1219,17 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	if (j->pin != NULL && *j->pin != NULL) {
 		struct mysqlb_conn *c = *j->pin;
 		if (c->state != CONN_ST_PINNED || c->job != NULL) {
-			error_own(&j->err, "XX000", "the session's MySQL connection is busy");
+			/*
+			 * A cursor or suspended portal of the block still holds its result
+			 * open on the snapshot's connection, and MySQL reads one result at
+			 * a time per connection: no other connection can share the snapshot.
+			 */
+			error_own(&j->err, "0A000",
+				  "another legacy read of this transaction is still open (a cursor or "
+				  "a portal suspended at a row limit): MySQL answers one at a time per "
+				  "transaction");
+			snprintf(j->err.detail, sizeof(j->err.detail),
+				 "Fetch the open one to its end or close it first.");
 			j->failed = true;
 			job_finish(j);
 			return;

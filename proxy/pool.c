@@ -15,6 +15,7 @@
  * connection that cannot move (bytes in flight) is closed instead, so that
  * the other worker can open one in its slot: a login, which moving avoids.
  */
+#include "proxy/clock.h"
 #include "proxy/pool.h"
 
 #include <pthread.h>
@@ -37,14 +38,6 @@
  * load nobody starves.
  */
 #define POOL_HANDOVER_MS 50
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Publishes when the oldest local waiter started waiting. */
 static void note_oldest(struct worker *w)
@@ -124,7 +117,7 @@ static bool give_away(struct worker *w, struct server *srv)
 		return true;
 	int64_t mine = atomic_load(&w->pool.oldest_wait_ms);
 	int64_t theirs = atomic_load(&to->pool.oldest_wait_ms);
-	if (theirs == 0 || theirs + POOL_HANDOVER_MS >= (mine != 0 ? mine : now_ms()))
+	if (theirs == 0 || theirs + POOL_HANDOVER_MS >= (mine != 0 ? mine : clock_ms()))
 		return false;
 	w->pool.handing_over = true;
 	server_close(srv, "slot handed to another worker's client");
@@ -302,7 +295,7 @@ static void enqueue(struct worker *w, struct session *s)
 	evtimer_add(s->timer, &tv);
 	TAILQ_INSERT_TAIL(&w->pool.waiters, s, wait_link);
 	s->waiting = true;
-	s->wait_since_ms = now_ms();
+	s->wait_since_ms = clock_ms();
 	w->pool.nwaiting++;
 	note_oldest(w);
 	atomic_fetch_add(&w->proxy->pool_waiters, 1);

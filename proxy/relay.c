@@ -651,6 +651,13 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 	const uint32_t *types = parse_param_types(s, body, blen, &ntypes);
 
 	router_translate(s->w->router, p->sql, p->sql_len, types, ntypes, &xr);
+	if (xr.status == XLATE_OK && xr.wrap == XLATE_W_COPY) {
+		xr.status = XLATE_REFUSED;
+		memcpy(xr.sqlstate, "0A000", 6);
+		snprintf(xr.message, sizeof(xr.message),
+			 "COPY of a legacy read is supported in a simple Query only");
+		xr.detail[0] = '\0';
+	}
 	if (xr.status != XLATE_OK) {
 		scan_drop(sc, total);
 		enum step st = refuse_translation(s, PL_PARSE, &xr, d, &s->skip_local);
@@ -1709,7 +1716,7 @@ static void pause_server_if_backed_up(struct session *s)
 
 static void resume_client(struct session *s)
 {
-	if (s->c2s_paused || s->c2s_self_paused)
+	if (s->c2s_paused || s->c2s_self_paused || s->legacy_hold)
 		return;
 	conn_read_enable(s->conn, true);
 	relay_client_read(s);

@@ -8,6 +8,7 @@
  * closed in exactly one place (session_close) and freed by the worker's
  * reaper after the callback that closed it has returned.
  */
+#include "proxy/clock.h"
 #include "proxy/session.h"
 
 #include <arpa/inet.h>
@@ -47,14 +48,6 @@ static void close_when_flushed(struct session *s, const char *reason, bool reusa
 #define IDLE_TRIM_MS 1000
 
 /* ---- deadlines: a worker clock per kind, one timer each (worker.h) ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct session_clock *clock_of(struct worker *w, enum session_clock_kind kind)
 {
@@ -96,7 +89,7 @@ static void clock_stop(struct session *s)
 static void clock_start(struct session *s, enum session_clock_kind kind, int ms)
 {
 	struct session_clock *clk = clock_of(s->w, kind);
-	int64_t now = now_ms();
+	int64_t now = clock_ms();
 
 	clock_stop(s);
 	s->deadline_ms = now + ms;
@@ -135,7 +128,7 @@ static void clock_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session_clock *clk = arg;
 	struct session *s;
-	int64_t now = now_ms();
+	int64_t now = clock_ms();
 
 	(void)fd;
 	(void)what;

@@ -401,7 +401,27 @@ size_t router_pieces(struct router *r, const char *sql, size_t len, struct route
 	return facts.nstmts;
 }
 
-/* ---- cursor statements ---- */
+/* ---- single utility statements the session looks into ---- */
+
+/*
+ * Parses short text <sql> holding one statement into <d>: the fields of
+ * that statement's node and its type, or 0 (not one parseable statement).
+ */
+static uint32_t parse_one(struct router *r, const char *sql, size_t len, struct tree *d,
+			  struct tree_arena *a, const char **type, uint32_t *tlen)
+{
+	struct tree_error err;
+
+	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
+		return 0;
+	if (tree_parse(d, a, r->text, &err) != TREE_OK)
+		return 0;
+	uint32_t stmts = tree_member(d, 0, "stmts", 5);
+	uint32_t first = tree_first(d, stmts);
+	if (first == 0 || tree_next(d, stmts, first) != 0)
+		return 0;
+	return tree_unwrap(d, tree_get(d, first, "stmt"), type, tlen);
+}
 
 static void cursor_name_of(const struct tree *d, uint32_t fields, struct tree_arena *a,
 			   struct router_cursor_op *out)
@@ -416,18 +436,13 @@ void router_cursor_op(struct router *r, const char *sql, size_t len, struct rout
 {
 	struct tree d = { 0 };
 	struct tree_arena a = { 0 };
-	struct tree_error err;
+	const char *type;
+	uint32_t tlen;
 
 	memset(out, 0, sizeof(*out));
-	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
-		return;
-	if (tree_parse(&d, &a, r->text, &err) == TREE_OK) {
-		uint32_t stmts = tree_member(&d, 0, "stmts", 5);
-		uint32_t first = tree_first(&d, stmts);
-		const char *type;
-		uint32_t tlen;
-		uint32_t f = first ? tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen) : 0;
-		if (f != 0 && tree_next(&d, stmts, first) == 0) {
+	uint32_t f = parse_one(r, sql, len, &d, &a, &type, &tlen);
+	if (f != 0) {
+		{
 			if (tree_type_is(type, tlen, "FetchStmt")) {
 				uint32_t dir = tree_get(&d, f, "direction");
 				bool forward = dir == 0 || tree_str_is(&d, dir, "FETCH_FORWARD");
@@ -452,9 +467,13 @@ void router_cursor_op(struct router *r, const char *sql, size_t len, struct rout
 
 /* ---- SET statements ---- */
 
-/* The text of one constant of a SET's argument list: 3, 1.5, 'hex'. */
-static bool const_text(const struct tree *d, uint32_t arg, struct tree_arena *a, char *out,
-		       size_t cap)
+/*
+ * The text of one constant of a SET's argument list: 3, 1.5, 'hex'. <sql>
+ * is the parsed text: libpg_query writes a negative integer there as an
+ * empty "ival" (found at its location in the text instead).
+ */
+static bool const_text(const struct tree *d, uint32_t arg, struct tree_arena *a, const char *sql,
+		       char *out, size_t cap)
 {
 	const char *type;
 	uint32_t tlen;
@@ -465,9 +484,18 @@ static bool const_text(const struct tree *d, uint32_t arg, struct tree_arena *a,
 		f = tree_unwrap(d, tree_get(d, f, "arg"), &type, &tlen);
 	if (f == 0 || !tree_type_is(type, tlen, "A_Const"))
 		return false;
-	uint32_t v;
-	if ((v = tree_get(d, tree_get(d, f, "ival"), "ival")) != 0 || tree_get(d, f, "ival") != 0) {
+	uint32_t v, iv = tree_get(d, f, "ival");
+	if ((v = tree_get(d, iv, "ival")) != 0) {
 		snprintf(out, cap, "%lld", (long long)tree_int(d, v));
+		return true;
+	}
+	if (iv != 0) {
+		int64_t at = tree_int(d, tree_get(d, f, "location"));
+		if (at < 0 || (size_t)at >= strlen(sql))
+			return false;
+		char *end;
+		long long n = strtoll(sql + at, &end, 10);
+		snprintf(out, cap, "%lld", end == sql + at ? 0LL : n);
 		return true;
 	}
 	if ((v = tree_get(d, tree_get(d, f, "fval"), "fval")) != 0 ||
@@ -486,21 +514,16 @@ bool router_set_value(struct router *r, const char *sql, size_t len, char *name,
 {
 	struct tree d = { 0 };
 	struct tree_arena a = { 0 };
-	struct tree_error err;
 	bool ok = false;
+
+	const char *type;
+	uint32_t tlen;
 
 	*reset = false;
 	name[0] = value[0] = '\0';
-	if (len > 4096 || memchr(sql, '\0', len) != NULL || !text_copy(r, sql, len))
-		return false;
-	if (tree_parse(&d, &a, r->text, &err) == TREE_OK) {
-		uint32_t stmts = tree_member(&d, 0, "stmts", 5);
-		uint32_t first = tree_first(&d, stmts);
-		const char *type;
-		uint32_t tlen;
-		uint32_t f = first ? tree_unwrap(&d, tree_get(&d, first, "stmt"), &type, &tlen) : 0;
-		if (f != 0 && tree_next(&d, stmts, first) == 0 &&
-		    tree_type_is(type, tlen, "VariableSetStmt")) {
+	uint32_t f = parse_one(r, sql, len, &d, &a, &type, &tlen);
+	if (f != 0) {
+		if (tree_type_is(type, tlen, "VariableSetStmt")) {
 			uint32_t kind = tree_get(&d, f, "kind");
 			uint32_t nv = tree_get(&d, f, "name");
 			char *n = tree_is(&d, nv, TREE_STR) ? tree_decode(&a, &d, nv) : NULL;
@@ -515,7 +538,7 @@ bool router_set_value(struct router *r, const char *sql, size_t len, char *name,
 				uint32_t args = tree_get(&d, f, "args");
 				uint32_t a0 = tree_first(&d, args);
 				if (a0 != 0 && tree_next(&d, args, a0) == 0 &&
-				    const_text(&d, a0, &a, value, value_cap)) {
+				    const_text(&d, a0, &a, r->text, value, value_cap)) {
 					snprintf(name, name_cap, "%s", n);
 					ok = true;
 				}

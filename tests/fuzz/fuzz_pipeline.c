@@ -40,11 +40,26 @@ static void drain_ready(struct pipeline *q, struct order *o)
 	}
 }
 
+/* A MySQL answer at the head finished (the relay's relay_local_done). */
+static void mysql_done(struct pipeline *q, struct order *o)
+{
+	struct pl_entry *h = pipeline_head(q);
+	struct pl_entry e;
+
+	if (h == NULL || h->producer != PL_MYSQL)
+		return;
+	if (!pipeline_pop_head(q, &e))
+		abort();
+	retired_one(&e, o);
+	free(e.msg);
+}
+
 static void client_event(struct pipeline *q, uint8_t b, struct order *o)
 {
 	enum pl_kind kind = (enum pl_kind)((b >> 1) % PL_KIND_COUNT);
-	enum pl_producer producer = (b & 0x80) ? PL_LOCAL : PL_UPSTREAM;
-	uint16_t flags = (b & 0x40) ? PL_F_HIDE_OK : (b & 0x20) ? PL_F_HIDE_ALL : 0;
+	enum pl_producer producer = (b & 0x80) ? ((b & 0x08) ? PL_MYSQL : PL_LOCAL) : PL_UPSTREAM;
+	uint16_t flags = (b & 0x40) ? PL_F_HIDE_OK : (b & 0x20) ? PL_F_HIDE_ALL
+			 : (b & 0x04) ? PL_F_HIDE_Z : 0;
 	uint8_t *msg = NULL;
 
 	if (b & 0x10) {
@@ -84,7 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	pipeline_init(&q);
 	for (size_t i = 0; i < size; i++) {
-		if (data[i] & 1)
+		if (data[i] == 0xfe)
+			mysql_done(&q, &o);
+		else if (data[i] & 1)
 			upstream_event(&q, data[i], &o);
 		else
 			client_event(&q, data[i], &o);

@@ -276,6 +276,60 @@ static void test_hidden_entries(void **state)
 	pipeline_free(&q);
 }
 
+static void test_mysql_entries(void **state)
+{
+	(void)state;
+	struct pipeline q;
+	struct pl_entry e;
+	bool local;
+	pipeline_init(&q);
+	/* An upstream Query, then a MySQL answer: it waits behind the Query's replies. */
+	assert_non_null(pipeline_push(&q, PL_QUERY, PL_UPSTREAM, 0, NULL, 0));
+	struct pl_entry *m = pipeline_push(&q, PL_QUERY, PL_MYSQL, 0, NULL, 0);
+	assert_non_null(m);
+	assert_false(pipeline_pop_ready(&q, &e, &local));
+	struct pl_reply z = { .type = 'Z', .status = 'I' };
+	struct pl_result res;
+	pipeline_upstream(&q, &z, &res);
+	assert_true(res.retired);
+	/* At the head now, but never "ready": it retires when its work ends. */
+	assert_false(pipeline_pop_ready(&q, &e, &local));
+	assert_int_equal(pipeline_head(&q)->producer, PL_MYSQL);
+	assert_int_equal(pipeline_upstream_owed(&q), 0);
+	/* An upstream reply has nothing to answer while it is the head. */
+	struct pl_reply c = { .type = 'C' };
+	pipeline_upstream(&q, &c, &res);
+	assert_int_equal(res.verdict, PL_V_DESYNC);
+	assert_true(pipeline_pop_head(&q, &e));
+	assert_true(pipeline_empty(&q));
+	/* seg_upstream: only extended messages the upstream reads, reset at Sync. */
+	assert_non_null(pipeline_push(&q, PL_PARSE, PL_LOCAL, 0, NULL, 0));
+	assert_false(q.seg_upstream);
+	assert_non_null(pipeline_push(&q, PL_FLUSH, PL_UPSTREAM, 0, NULL, 0));
+	assert_false(q.seg_upstream);
+	assert_non_null(pipeline_push(&q, PL_BIND, PL_UPSTREAM, 0, NULL, 0));
+	assert_true(q.seg_upstream);
+	assert_non_null(pipeline_push(&q, PL_SYNC, PL_UPSTREAM, 0, NULL, 0));
+	assert_false(q.seg_upstream);
+	pipeline_free(&q);
+	/* A split Query: rows and errors pass, its ReadyForQuery does not. */
+	pipeline_init(&q);
+	assert_non_null(pipeline_push(&q, PL_QUERY, PL_UPSTREAM, PL_F_HIDE_Z, NULL, 0));
+	struct pl_reply t = { .type = 'T' };
+	pipeline_upstream(&q, &t, &res);
+	assert_int_equal(res.verdict, PL_V_PASS);
+	struct pl_reply err = { .type = 'E' };
+	pipeline_upstream(&q, &err, &res);
+	assert_int_equal(res.verdict, PL_V_PASS);
+	struct pl_reply ze = { .type = 'Z', .status = 'E' };
+	pipeline_upstream(&q, &ze, &res);
+	assert_int_equal(res.verdict, PL_V_DROP);
+	assert_true(res.retired);
+	assert_true(res.entry.flags & PL_F_ERRORED);
+	assert_int_equal(q.txn, PL_TXN_FAILED);
+	pipeline_free(&q);
+}
+
 static void test_flush_is_silent(void **state)
 {
 	(void)state;
@@ -320,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_desync_and_async),
 		cmocka_unit_test(test_hidden_entries),
 		cmocka_unit_test(test_flush_is_silent),
+		cmocka_unit_test(test_mysql_entries),
 		cmocka_unit_test(test_ring_grows_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
