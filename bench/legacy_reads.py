@@ -445,6 +445,11 @@ def report(args, targets, results, status, notes):
     benchlib.write_section(Path(args.out), SECTION, lines)
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
 def mariadb_version():
     out = subprocess.run(["mariadbd", "--version"], capture_output=True, text=True)
     m = re.search(r"Ver ([\d.]+)", out.stdout)
@@ -511,7 +516,11 @@ def main():
                    f"password={benchlib.OWNER_PASSWORD} dbname={benchlib.DB} sslmode=require")
             targets += [Target("postgres-direct", "pgbench", m, dsn) for m in ("extended", "prepared")]
         results = {}
+        load0 = loadavg()
         measure(targets, args, my, work, results)
+        notes.append(f"Load average (1 min) before / after the measurements: {load0} / "
+                     f"{loadavg()} (this benchmark's own processes included; on {os.cpu_count()} "
+                     "CPUs anything above that is other work competing for them).")
         report(args, targets, results, status, notes)
     finally:
         for p in procs:
