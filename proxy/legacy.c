@@ -35,6 +35,8 @@
 /* Output above HIGH pauses the MySQL result until it drains below LOW (as relay.c). */
 #define LEGACY_HIGH_WATER (512u * 1024)
 #define LEGACY_LOW_WATER (128u * 1024)
+/* Rows of a corked answer are written out once this much is waiting. */
+#define LEGACY_FLUSH_AT (32u * 1024)
 
 /* ---- time zones, shared by every worker ---- */
 
@@ -461,15 +463,12 @@ static void copy_value(struct pgmsg_writer *out, const struct xlate_copy *c, con
 		}
 		return;
 	}
+	/* As CopyAttributeOutCSV: quoted when it holds the delimiter, the quote, CR or LF, or
+	 * reads as the NULL string (an empty string, by default) — and only then. */
 	const char *null = c->null_string ? c->null_string : "";
-	bool quote = n == 0 || (strlen(null) == n && memcmp(null, v, n) == 0) || v[0] == ' ' ||
-		     v[n - 1] == ' ';
+	bool quote = strlen(null) == n && memcmp(null, v, n) == 0;
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = v[i] == c->delimiter || v[i] == c->quote || v[i] == '\n' || v[i] == '\r';
-	if (n == 0 && strlen(null) > 0)
-		quote = false;
-	if (n == 0 && strlen(null) == 0)
-		quote = true; /* an empty string is "" so that it is not NULL */
 	if (!quote) {
 		pgmsg_put_bytes(out, v, n);
 		return;
@@ -596,6 +595,11 @@ static enum mysqlb_row_verdict stream_row(void *arg, char **vals, unsigned long 
 		s->legacy->running = NULL;
 		work_finish(lw, false);
 		return MYSQLB_ROW_PAUSE;
+	}
+	/* The output is corked for the whole answer (relay.c): large ones go out as they grow. */
+	if (conn_out_pending(s->conn) > LEGACY_FLUSH_AT) {
+		conn_uncork(s->conn);
+		conn_cork(s->conn);
 	}
 	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER) {
 		st->paused_for_client = true;

@@ -157,8 +157,9 @@ static void grant_extras(const char *line, char *extras, size_t n)
 		const char *end = p;
 		while (end > start && end[-1] == ' ')
 			end--;
-		const char *paren = memchr(start, '(', (size_t)(end - start));
-		const char *name_end = paren ? paren : end;
+		const char *name_end = start;
+		while (name_end < end && *name_end != '(')
+			name_end++;
 		while (name_end > start && name_end[-1] == ' ')
 			name_end--;
 		if (end > start && !priv_allowed(start, (size_t)(name_end - start)))
@@ -512,7 +513,16 @@ TAILQ_HEAD(mysqlb_job_list, mysqlb_job);
 struct mysqlb_conn {
 	MYSQL mysql;
 	struct mysqlb_pool *pool;
-	struct event *ev;
+	struct event *ev;      /* a wait for writing or with a timeout (connecting) */
+	/*
+	 * Waits for reading alone — nearly all of them once connected — use a
+	 * persistent read event that stays registered between queries: no
+	 * epoll_ctl per wait. Readable while nothing waits means the server
+	 * closed or gave up on the connection.
+	 */
+	struct event *rev;
+	bool rev_armed;
+	bool waiting;          /* an operation waits for the socket */
 	enum conn_state state;
 	enum conn_op op;
 	bool started;          /* op's _start ran; _cont continues it */
@@ -572,12 +582,47 @@ static void job_finish(struct mysqlb_job *j);
 static void conn_release(struct mysqlb_conn *c);
 static void serve_waiting(struct mysqlb_pool *p);
 
+static void conn_drop(struct mysqlb_conn *c);
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct mysqlb_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->waiting) {
+		c->waiting = false;
+		advance(c, MYSQL_WAIT_READ);
+		return;
+	}
+	/* Nothing asked: an idle (or pinned, between jobs) connection the server closed. */
+	if (c->job == NULL && (c->state == CONN_ST_IDLE || c->state == CONN_ST_PINNED)) {
+		log_info(c->pool->w->id, -1, "MySQL closed an idle connection", NULL);
+		struct mysqlb_pool *p = c->pool;
+		conn_drop(c);
+		serve_waiting(p);
+		return;
+	}
+	/* A paused result: more rows wait in the socket until the job resumes. */
+	event_del(c->rev);
+	c->rev_armed = false;
+}
+
+static void rev_off(struct mysqlb_conn *c)
+{
+	if (c->rev_armed) {
+		event_del(c->rev);
+		c->rev_armed = false;
+	}
+}
+
 static void on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct mysqlb_conn *c = arg;
 	int ready = 0;
 
 	(void)fd;
+	c->waiting = false;
 	if (what & EV_READ)
 		ready |= MYSQL_WAIT_READ;
 	if (what & EV_WRITE)
@@ -593,6 +638,16 @@ static void wait_for(struct mysqlb_conn *c, int status)
 	short what = 0;
 	struct timeval tv, *tvp = NULL;
 
+	if (status == MYSQL_WAIT_READ && c->rev != NULL) {
+		c->waiting = true;
+		if (!c->rev_armed) {
+			event_add(c->rev, NULL);
+			c->rev_armed = true;
+		}
+		return;
+	}
+	rev_off(c);
+	c->waiting = true;
 	if (status & MYSQL_WAIT_READ)
 		what |= EV_READ;
 	if (status & MYSQL_WAIT_WRITE)
@@ -623,6 +678,8 @@ static void conn_free(struct mysqlb_conn *c)
 		atomic_fetch_sub(&p->w->proxy->mysql_total, 1);
 	}
 	event_free(c->ev);
+	if (c->rev != NULL)
+		event_free(c->rev);
 	free(c);
 }
 
@@ -889,6 +946,9 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 			return false;
 		}
 		p->backoff_ms = BACKOFF_MIN_MS;
+		/* The socket exists now: waits for reading get their persistent event. */
+		c->rev = event_new(p->w->base, mysql_get_socket(&c->mysql), EV_READ | EV_PERSIST,
+				   on_readable, c);
 		start_op(c, OP_SETUP);
 		return true;
 	case OP_SETUP:
@@ -944,6 +1004,8 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 			return true;
 		}
 		start_op(c, OP_FETCH);
+		if (j->paused)
+			rev_off(c); /* the rows that come meanwhile wait in the socket */
 		return !j->paused;
 	case OP_WARNINGS:
 		if (!ok)

@@ -412,8 +412,8 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 	e->ready_after = ready_after;
 	if (e->flags & PL_F_SILENT) /* skipped after an upstream error: it will never run */
 		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
+	/* Reads go on (toggling them costs two system calls per read): see relay_client_read. */
 	s->legacy_hold = true;
-	conn_read_enable(s->conn, false);
 	if (!emit_ready(s, NULL))
 		return STEP_STOP;
 	return STEP_WAIT;
@@ -572,7 +572,6 @@ static enum step script_start(struct session *s, struct scan *sc, size_t total, 
 	script->wrapped = supabase && !controls && s->q.txn == PL_TXN_IDLE && pipeline_empty(&s->q);
 	s->script = script;
 	s->legacy_hold = true;
-	conn_read_enable(s->conn, false);
 	if (!flush_upstream_segment(s))
 		return STEP_STOP;
 	if (script->wrapped && !send_hidden_query(s, "BEGIN", PL_F_HIDE_ALL))
@@ -760,6 +759,10 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 	if (!mine)
 		return STEP_NOT_MINE;
 	s->legacy_seg = true;
+	/* <name> points into the input, which the drop below frees. */
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", name);
+	name = copy;
 	scan_drop(sc, total);
 	if (type == 'E')
 		return queue_mysql(s, sc, PL_EXECUTE, legacy_work_execute(s, name, max_rows), false);
@@ -830,6 +833,8 @@ void relay_local_done(struct session *s)
 		return;
 	s->legacy_hold = false;
 	relay_resume_client(s);
+	if (s->state != SESSION_ST_CLOSED && !s->legacy_hold)
+		conn_uncork(s->conn);
 }
 
 void relay_resume_client(struct session *s)
@@ -1736,13 +1741,33 @@ static void client_read_idle(struct session *s)
 	session_need_upstream(s);
 }
 
+static void client_read(struct session *s);
+
+/*
+ * The client's own output is corked while its messages are read, and while
+ * a MySQL answer is under way: what switchyard answers itself (ParseComplete,
+ * BindComplete, descriptions, rows, ReadyForQuery) leaves in one write
+ * instead of one system call — and one wake-up of the client — per message.
+ */
 void relay_client_read(struct session *s)
+{
+	if (s->legacy_hold) {
+		/* relay_local_done reads on; meanwhile the input may only grow so far. */
+		if (s->conn->in != NULL && evbuffer_get_length(s->conn->in) > RELAY_HIGH_WATER)
+			conn_read_enable(s->conn, false);
+		return;
+	}
+	conn_cork(s->conn);
+	client_read(s);
+	if (s->state != SESSION_ST_CLOSED && !s->legacy_hold)
+		conn_uncork(s->conn);
+}
+
+static void client_read(struct session *s)
 {
 	struct scan sc;
 	enum step st = STEP_NEXT;
 
-	if (s->legacy_hold)
-		return; /* relay_local_done reads on */
 	if (s->state == SESSION_ST_IDLE && !s->closing) {
 		client_read_idle(s);
 		return;

@@ -364,6 +364,7 @@ void session_fatal(struct session *s, const char *sqlstate, const char *message,
  */
 static void close_when_flushed(struct session *s, const char *reason, bool reusable)
 {
+	conn_uncork(s->conn); /* what waits for a MySQL answer to complete goes now */
 	if (conn_out_pending(s->conn) == 0) {
 		session_close(s, reason);
 		return;

@@ -14,6 +14,7 @@
 # DIR holds data/, mysqld.sock, mysqld.pid and mysqld.log. Start is idempotent: an
 # existing datadir is reused and seeded only if crm is missing; the accounts are
 # (re)created every time. Runs as root: the server itself runs as the mysql user.
+# MARIADB_EXTRA_ARGS adds server options (the TLS tests pass --ssl-cert and friends).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,7 +68,7 @@ start() {
 			--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 			--innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 \
 			--innodb-doublewrite=0 --skip-performance-schema \
-			>/dev/null 2>&1) &
+			${MARIADB_EXTRA_ARGS:-} >/dev/null 2>&1) &
 		launched=$!
 	fi
 	local i

@@ -6,11 +6,11 @@
 #   4. runs the integration tests (pytest) against a real PostgreSQL 15 that the
 #      harness starts on loopback, through psql, pgbench, psycopg 3, psycopg2,
 #      node-postgres and pgjdbc
-# Exits non-zero if any stage fails. FUZZ_SECONDS (default 45) bounds each fuzzer.
+# Exits non-zero if any stage fails. FUZZ_SECONDS (default 30) bounds each fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-fuzz_seconds=${FUZZ_SECONDS:-45}
+fuzz_seconds=${FUZZ_SECONDS:-30}
 stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "dependencies"
