@@ -49,22 +49,23 @@ struct zone {
 static pthread_mutex_t zones_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zone *zones;
 
+/* As Postgres: a zone file of that name first (UTC, EST5EDT have one), then a fixed zone. */
 static struct tz_zone *load_zone(const char *name)
 {
-	struct tz_zone *z = tz_fixed(name);
-	if (z != NULL)
-		return z;
 	char rel[128], path[192];
-	if (!tz_file_name(name, rel, sizeof(rel)))
-		return NULL;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", rel);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	uint8_t buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	return tz_from_tzif(name, buf, n);
+	if (tz_file_name(name, rel, sizeof(rel))) {
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", rel);
+		FILE *f = fopen(path, "rb");
+		if (f != NULL) {
+			static uint8_t buf[1 << 17]; /* under zones_lock */
+			size_t n = fread(buf, 1, sizeof(buf), f);
+			fclose(f);
+			struct tz_zone *z = tz_from_tzif(name, buf, n);
+			if (z != NULL)
+				return z;
+		}
+	}
+	return tz_fixed(name);
 }
 
 /* The zone named <name>, loaded once per process; NULL means UTC. */
@@ -278,6 +279,42 @@ static const char *startup_param(const struct session *s, const char *name)
  * (TimeZone, DateStyle and IntervalStyle are reported on every change, also
  * after a SET), and the startup packet for the two it does not report.
  */
+/*
+ * A setting given in the startup packet's "options" ("-c name=value",
+ * "--name=value", as libpq's PGOPTIONS), copied into buf[0, n); NULL if absent.
+ */
+static const char *startup_option(const struct session *s, const char *name, char *buf, size_t n)
+{
+	const char *opts = startup_param(s, "options");
+	size_t nlen = strlen(name);
+	const char *found = NULL;
+	for (const char *p = opts; p != NULL && *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "-c", 2) == 0) {
+			p += 2;
+			while (*p == ' ')
+				p++;
+		} else if (strncmp(p, "--", 2) == 0) {
+			p += 2;
+		} else {
+			while (*p && *p != ' ')
+				p++;
+			continue;
+		}
+		const char *end = p;
+		while (*end && *end != ' ')
+			end++;
+		if ((size_t)(end - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			size_t vlen = (size_t)(end - p) - nlen - 1;
+			snprintf(buf, n, "%.*s", (int)(vlen < n ? vlen : n - 1), p + nlen + 1);
+			found = buf;
+		}
+		p = end;
+	}
+	return found;
+}
+
 /* What the session SET, else its startup packet's value. */
 static const char *setting(const struct session *s, const char *name)
 {
@@ -289,7 +326,13 @@ static const char *setting(const struct session *s, const char *name)
 		v = ls->bytea_output;
 	else if (ls != NULL && strcmp(name, "statement_timeout") == 0)
 		v = ls->statement_timeout;
-	return v != NULL && v[0] != '\0' ? v : startup_param(s, name);
+	if (v != NULL && v[0] != '\0')
+		return v;
+	if ((v = startup_param(s, name)) != NULL)
+		return v;
+	/* One per thread: settings_of and timeout_of use the value before the next call. */
+	static _Thread_local char opt[64];
+	return startup_option(s, name, opt, sizeof(opt));
 }
 
 static void settings_of(struct session *s, struct pgv_session *pv)

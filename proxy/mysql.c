@@ -921,13 +921,16 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 	case OP_CONNECT:
 		if (!ok) {
 			char q[200];
+			uint64_t suppressed = 0;
 			p->retry_at_ms = clock_ms() + p->backoff_ms;
 			p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
 									   : p->backoff_ms * 2;
-			if (log_ratelimit_take(&p->down_rl, NULL))
-				log_warn(p->w->id, -1, "cannot connect to MySQL", "host=%s port=%u error=%s",
+			if (log_ratelimit_take(&p->down_rl, &suppressed))
+				log_warn(p->w->id, -1, "cannot connect to MySQL",
+					 "host=%s port=%u error=%s retry_ms=%d count=%llu",
 					 cfg_of(p)->mysql.host, cfg_of(p)->mysql.port,
-					 log_quote(q, sizeof(q), mysql_error(&c->mysql)));
+					 log_quote(q, sizeof(q), mysql_error(&c->mysql)), p->backoff_ms,
+					 (unsigned long long)suppressed);
 			if (j != NULL) {
 				error_from(&c->mysql, cfg_of(p), &j->err);
 				j->err.lost = true;

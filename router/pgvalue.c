@@ -636,8 +636,8 @@ static bool dec_parse(const char *v, size_t len, bool exp_ok, struct dec *d)
 			return false;
 		/* Saturates: callers refuse what Postgres cannot hold anyway. */
 		while (i < len && is_digit(v[i]))
-			if ((e = e * 10 + (v[i++] - '0')) > 100000000)
-				e = 100000000;
+			if ((e = e * 10 + (v[i++] - '0')) > INT64_C(4000000000))
+				e = INT64_C(4000000000);
 		e *= sign;
 	}
 	d->point = (int64_t)d->ilen + e;
@@ -648,9 +648,12 @@ static bool dec_parse(const char *v, size_t len, bool exp_ok, struct dec *d)
 static enum pgv_status dec_put(struct pgv_buf *out, const struct dec *d)
 {
 	int64_t scale = dec_scale(d);
-	int64_t first = 0;
-	while (first < d->point && dec_digit(d, first) == '0')
+	/* Leading zeros are skipped within S only: a zero's exponent may be huge ("0e100000"). */
+	int64_t first = 0, slen = (int64_t)(d->ilen + d->flen);
+	while (first < slen && dec_digit(d, first) == '0')
 		first++;
+	if (first == slen || first > d->point)
+		first = d->point > 0 ? d->point : 0;
 	size_t n = (size_t)((d->point > first ? d->point - first : 1) + scale + 3);
 	char *p = buf_room(out, n), *p0 = p;
 	if (p == NULL)
@@ -765,11 +768,11 @@ static bool int_fits(uint32_t oid, int64_t n)
 /* Floats. */
 
 /* MySQL prints [-]d[.d][e[+-]d]; strtod would take more (hex, "inf", spaces). */
-static bool parse_float(const char *v, size_t len, bool single, double *out)
+static bool parse_float(const char *v, size_t len, bool single, double *out, struct dec *dp)
 {
-	struct dec d;
+	struct dec d0, *d = dp ? dp : &d0;
 	char tmp[128];
-	if (len >= sizeof(tmp) || !dec_parse(v, len, true, &d))
+	if (len >= sizeof(tmp) || !dec_parse(v, len, true, d))
 		return false;
 	memcpy(tmp, v, len);
 	tmp[len] = '\0';
@@ -861,25 +864,67 @@ static bool reads_back(const char *d, int n, int e10, double v, bool single)
 	k += snprintf(b + k, sizeof(b) - (size_t)k, "%d", e10);
 	if (single ? strtof(b, NULL) != (float)v : strtod(b, NULL) != v)
 		return false;
+	/*
+	 * A midpoint below 2^52 (2^23 for float) has more significant digits
+	 * than any candidate: (2m+1) * 5^k with 2m+1 past 2^53 (2^24).
+	 */
+	if (fabs(v) < (single ? 0x1p23 : 0x1p52))
+		return true;
 	return !on_boundary(b, v, single);
+}
+
+/*
+ * The significant digits of a decimal (no leading or trailing zeros) into
+ * d[0, 17), with the exponent of the first; 0 when there are none or more
+ * than 17.
+ */
+static int dec_sig_digits(const struct dec *src, char *d, int *e10)
+{
+	int64_t n = (int64_t)(src->ilen + src->flen), lo = 0, hi = n - 1;
+	while (lo < n && dec_digit(src, lo) == '0')
+		lo++;
+	while (hi >= lo && dec_digit(src, hi) == '0')
+		hi--;
+	if (lo > hi || hi - lo + 1 > 17)
+		return 0;
+	for (int64_t i = lo; i <= hi; i++)
+		d[i - lo] = dec_digit(src, i);
+	*e10 = (int)(src->point - 1 - lo);
+	return (int)(hi - lo + 1);
 }
 
 /*
  * The shortest digits that read back as v (v finite, non-zero): Ryu's
  * answer. Returns the digit count; *e10 is the exponent of the first digit.
  */
-static int shortest_digits(double v, bool single, char *d, int *e10)
+static int shortest_digits(double v, bool single, char *d, int *e10, int hint)
 {
-	int lo = 1, hi = single ? 9 : 17;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2, e;
-		int n = render_e(v, mid, d, &e);
-		if (n > 0 && reads_back(d, n, e, v, single))
-			hi = mid;
+	int lo = 1, hi = single ? 9 : 17, have = 0; /* have: d holds the rendering at hi */
+	/*
+	 * The input had <hint> digits; MySQL prints shortest digits too, so most
+	 * often one fewer does not read back, and the search starts there. (The
+	 * input's own length may still be too short: Ryu refuses a midpoint.)
+	 */
+	if (hint > 1 && hint < hi) {
+		int n = render_e(v, hint - 1, d, e10);
+		if (n > 0 && reads_back(d, n, *e10, v, single))
+			hi = hint - 1, have = n;
 		else
-			lo = mid + 1;
+			lo = hint;
 	}
-	int n = render_e(v, lo, d, e10);
+	while (lo < hi) {
+		char c[24];
+		int mid = (lo + hi) / 2, e;
+		int n = render_e(v, mid, c, &e);
+		if (n > 0 && reads_back(c, n, e, v, single)) {
+			hi = mid, have = n;
+			memcpy(d, c, (size_t)n);
+			*e10 = e;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	int n = have && lo == hi ? have : render_e(v, lo, d, e10);
 	/*
 	 * At a power of two the interval below v is half as wide as above, so a
 	 * shorter number just above v may read back although the nearest one
@@ -946,8 +991,14 @@ static char *put_ryu(char *p, const char *d, int n, int e, int fixed_hi)
 	return put_uint(p, (uint64_t)(e < 0 ? -e : e), 2);
 }
 
-/* float4out / float8out. */
-static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int efd)
+/*
+ * float4out / float8out. <src> (may be NULL) is the decimal v was read
+ * from: up to 15 significant digits (6 for float4) below 2^53 (2^24), it is
+ * v's shortest form itself — such a decimal survives the round trip, and
+ * two of them are further apart than v's rounding interval is wide.
+ */
+static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int efd,
+				 const struct dec *src)
 {
 	char b[64], *p = b;
 	if (isnan(v))
@@ -958,7 +1009,12 @@ static enum pgv_status put_float(struct pgv_buf *out, double v, bool single, int
 		if (v == 0)
 			return put_str(out, signbit(v) ? "-0" : "0");
 		char d[20];
-		int e, n = shortest_digits(v, single, d, &e);
+		int e, n = src ? dec_sig_digits(src, d, &e) : 0;
+		double a = fabs(v);
+		bool normal = single ? a >= FLT_MIN : a >= DBL_MIN;
+		if (n == 0 || n > (single ? FLT_DIG : DBL_DIG) || !normal ||
+		    a >= (single ? 0x1p24 : 0x1p53))
+			n = shortest_digits(v, single, d, &e, n);
 		if (v < 0)
 			*p++ = '-';
 		p = put_ryu(p, d, n, e, single ? 6 : 15);
@@ -1302,9 +1358,10 @@ enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, 
 	case PGV_C_FLOAT4:
 	case PGV_C_FLOAT8: {
 		double d;
-		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d))
+		struct dec src;
+		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d, &src))
 			return bad_value(err, "floating-point", v, len);
-		return put_float(out, d, conv == PGV_C_FLOAT4, s->extra_float_digits);
+		return put_float(out, d, conv == PGV_C_FLOAT4, s->extra_float_digits, &src);
 	}
 	case PGV_C_DATE:
 	case PGV_C_TIMESTAMP:
@@ -1408,7 +1465,7 @@ enum pgv_status pgv_binary(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid
 	case PGV_C_FLOAT4:
 	case PGV_C_FLOAT8: {
 		double d;
-		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d))
+		if (!parse_float(v, len, conv == PGV_C_FLOAT4, &d, NULL))
 			return bad_value(err, "floating-point", v, len);
 		if (conv == PGV_C_FLOAT4) {
 			float f = (float)d;
@@ -1594,7 +1651,10 @@ static enum pgv_status param_numeric_text(struct pgv_buf *out, const char *v, si
 	if (!dec_parse(t, n, true, &d))
 		return fail(err, "22P02", "invalid input syntax for type numeric: \"%.*s\"", QLEN(len),
 			    v);
-	/* make_result's limits: dscale 0x3FFF, weight an int16 (131072 digits before the point). */
+	/* set_var_from_str's exponent bound, then make_result's: dscale 0x3FFF, weight an int16. */
+	int64_t e = d.point - (int64_t)d.ilen;
+	if (e >= 1073741823 || e <= -1073741823)
+		return fail(err, "22003", "value overflows numeric format");
 	int64_t lo = 0, n_all = (int64_t)(d.ilen + d.flen);
 	while (lo < n_all && dec_digit(&d, lo) == '0')
 		lo++;
@@ -1612,7 +1672,7 @@ static enum pgv_status put_double_literal(struct pgv_buf *out, double v, bool si
 	if (v == 0)
 		return put_str(out, signbit(v) ? "-0e0" : "0e0");
 	char d[20];
-	int e, n = shortest_digits(v, single, d, &e);
+	int e, n = shortest_digits(v, single, d, &e, 0);
 	if (v < 0)
 		*p++ = '-';
 	*p++ = d[0];
@@ -1800,6 +1860,61 @@ static size_t read_num(const char *v, size_t len, size_t i, int64_t *n, size_t m
 	return k;
 }
 
+/* The zone after a time: +h, +hh:mm[:ss], +hhmm[ss], Z, UTC, GMT; other names are refused. */
+static enum pgv_status parse_ts_zone(const char *t, size_t n, size_t *ip, const char *type,
+				     const char *v, size_t len, struct ts_in *r, struct pgv_error *err)
+{
+	size_t i = *ip, k;
+	if (i < n && (t[i] == '+' || t[i] == '-')) {
+		int sign = t[i] == '-' ? -1 : 1;
+		int64_t zh, zm = 0, zs = 0;
+		i++;
+		k = read_num(t, n, i, &zh, 6);
+		if (k == 0)
+			return ts_syntax(err, type, v, len);
+		if (k == 4 || k == 6) {
+			/* +hhmm, +hhmmss */
+			int64_t all = zh;
+			zh = k == 4 ? all / 100 : all / 10000;
+			zm = k == 4 ? all % 100 : all / 100 % 100;
+			zs = k == 6 ? all % 100 : 0;
+		} else if (k > 2) {
+			return ts_syntax(err, type, v, len);
+		}
+		i += k;
+		if (k <= 2 && i < n && t[i] == ':') {
+			if ((k = read_num(t, n, i + 1, &zm, 2)) != 2)
+				return ts_syntax(err, type, v, len);
+			i += 3;
+			if (i < n && t[i] == ':') {
+				if ((k = read_num(t, n, i + 1, &zs, 2)) != 2)
+					return ts_syntax(err, type, v, len);
+				i += 3;
+			}
+		}
+		if (zh > 15 || zm > 59 || zs > 59)
+			return fail(err, "22009", "time zone displacement out of range: \"%.*s\"",
+				    QLEN(len), v);
+		r->has_zone = true;
+		r->east = (int32_t)(sign * (zh * 3600 + zm * 60 + zs));
+	} else if (i < n && is_digit(t[i]) == false && t[i] != ' ') {
+		size_t j = i;
+		while (j < n && t[j] != ' ')
+			j++;
+		if (eq_ci(t + i, j - i, "Z") || eq_ci(t + i, j - i, "UTC") ||
+		    eq_ci(t + i, j - i, "GMT")) {
+			r->has_zone = true;
+			i = j;
+		} else if (!eq_ci(t + i, j - i, "BC") && !eq_ci(t + i, j - i, "AD")) {
+			return fail(err, "0A000",
+				    "time zone names in %s parameters for legacy tables are not supported; use a numeric offset",
+				    type);
+		}
+	}
+	*ip = i;
+	return PGV_OK;
+}
+
 static enum pgv_status parse_ts_in(const char *v, size_t len, const char *type,
 				   struct ts_in *r, struct pgv_error *err)
 {
@@ -1862,53 +1977,9 @@ static enum pgv_status parse_ts_in(const char *v, size_t len, const char *type,
 	}
 	while (i < n && t[i] == ' ')
 		i++;
-	/* The zone. */
-	if (i < n && (t[i] == '+' || t[i] == '-')) {
-		int sign = t[i] == '-' ? -1 : 1;
-		int64_t zh, zm = 0, zs = 0;
-		i++;
-		k = read_num(t, n, i, &zh, 6);
-		if (k == 0)
-			return ts_syntax(err, type, v, len);
-		if (k == 4 || k == 6) {
-			/* +hhmm, +hhmmss */
-			int64_t all = zh;
-			zh = k == 4 ? all / 100 : all / 10000;
-			zm = k == 4 ? all % 100 : all / 100 % 100;
-			zs = k == 6 ? all % 100 : 0;
-		} else if (k > 2) {
-			return ts_syntax(err, type, v, len);
-		}
-		i += k;
-		if (k <= 2 && i < n && t[i] == ':') {
-			if ((k = read_num(t, n, i + 1, &zm, 2)) != 2)
-				return ts_syntax(err, type, v, len);
-			i += 3;
-			if (i < n && t[i] == ':') {
-				if ((k = read_num(t, n, i + 1, &zs, 2)) != 2)
-					return ts_syntax(err, type, v, len);
-				i += 3;
-			}
-		}
-		if (zh > 15 || zm > 59 || zs > 59)
-			return fail(err, "22009", "time zone displacement out of range: \"%.*s\"",
-				    QLEN(len), v);
-		r->has_zone = true;
-		r->east = (int32_t)(sign * (zh * 3600 + zm * 60 + zs));
-	} else if (i < n && is_digit(t[i]) == false && t[i] != ' ') {
-		size_t j = i;
-		while (j < n && t[j] != ' ')
-			j++;
-		if (eq_ci(t + i, j - i, "Z") || eq_ci(t + i, j - i, "UTC") ||
-		    eq_ci(t + i, j - i, "GMT")) {
-			r->has_zone = true;
-			i = j;
-		} else if (!eq_ci(t + i, j - i, "BC") && !eq_ci(t + i, j - i, "AD")) {
-			return fail(err, "0A000",
-				    "time zone names in %s parameters for legacy tables are not supported; use a numeric offset",
-				    type);
-		}
-	}
+	enum pgv_status st = parse_ts_zone(t, n, &i, type, v, len, r, err);
+	if (st != PGV_OK)
+		return st;
 	while (i < n && t[i] == ' ')
 		i++;
 	bool bc = false;
@@ -1991,6 +2062,145 @@ static enum pgv_status param_ts_text(struct pgv_buf *out, uint32_t oid, const ch
 	return put_ts_literal(out, &t, false);
 }
 
+/* JSON (json_in): RFC 8259 syntax, any value at the top; nesting kept on an explicit stack. */
+
+static size_t json_ws(const char *p, size_t n, size_t i)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the string starting at p[i] == '"', or 0 when it is not one. */
+static size_t json_string(const char *p, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c != '\\')
+			continue;
+		if (++i >= n)
+			return 0;
+		if (p[i] == 'u') {
+			for (int k = 1; k <= 4; k++)
+				if (i + (size_t)k >= n || hex_val(p[i + (size_t)k]) < 0)
+					return 0;
+			i += 4;
+		} else if (!strchr("\"\\/bfnrt", p[i])) {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The end of the number, literal, or string at p[i]; 0 when there is none. */
+static size_t json_scalar(const char *p, size_t n, size_t i)
+{
+	if (p[i] == '"')
+		return json_string(p, n, i);
+	static const char *const words[] = { "true", "false", "null" };
+	for (int w = 0; w < 3; w++) {
+		size_t wl = strlen(words[w]);
+		if (n - i >= wl && memcmp(p + i, words[w], wl) == 0)
+			return i + wl;
+	}
+	size_t j = i;
+	if (j < n && p[j] == '-')
+		j++;
+	if (j < n && p[j] == '0')
+		j++;
+	else if (j < n && p[j] >= '1' && p[j] <= '9')
+		while (j < n && is_digit(p[j]))
+			j++;
+	else
+		return 0;
+	if (j < n && p[j] == '.') {
+		if (++j >= n || !is_digit(p[j]))
+			return 0;
+		while (j < n && is_digit(p[j]))
+			j++;
+	}
+	if (j < n && (p[j] == 'e' || p[j] == 'E')) {
+		if (++j < n && (p[j] == '+' || p[j] == '-'))
+			j++;
+		if (j >= n || !is_digit(p[j]))
+			return 0;
+		while (j < n && is_digit(p[j]))
+			j++;
+	}
+	/* A literal or number runs into no identifier characters ("truex", "1x"). */
+	if (j < n && ((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z') ||
+		      is_digit(p[j]) || p[j] == '_'))
+		return 0;
+	return j;
+}
+
+#define JSON_MAX_DEPTH 6400
+
+static bool json_valid(const char *p, size_t n)
+{
+	uint8_t in_obj[JSON_MAX_DEPTH / 8];
+	int depth = 0;
+	size_t i = json_ws(p, n, 0);
+	for (;;) {
+		/* A value. */
+		if (i >= n)
+			return false;
+		if (p[i] == '{' || p[i] == '[') {
+			if (depth == JSON_MAX_DEPTH)
+				return false;
+			bool obj = p[i] == '{';
+			in_obj[depth / 8] = (uint8_t)((in_obj[depth / 8] & ~(1u << depth % 8)) |
+						      (unsigned)obj << depth % 8);
+			depth++;
+			i = json_ws(p, n, i + 1);
+			if (i < n && p[i] == (obj ? '}' : ']')) {
+				depth--;
+				i++;
+			} else if (obj) {
+				if (i >= n || p[i] != '"' || (i = json_string(p, n, i)) == 0)
+					return false;
+				i = json_ws(p, n, i);
+				if (i >= n || p[i] != ':')
+					return false;
+				i = json_ws(p, n, i + 1);
+				continue;
+			} else {
+				continue;
+			}
+		} else if ((i = json_scalar(p, n, i)) == 0) {
+			return false;
+		}
+		/* After a value: the end, a separator, or a closing bracket. */
+		for (;;) {
+			i = json_ws(p, n, i);
+			if (depth == 0)
+				return i == n;
+			bool obj = in_obj[(depth - 1) / 8] >> (depth - 1) % 8 & 1;
+			if (i < n && p[i] == (obj ? '}' : ']')) {
+				depth--;
+				i++;
+				continue;
+			}
+			if (i >= n || p[i] != ',')
+				return false;
+			i = json_ws(p, n, i + 1);
+			if (obj) {
+				if (i >= n || p[i] != '"' || (i = json_string(p, n, i)) == 0)
+					return false;
+				i = json_ws(p, n, i);
+				if (i >= n || p[i] != ':')
+					return false;
+				i = json_ws(p, n, i + 1);
+			}
+			break;
+		}
+	}
+}
+
 /* Binary parameters (the receive functions). */
 
 static uint64_t rd_be(const char *v, size_t n)
@@ -2004,6 +2214,69 @@ static uint64_t rd_be(const char *v, size_t n)
 static enum pgv_status bin_format(struct pgv_error *err)
 {
 	return fail(err, "22P03", "incorrect binary data format in bind parameter");
+}
+
+/*
+ * numeric_recv: int16 ndigits, weight, sign, dscale, then base-10000 digits;
+ * digits past dscale are dropped (trunc_var), as Postgres does.
+ */
+static enum pgv_status param_numeric_binary(struct pgv_buf *out, const char *v, size_t len,
+					    struct pgv_error *err)
+{
+	if (len < 8)
+		return bin_format(err);
+	size_t ndig = (size_t)rd_be(v, 2);
+	int32_t weight = (int16_t)rd_be(v + 2, 2);
+	uint32_t sign = (uint32_t)rd_be(v + 4, 2), dscale = (uint32_t)rd_be(v + 6, 2);
+	if (sign == 0xC000)
+		return no_special(err, "numeric NaN");
+	if (sign == 0xD000 || sign == 0xF000)
+		return no_special(err, "numeric Infinity");
+	if (sign != 0 && sign != 0x4000)
+		return fail(err, "22P03", "invalid sign in external \"numeric\" value");
+	if (dscale > 0x3FFF)
+		return fail(err, "22P03", "invalid scale in external \"numeric\" value");
+	if (len != 8 + 2 * ndig)
+		return bin_format(err);
+	for (size_t i = 0; i < ndig; i++)
+		if (rd_be(v + 8 + 2 * i, 2) >= 10000)
+			return fail(err, "22P03", "invalid digit in external \"numeric\" value");
+	size_t ipart = weight >= 0 ? (size_t)weight * 4 + 4 : 1;
+	char *p = buf_room(out, ipart + dscale + 3), *p0 = p;
+	if (p == NULL)
+		return PGV_OOM;
+	bool nonzero = false;
+	*p++ = '-';  /* taken back below for a positive number or zero */
+	char *digits = p;
+	for (int32_t w = weight; w >= 0; w--) {
+		int64_t idx = (int64_t)weight - w;
+		unsigned g = idx < (int64_t)ndig ? (unsigned)rd_be(v + 8 + 2 * idx, 2) : 0;
+		nonzero |= g != 0;
+		if (p == digits && g == 0 && w > 0)
+			continue;
+		p = put_uint(p, g, p == digits ? 1 : 4);
+	}
+	if (p == digits)
+		*p++ = '0';
+	if (dscale > 0) {
+		*p++ = '.';
+		static const unsigned pow10[4] = { 1000, 100, 10, 1 };
+		for (uint32_t k = 0; k < dscale; k++) {
+			int64_t idx = (int64_t)weight + 1 + k / 4;
+			unsigned g = idx >= 0 && idx < (int64_t)ndig ?
+					     (unsigned)rd_be(v + 8 + 2 * idx, 2) : 0;
+			unsigned dg = g / pow10[k % 4] % 10;
+			nonzero |= dg != 0;
+			*p++ = (char)('0' + dg);
+		}
+	}
+	size_t n = (size_t)(p - p0);
+	if (sign == 0 || !nonzero) {
+		memmove(p0, p0 + 1, n - 1);
+		n--;
+	}
+	out->len += n;
+	return PGV_OK;
 }
 
 static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const char *v, size_t len,
@@ -2047,6 +2320,8 @@ static enum pgv_status param_binary(struct pgv_buf *out, uint32_t oid, const cha
 	}
 	case PG_OID_BYTEA:
 		return put_hex_literal(out, (const unsigned char *)v, len);
+	case PG_OID_NUMERIC:
+		return param_numeric_binary(out, v, len, err);
 	case PG_OID_DATE: {
 		if (len != 4)
 			return bin_format(err);
@@ -2117,6 +2392,10 @@ enum pgv_status pgv_param_literal(struct pgv_buf *out, uint32_t oid, int format,
 	case PG_OID_TIMESTAMP:
 	case PG_OID_TIMESTAMPTZ:
 		return param_ts_text(out, oid, v, len, s, err);
+	case PG_OID_JSON:
+		if (!json_valid(v, len))
+			return fail(err, "22P02", "invalid input syntax for type json");
+		return put_quoted(out, v, len);
 	default:
 		if (textual)
 			return put_quoted(out, v, len);

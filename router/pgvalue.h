@@ -98,7 +98,8 @@ struct pgv_error {
  * Appends the Postgres text form of MySQL value v[0, len) under conversion
  * <conv> (catalog.h) for a column of type <oid> and <typmod> to <out>.
  * PGV_BAD means MySQL sent something its type cannot hold (the proxy answers
- * XX000 naming the column).
+ * XX000 naming the column). A date with a zero part ('0000-00-00',
+ * '2026-00-15') is PGV_NULL; MySQL's year 0 is 1 BC.
  */
 enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, int32_t typmod,
 			 const char *v, size_t len, const struct pgv_session *s,
@@ -121,7 +122,12 @@ enum pgv_status pgv_binary(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid
  * digits, strings as '...' with quotes doubled, timestamps in UTC, bytea as
  * X'..', booleans as TRUE/FALSE. Input Postgres would reject gets Postgres'
  * error (22P02 invalid input syntax, 22003 out of range, 22007/22008 dates,
- * 22021 bad UTF-8): PGV_BAD.
+ * 22021 bad UTF-8): PGV_BAD. Floats become their shortest digits with an
+ * exponent (a MySQL DOUBLE literal, "1.5e-7"), dates 'YYYY-MM-DD',
+ * timestamps 'YYYY-MM-DD HH:MM:SS.ffffff' (timestamptz converted to UTC).
+ * Values Postgres takes but MySQL has no equivalent for are PGV_BAD with
+ * 0A000: NaN and Infinity, 'now'/'today'/'infinity', years outside 1-9999,
+ * time zone names inside a timestamp (numeric offsets are fine).
  */
 enum pgv_status pgv_param_literal(struct pgv_buf *out, uint32_t oid, int format, const char *v,
 				  size_t len, const struct pgv_session *s, struct pgv_error *err)

@@ -461,6 +461,12 @@ static bool read_hdr(struct rd *r, struct tzif_hdr *h)
 	h->charcnt = be32(c + 20);
 	r->p += 44;
 	r->left -= 44;
+	return true;
+}
+
+/* The counts of the block we read (not the v1 block a v2+ file only skips). */
+static bool hdr_valid(const struct tzif_hdr *h)
+{
 	if (h->typecnt == 0 || h->typecnt > TZ_MAX_TYPES || h->timecnt > TZ_MAX_TIMES ||
 	    h->charcnt > TZ_MAX_CHARS)
 		return false;
@@ -512,11 +518,13 @@ struct tz_zone *tz_from_tzif(const char *name, const uint8_t *data, size_t len)
 		return NULL;
 	unsigned tsize = 4;
 	if (h.version >= '2') {
-		/* Skip the 32-bit block: the 64-bit one after it is the whole truth. */
+		/* Skip the 32-bit block (zic -b slim leaves it nearly empty): the 64-bit one is the truth. */
 		if (!rd_skip(&r, data_len(&h, 4)) || !read_hdr(&r, &h))
 			return NULL;
 		tsize = 8;
 	}
+	if (!hdr_valid(&h))
+		return NULL;
 	/* Leap-second zones ("right/...") are refused, as pg_tz_acceptable does. */
 	if (h.leapcnt != 0 || r.left < data_len(&h, tsize))
 		return NULL;
@@ -655,8 +663,8 @@ int32_t tz_offset_for_local(const struct tz_zone *z, int64_t local)
 	if (z == NULL)
 		return 0;
 	int64_t prev = local - SECS_PER_DAY;
-	int64_t boundary;
-	int32_t before, after;
+	int64_t boundary = 0;
+	int32_t before = 0, after = 0;
 	if (!next_boundary(z, prev, &boundary, &before, &after))
 		return before;
 	int64_t bt = local - before, at = local - after;

@@ -21,6 +21,12 @@ struct tz_zone;
  * The zone a TimeZone setting names when it needs no file: "UTC", "GMT",
  * "Z", "+09", "-03:30", "UTC+9", "KST-9" (POSIX), numeric hours ("9");
  * NULL when <name> is not one of those (it may be an IANA name, or invalid).
+ * As Postgres reads them: a number is hours east (SQL sign, named "+09"),
+ * anything else POSIX, hours west ("+09:00" is 9 hours west, unnamed).
+ * Postgres tries a zone file first ("EST5EDT" and "UTC" are files whose
+ * history differs from the POSIX reading before 2007), so callers should try
+ * tz_file_name/tz_from_tzif before this. "Z" is taken as UTC here although
+ * Postgres' SET TimeZone refuses it.
  */
 struct tz_zone *tz_fixed(const char *name) __attribute__((warn_unused_result));
 

@@ -343,6 +343,9 @@ static void test_bad_mysql_values(void **state)
 		{ PGV_C_TIMESTAMP, PG_OID_TIMESTAMP, "2026-01-01T12:00:00" },
 		{ PGV_C_INTERVAL, PG_OID_INTERVAL, "12:60:00" }, { PGV_C_INTERVAL, PG_OID_INTERVAL, "-" },
 		{ PGV_C_BOOL, PG_OID_BOOL, "yes" },         { PGV_C_BIT_BOOL, PG_OID_BOOL, "\x02" },
+		/* fuzz_pgvalue found these read past the value's end. */
+		{ PGV_C_TIMESTAMP, PG_OID_TIMESTAMP, "2026-03-08 0" },
+		{ PGV_C_TIMESTAMPTZ, PG_OID_TIMESTAMPTZ, "2026-03-08 12:3" },
 		{ PGV_C_COUNT, PG_OID_TEXT, "x" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -507,6 +510,55 @@ static void test_param_hand(void **state)
 	assert_string_equal(err.sqlstate, "22P03");
 	assert_int_equal(lit_of(PG_OID_BYTEA, 1, "\0'\xff", 3, got, sizeof(got), &err), PGV_OK);
 	assert_string_equal(got, "X'0027ff'");
+	/* Binary dates and timestamps at and past Postgres' range ends (fuzz_pgvalue: overflowed). */
+	assert_int_equal(lit_of(PG_OID_DATE, 1, "\x7f\xff\xff\xf0", 4, got, sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "22008");
+	assert_int_equal(lit_of(PG_OID_DATE, 1, "\x80\0\0\0", 4, got, sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "0A000");
+	assert_int_equal(lit_of(PG_OID_TIMESTAMP, 1, "\x7f\xff\xff\xff\xff\xff\xff\xfe", 8, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "22008");
+	assert_int_equal(lit_of(PG_OID_TIMESTAMP, 1, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "0A000");
+	/* numeric_recv: digits dscale hides are dropped; bad sign, scale, digit, length refused. */
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\xff\xff\0\0\0\2\x04\xd2", 10, got,
+				sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0.12");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\xff\xff\x40\0\0\0\x04\xd2", 10, got,
+				sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0");  /* -0.1234 at scale 0 is zero, and zero has no sign */
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\x12\0\0\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid sign in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\0\0\0\0\x27\x10", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid digit in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\1\0\0\0\0\x40\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.message, "invalid scale in external \"numeric\" value");
+	assert_int_equal(lit_of(PG_OID_NUMERIC, 1, "\0\2\0\0\0\0\0\0\0\1", 10, got,
+				sizeof(got), &err), PGV_BAD);
+	assert_string_equal(err.sqlstate, "22P03");
+	/* numeric's limits: 131072 digits before the point, 16383 after (Postgres takes both). */
+	struct pgv_session ss;
+	pgv_session_init(&ss);
+	struct pgv_buf big = { 0 };
+	assert_int_equal(pgv_param_literal(&big, PG_OID_NUMERIC, 0, "9999e131068", 11, &ss, &err),
+			 PGV_OK);
+	assert_int_equal(big.len, 131072);
+	big.len = 0;
+	assert_int_equal(pgv_param_literal(&big, PG_OID_NUMERIC, 0, "1e-16383", 8, &ss, &err), PGV_OK);
+	assert_int_equal(big.len, 16385);
+	pgv_buf_free(&big);
+	/* json nesting: an explicit stack, 6400 deep. */
+	static char deep[2 * 6401 + 1];
+	memset(deep, '[', 6400);
+	memset(deep + 6400, ']', 6400);
+	assert_int_equal(lit_of(PG_OID_JSON, 0, deep, 12800, got, sizeof(got), &err), PGV_OK);
+	memset(deep, '[', 6401);
+	memset(deep + 6401, ']', 6401);
+	assert_int_equal(lit_of(PG_OID_JSON, 0, deep, 12802, got, sizeof(got), &err), PGV_BAD);
 	assert_int_equal(lit_of(PG_OID_INTERVAL, 0, "1 day", 5, got, sizeof(got), &err), PGV_BAD);
 	assert_string_equal(err.sqlstate, "0A000");
 	assert_int_equal(lit_of(PG_OID_JSON, 0, "{\"k\":\"it's\"}", 12, got, sizeof(got), &err),

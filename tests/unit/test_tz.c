@@ -431,6 +431,39 @@ static void test_tzif_v3_footer(void **state)
 	assert_null(tz_from_tzif("v3", b, n));
 }
 
+/*
+ * zic -b slim writes transitions only as far as the rules change (2007 for
+ * the US) and leaves the rest to the footer; the fat file lists them to
+ * 2037. Both must tell the same time, every three hours from 1970 to 2100.
+ */
+static void test_tzif_slim_vs_fat(void **state)
+{
+	(void)state;
+	size_t flen, slen;
+	uint8_t *fd = read_zone("America/New_York", &flen), *sd = read_zone("Test/Slim", &slen);
+	struct tz_zone *fat = tz_from_tzif("fat", fd, flen), *slim = tz_from_tzif("slim", sd, slen);
+	assert_non_null(fat);
+	assert_non_null(slim);
+	assert_true(slen < flen / 2);
+	int n = 0;
+	for (int64_t t = 0; t < 4102444800; t += 3 * 3600 + 7) {
+		const char *fa, *sa;
+		bool fdst, sdst;
+		int32_t fo = tz_offset_at(fat, t, &fa, &fdst), so = tz_offset_at(slim, t, &sa, &sdst);
+		if (fo != so || strcmp(fa, sa) != 0 || fdst != sdst)
+			fail_msg("at %lld: fat %d %s %d, slim %d %s %d", (long long)t, fo, fa, fdst, so, sa,
+				 sdst);
+		if (tz_offset_for_local(fat, t) != tz_offset_for_local(slim, t))
+			fail_msg("local %lld differs", (long long)t);
+		n++;
+	}
+	assert_true(n > 300000);
+	tz_free(fat);
+	tz_free(slim);
+	free(fd);
+	free(sd);
+}
+
 static void test_null_zone(void **state)
 {
 	(void)state;
@@ -461,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_tzif_cut_and_flipped),
 		cmocka_unit_test(test_tzif_v1_only),
 		cmocka_unit_test(test_tzif_v3_footer),
+		cmocka_unit_test(test_tzif_slim_vs_fat),
 		cmocka_unit_test(test_null_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);

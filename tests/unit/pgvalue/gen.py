@@ -225,6 +225,16 @@ for ins in f4:
     bin_cases.append((C["FLOAT4"], OID["float4"], -1, ins,
                       "encode(float4send(%s::float4),'hex')" % sql_lit(ins)))
 
+# Bulk: random bit patterns (every exponent) and short decimals, default extra_float_digits.
+for _ in range(3000):
+    x = struct.unpack("<d", struct.pack("<Q", random.getrandbits(64)))[0]
+    if x == x and abs(x) != float("inf"):
+        text_cases.append((C["FLOAT8"], OID["float8"], -1, DEF, repr(x), "%s::float8" % sql_lit(repr(x))))
+for _ in range(1500):
+    x = struct.unpack("<f", struct.pack("<I", random.getrandbits(32)))[0]
+    if x == x and abs(x) != float("inf"):
+        text_cases.append((C["FLOAT4"], OID["float4"], -1, DEF, repr(x), "%s::float4" % sql_lit(repr(x))))
+
 nums = ["0", "0.00", "-0.00", "1", "-1", "12345.678", "-0.5", "0.0001", "10000", "100000000",
         "99999999999999999999999999999999999999999999999999999999999999999",
         "-123456789012345678901234567890.123456789012345678901234567890",
@@ -294,7 +304,8 @@ for v in ["9223372036854775807", "-9223372036854775808", "9223372036854775808", 
     P.append(("int8", v))
 for v in ["1.50", "-0.5", "  12.3400  ", ".5", "5.", "1e3", "1.5e-3", "-1E+2", "1e1001",
           "NaN", "nan", "Infinity", "-inf", "abc", "1.2.3", "", "00012.10", "-0", "1e-5",
-          "1e131072", "9999e131068", "1e-16384", "0e-16384", "1e2147483648", "1e", "1e+", "+.e1"]:
+          "1e131072", "1e-16384", "0e-16384", "0e100000", "0e2222222222201", "0e1073741822",
+          "0e1073741823", "-0e-1073741822", "1e2147483648", "1e", "1e+", "+.e1"]:
     P.append(("numeric", v))
 for v in ["0.1", "1e20", " -1.5e-07 ", "NaN", "Infinity", "-Infinity", "inf", "1e400",
           "-1e-400", "5e-324", "abc", "", "0x1p3", "1.7976931348623157e308", "-0", "100000"]:
@@ -310,7 +321,11 @@ P.append(("varchar", "O'Reilly"))
 for v in ["\\x0102ff", "\\x", "\\x01 02", "\\x0", "\\xzz", "abc", "a\\\\b", "\\001\\377",
           "\\9", "it's"]:
     P.append(("bytea", v))
-P.append(("json", '{"a": "it\'s"}'))
+for v in ['{"a": "it\'s"}', ' [1, 2.5e-3, -0, true, false, null, "\\u00e9\\n"] ', '"x"', '12',
+          '{}', '[]', '{"a":{"b":[{}]}}', '', ' ', '{', '[1,]', '{"a"}', '{"a":1,}', 'tru',
+          'truex', '01', '1.', '.5', '-', '1e', '"\\x"', '"\\u12"', "'a'", '[1] [2]',
+          '{"a":1 "b":2}', 'nul', 'NaN', '"tab\there"', '[[[[[[[[[[1]]]]]]]]]]', '1 2']:
+    P.append(("json", v))
 for v in ["2026-03-01", " 2026-3-1 ", "2026-02-29", "2024-02-29", "2026-13-01", "2026-00-10",
           "2026-03-01 12:34:56", "0044-03-15 BC", "epoch", "2026-03-01T00:00:00Z", "abc",
           "10000-01-01", "0999-12-31", "2026-04-31", "today", "infinity"]:
@@ -419,15 +434,20 @@ with open(os.path.join(HERE, "param.tsv"), "w") as f:
             ("text", "it's 한국"), ("bytea", "\\x00ff27"), ("date", "2026-03-01"),
             ("date", "1999-12-31"), ("date", "infinity"), ("timestamp", "2026-03-01 12:34:56.5"),
             ("timestamptz", "2026-03-01 12:34:56.5+09"), ("timestamp", "1970-01-01 00:00:00"),
-            ("timestamptz", "0044-03-15 12:00:00+00 BC")]
-    sendf = {"date": "date_send", "timestamp": "timestamp_send", "timestamptz": "timestamptz_send"}
+            ("timestamptz", "0044-03-15 12:00:00+00 BC"), ("numeric", "12345.678"),
+            ("numeric", "-0.0001"), ("numeric", "0"), ("numeric", "0.000"), ("numeric", "NaN"),
+            ("numeric", "1e20"), ("numeric", "99999999.99999999"), ("numeric", "-1234567890.5"),
+            ("numeric", "10000"), ("numeric", "0.00012345678"), ("numeric", "-Infinity"),
+            ("numeric", "18446744073709551615")]
+    sendf = {"date": "date_send", "timestamp": "timestamp_send", "timestamptz": "timestamptz_send",
+             "numeric": "numeric_send"}
     rows = [("encode(%s(%s::%s),'hex')" % (sendf.get(t, t + "send"), sql_lit(v), t),) + DEF
             for t, v in bins]
     rows2 = [(OUTEXPR[t] % sql_lit(v),) + DEF for t, v in bins]
     for (t, v), r, r2 in zip(bins, run_many(rows), run_many(rows2)):
         assert r.startswith("OK ") and r2.startswith("OK "), (t, v, r, r2)
         lit = literal_of(t, r2[3:], v)
-        if t in ("float8", "float4") and ("NaN" in r2 or "Infinity" in r2):
+        if t in ("float8", "float4", "numeric") and ("NaN" in r2 or "Infinity" in r2):
             lit = None
         if t == "date" and "infinity" in v:
             lit = None
@@ -512,4 +532,7 @@ for zone in ZONES + [z for z in FIXED if z != "GMT" and os.path.isfile("/usr/sha
     dst = os.path.join(zi, zone)
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     shutil.copyfile(os.path.join("/usr/share/zoneinfo", zone), dst)
+# A slim TZif file (transitions up to 2007, the footer rule after), for test_tz to compare with
+# the fat America/New_York.
+subprocess.run(["zic", "-b", "slim", "-d", zi, os.path.join(HERE, "slim.zic")], check=True)
 print("text %d, binary %d, param %d, tz %d" % (ntext, nbin, nparam, len(tz_rows)))
