@@ -198,6 +198,7 @@ enum work_kind {
 	W_CURSOR,    /* FETCH/MOVE on a legacy cursor, found by name when it starts */
 	W_DECLARE,   /* makes a cursor */
 	W_CLOSE,     /* drops a cursor ("" = all) */
+	W_TAG,       /* answers CommandComplete <tag> (PREPARE, DEALLOCATE of a legacy read) */
 };
 
 struct legacy_work {
@@ -830,7 +831,9 @@ static struct legacy_portal *cursor_new(const struct xlate_result *xr, char *sql
 
 static void portal_free(struct legacy_portal *po);
 
-struct legacy_work *legacy_work_query(struct session *s, const struct xlate_result *xr)
+/* A read of translation <xr> with parameter literals lits[] (NULL: none), as a simple Query answers. */
+static struct legacy_work *work_read(struct session *s, const struct xlate_result *xr,
+				     char *const *lits, const size_t *lens)
 {
 	struct legacy_state *ls = state_of(s);
 	struct pgv_session pv;
@@ -839,7 +842,7 @@ struct legacy_work *legacy_work_query(struct session *s, const struct xlate_resu
 	if (ls == NULL)
 		return NULL;
 	settings_of(s, &pv);
-	char *sql = fill_slots(xr, NULL, NULL, &pv, &len);
+	char *sql = fill_slots(xr, lits, lens, &pv, &len);
 	if (sql == NULL)
 		return NULL;
 	if (xr->wrap == XLATE_W_DECLARE) {
@@ -883,6 +886,19 @@ struct legacy_work *legacy_work_query(struct session *s, const struct xlate_resu
 	st->ncols = xr->ncols;
 	st->sql = lw->sql;
 	st->len = lw->len;
+	return lw;
+}
+
+struct legacy_work *legacy_work_query(struct session *s, const struct xlate_result *xr)
+{
+	return work_read(s, xr, NULL, NULL);
+}
+
+struct legacy_work *legacy_work_tag(struct session *s, const char *tag)
+{
+	struct legacy_work *lw = work_new(s, W_TAG);
+	if (lw != NULL)
+		lw->tag = tag;
 	return lw;
 }
 
@@ -1106,6 +1122,10 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 		start_close(s, lw);
 		return;
 	}
+	if (lw->kind == W_TAG) {
+		answer_fixed(s, lw, NULL, NULL, lw->tag);
+		return;
+	}
 	if (lw->kind == W_CURSOR) {
 		struct legacy_portal *po = *find_portal(ls, lw->name);
 		if (po == NULL || !po->cursor) {
@@ -1310,6 +1330,15 @@ void legacy_forget_stmt(struct session *s, const char *name)
 	if (*p != NULL) {
 		struct legacy_stmt *st = *p;
 		*p = st->next;
+		stmt_free(st);
+	}
+}
+
+void legacy_forget_stmts(struct session *s)
+{
+	while (s->legacy != NULL && s->legacy->stmts != NULL) {
+		struct legacy_stmt *st = s->legacy->stmts;
+		s->legacy->stmts = st->next;
 		stmt_free(st);
 	}
 }
@@ -1597,6 +1626,57 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 	po->next = ls->portals;
 	ls->portals = po;
 	return true;
+}
+
+/* ---- SQL-level EXECUTE ---- */
+
+struct legacy_work *legacy_work_sql_execute(struct session *s, const struct router_sql_execute *ex)
+{
+	struct legacy_state *ls = s->legacy;
+	struct legacy_stmt *st = ls ? *find_stmt(ls, ex->name) : NULL;
+	char msg[200];
+
+	if (st == NULL || st->kind != LS_READ) {
+		snprintf(msg, sizeof(msg), "prepared statement \"%s\" does not exist", ex->name);
+		return legacy_work_error(s, "26000", msg);
+	}
+	const struct xlate_result *xr = &st->xr;
+	if (ex->nargs != xr->nparams) {
+		/* Postgres' message; its DETAIL says "Expected n parameters but got m." */
+		snprintf(msg, sizeof(msg), "wrong number of parameters for prepared statement \"%s\"",
+			 ex->name);
+		return legacy_work_error(s, "42601", msg);
+	}
+	struct bind_values bv = { 0 };
+	struct pgv_session pv;
+	settings_of(s, &pv);
+	bv.lits = calloc(ex->nargs ? ex->nargs : 1, sizeof(*bv.lits));
+	bv.lens = calloc(ex->nargs ? ex->nargs : 1, sizeof(*bv.lens));
+	if (bv.lits == NULL || bv.lens == NULL) {
+		values_free(&bv);
+		return NULL;
+	}
+	bv.n = ex->nargs;
+	for (uint16_t i = 0; i < ex->nargs; i++) {
+		struct pgv_buf b = { 0 };
+		struct pgv_error perr = { .sqlstate = "22P02" };
+		enum pgv_status ps = pgv_param_literal(&b, xr->param_types[i], 0, ex->vals[i],
+						       ex->lens[i], &pv, &perr);
+		if (ps != PGV_OK || b.failed) {
+			pgv_buf_free(&b);
+			values_free(&bv);
+			return ps == PGV_BAD ? legacy_work_error(s, perr.sqlstate, perr.message) : NULL;
+		}
+		bv.lits[i] = b.p ? b.p : strdup("");
+		bv.lens[i] = b.len;
+		if (bv.lits[i] == NULL) {
+			values_free(&bv);
+			return NULL;
+		}
+	}
+	struct legacy_work *lw = work_read(s, xr, bv.lits, bv.lens);
+	values_free(&bv);
+	return lw;
 }
 
 /* ---- Describe, Execute, Close ---- */

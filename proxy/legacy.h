@@ -43,6 +43,20 @@ struct legacy_work;
 struct legacy_work *legacy_work_query(struct session *s, const struct xlate_result *xr)
 	__attribute__((warn_unused_result));
 
+/* CommandComplete <tag> (a string literal), answered in order like a read: PREPARE, DEALLOCATE. */
+struct legacy_work *legacy_work_tag(struct session *s, const char *tag)
+	__attribute__((warn_unused_result));
+
+struct router_sql_execute;
+/*
+ * A SQL-level EXECUTE of a legacy statement PREPAREd in SQL: its arguments
+ * bound as parameters, answered as a simple Query's read. Errors (unknown
+ * name, wrong count, bad value) come back as a work that answers them.
+ * NULL on OOM.
+ */
+struct legacy_work *legacy_work_sql_execute(struct session *s, const struct router_sql_execute *ex)
+	__attribute__((warn_unused_result));
+
 /* The error a read gets in an aborted transaction block (25P02), as a work with no job. */
 struct legacy_work *legacy_work_error(struct session *s, const char *sqlstate, const char *message)
 	__attribute__((warn_unused_result));
@@ -84,6 +98,8 @@ void legacy_drop_cursors(struct session *s);
 bool legacy_has_stmt(const struct session *s, const char *name);
 /* Is <name> a legacy portal of the session? */
 bool legacy_has_portal(const struct session *s, const char *name);
+/* DEALLOCATE ALL: every legacy statement is gone. */
+void legacy_forget_stmts(struct session *s);
 /* A Parse of <name> went to Supabase: a legacy statement of that name is gone. */
 void legacy_forget_stmt(struct session *s, const char *name);
 /* A Bind to a Supabase statement created portal <name>: a legacy one of that name is gone. */

@@ -594,6 +594,89 @@ static void note_set(struct session *s, const char *sql, size_t len)
 		legacy_note_set(s, name, value, reset);
 }
 
+/*
+ * PREPARE name AS <legacy read>: kept as a legacy statement of that name, so
+ * EXECUTE name reaches it (and not Supabase, which never saw it).
+ */
+static enum step sql_prepare(struct session *s, struct scan *sc, size_t total, const char *sql,
+			     size_t len, const struct route_decision *d)
+{
+	struct router_sql_prepare prep;
+	struct xlate_result xr;
+	bool local, dup;
+
+	if (!router_sql_prepare(s->w->router, sql, len, &prep)) {
+		scan_drop(sc, total);
+		struct route_decision rd = *d;
+		rd.target = ROUTE_REJECT;
+		rd.sqlstate = "0A000";
+		rd.message = "this PREPARE of a legacy read could not be read";
+		rd.detail = NULL;
+		rd.hint = "Use the extended protocol's prepared statements (every driver does).";
+		return refuse(s, PL_QUERY, &rd, &local);
+	}
+	router_translate(s->w->router, sql + prep.inner_off, prep.inner_len, NULL, 0, &xr);
+	scan_drop(sc, total); /* <sql> points into the input: not used after this */
+	if (xr.status == XLATE_OK && xr.wrap != XLATE_W_NONE) {
+		xr.status = XLATE_REFUSED;
+		memcpy(xr.sqlstate, "0A000", 6);
+		snprintf(xr.message, sizeof(xr.message), "PREPARE of a DECLARE or COPY is not supported");
+		xr.detail[0] = '\0';
+	}
+	if (xr.status != XLATE_OK)
+		return refuse_translation(s, PL_QUERY, &xr, d, &local);
+	if (!legacy_parse(s, prep.name, &xr, &dup)) {
+		if (!dup)
+			return out_of_memory(s), STEP_STOP;
+		char msg[200];
+		snprintf(msg, sizeof(msg), "prepared statement \"%s\" already exists", prep.name);
+		return queue_mysql(s, sc, PL_QUERY, legacy_work_error(s, "42P05", msg), true);
+	}
+	return queue_mysql(s, sc, PL_QUERY, legacy_work_tag(s, "PREPARE"), true);
+}
+
+/*
+ * EXECUTE and DEALLOCATE of a statement PREPAREd as a legacy read are
+ * answered here; STEP_NOT_MINE for every other statement.
+ */
+static enum step sql_prepared_ref(struct session *s, struct scan *sc, size_t total,
+				  const char *sql, size_t len, const struct route_decision *d)
+{
+	if (d->flags & ROUTE_F_MULTI)
+		return STEP_NOT_MINE;
+	/* One namespace, as in Postgres: a Supabase PREPARE cannot take a legacy statement's name. */
+	if ((d->flags & ROUTE_F_PREPARE) && d->prepare_name != NULL &&
+	    legacy_has_stmt(s, d->prepare_name)) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "prepared statement \"%s\" already exists", d->prepare_name);
+		scan_drop(sc, total);
+		return queue_mysql(s, sc, PL_QUERY, legacy_work_error(s, "42P05", msg), true);
+	}
+	if ((d->flags & ROUTE_F_EXECUTE) && d->execute_name != NULL &&
+	    legacy_has_stmt(s, d->execute_name)) {
+		struct router_sql_execute ex;
+		struct legacy_work *lw;
+		if (router_sql_execute(s->w->router, sql, len, &ex))
+			lw = legacy_work_sql_execute(s, &ex);
+		else
+			lw = legacy_work_error(s, "0A000",
+					       "EXECUTE of a legacy read takes constant arguments only");
+		scan_drop(sc, total);
+		return queue_mysql(s, sc, PL_QUERY, lw, true);
+	}
+	if (!(d->flags & ROUTE_F_DEALLOCATE))
+		return STEP_NOT_MINE;
+	if (d->deallocate_name == NULL) {
+		legacy_forget_stmts(s); /* DEALLOCATE ALL: Supabase's go there */
+		return STEP_NOT_MINE;
+	}
+	if (!legacy_has_stmt(s, d->deallocate_name))
+		return STEP_NOT_MINE;
+	legacy_forget_stmt(s, d->deallocate_name);
+	scan_drop(sc, total);
+	return queue_mysql(s, sc, PL_QUERY, legacy_work_tag(s, "DEALLOCATE"), true);
+}
+
 /* A simple Query that reads legacy tables only. */
 static enum step legacy_query(struct session *s, struct scan *sc, size_t total, const char *sql,
 			      size_t len, const struct route_decision *d)
@@ -603,6 +686,8 @@ static enum step legacy_query(struct session *s, struct scan *sc, size_t total, 
 
 	if (d->flags & ROUTE_F_MULTI)
 		return script_start(s, sc, total, sql, len, d);
+	if (d->flags & ROUTE_F_PREPARE)
+		return sql_prepare(s, sc, total, sql, len, d);
 	router_translate(s->w->router, sql, len, NULL, 0, &xr);
 	scan_drop(sc, total);
 	if (xr.status != XLATE_OK)
@@ -1500,6 +1585,11 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 		return legacy_query(s, sc, total, sql, len, &d);
 	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
 		note_set(s, sql, len);
+	if (s->legacy != NULL && (d.flags & (ROUTE_F_PREPARE | ROUTE_F_EXECUTE | ROUTE_F_DEALLOCATE))) {
+		enum step st = sql_prepared_ref(s, sc, total, sql, len, &d);
+		if (st != STEP_NOT_MINE)
+			return st;
+	}
 	if (legacy_has_cursors(s)) {
 		struct router_cursor_op op;
 		router_cursor_op(s->w->router, sql, len, &op);

@@ -71,6 +71,7 @@ struct router {
 	size_t xkey_cap;
 	uint64_t *xblob;           /* an aligned copy of a cached translation */
 	size_t xblob_cap;          /* in uint64_t */
+	struct tree_arena args;    /* router_sql_execute's argument texts */
 };
 
 struct router *router_new(const struct router_legacy *legacy, size_t cache_entries,
@@ -121,6 +122,7 @@ void router_free(struct router *r)
 	xlate_free(r->xlate);
 	free(r->xkey);
 	free(r->xblob);
+	tree_arena_free(&r->args);
 	classify_free(r->classify);
 	route_policy_free(r->policy);
 	free(r->text);
@@ -543,6 +545,137 @@ bool router_set_value(struct router *r, const char *sql, size_t len, char *name,
 					ok = true;
 				}
 			}
+		}
+	}
+	tree_free(&d);
+	tree_arena_free(&a);
+	text_trim(r);
+	return ok;
+}
+
+/* ---- SQL-level PREPARE and EXECUTE ---- */
+
+static bool token_is(const char *sql, const struct tree_token *t, const char *word)
+{
+	size_t n = strlen(word);
+	return t->end - t->start == (int32_t)n && strncasecmp(sql + t->start, word, n) == 0;
+}
+
+bool router_sql_prepare(struct router *r, const char *sql, size_t len,
+			struct router_sql_prepare *out)
+{
+	struct tree d = { 0 };
+	struct tree_arena a = { 0 };
+	const char *type;
+	uint32_t tlen;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	uint32_t f = parse_one(r, sql, len, &d, &a, &type, &tlen);
+	if (f != 0 && tree_type_is(type, tlen, "PrepareStmt")) {
+		uint32_t nv = tree_get(&d, f, "name");
+		char *name = tree_is(&d, nv, TREE_STR) ? tree_decode(&a, &d, nv) : NULL;
+		struct tree_token *toks;
+		size_t ntoks;
+		/* The statement starts after the first AS outside the parenthesised types. */
+		if (name != NULL && tree_scan(&a, r->text, &toks, &ntoks) == TREE_OK) {
+			int depth = 0;
+			for (size_t i = 2; i + 1 < ntoks; i++) {
+				const struct tree_token *t = &toks[i];
+				if (t->start < 0 || t->end < t->start || (size_t)t->end > len)
+					break;
+				depth += token_is(r->text, t, "(") - token_is(r->text, t, ")");
+				if (depth == 0 && token_is(r->text, t, "AS")) {
+					int32_t at = toks[i + 1].start;
+					if (at < 0 || (size_t)at >= len)
+						break;
+					snprintf(out->name, sizeof(out->name), "%s", name);
+					out->inner_off = (uint32_t)at;
+					out->inner_len = (uint32_t)(len - (size_t)at);
+					ok = strlen(name) < sizeof(out->name);
+					break;
+				}
+			}
+		}
+	}
+	tree_free(&d);
+	tree_arena_free(&a);
+	text_trim(r);
+	return ok;
+}
+
+/* One EXECUTE argument's text into the router's arena; false if it is not a constant. */
+static bool arg_text(struct router *r, const struct tree *d, struct tree_arena *a, uint32_t arg,
+		     const char **val, size_t *vlen)
+{
+	const char *type;
+	uint32_t tlen;
+	uint32_t f = tree_unwrap(d, arg, &type, &tlen);
+	if (f != 0 && tree_type_is(type, tlen, "TypeCast"))
+		f = tree_unwrap(d, tree_get(d, f, "arg"), &type, &tlen);
+	if (f == 0 || !tree_type_is(type, tlen, "A_Const"))
+		return false;
+	*val = NULL;
+	*vlen = 0;
+	if (tree_true(d, tree_get(d, f, "isnull")))
+		return true;
+	char buf[64];
+	const char *text = NULL;
+	uint32_t v, iv = tree_get(d, f, "ival"), bv = tree_get(d, f, "boolval");
+	if (iv != 0) {
+		if ((v = tree_get(d, iv, "ival")) != 0) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)tree_int(d, v));
+		} else {
+			/* libpg_query writes a negative integer (and 0) empty: read it from the text. */
+			int64_t at = tree_int(d, tree_get(d, f, "location"));
+			char *end;
+			long long n = at >= 0 && (size_t)at < strlen(r->text)
+					      ? strtoll(r->text + at, &end, 10) : 0;
+			snprintf(buf, sizeof(buf), "%lld", n);
+		}
+		text = buf;
+	} else if (bv != 0) {
+		text = tree_true(d, tree_get(d, bv, "boolval")) ? "t" : "f";
+	} else if ((v = tree_get(d, tree_get(d, f, "fval"), "fval")) != 0 ||
+		   (v = tree_get(d, tree_get(d, f, "sval"), "sval")) != 0 ||
+		   (v = tree_get(d, tree_get(d, f, "bsval"), "bsval")) != 0) {
+		text = tree_is(d, v, TREE_STR) ? tree_decode(a, d, v) : NULL;
+	} else if (tree_get(d, f, "sval") != 0) {
+		text = ""; /* '' */
+	}
+	if (text == NULL)
+		return false;
+	*vlen = strlen(text);
+	char *copy = tree_arena_strndup(&r->args, text, *vlen);
+	*val = copy;
+	return copy != NULL;
+}
+
+bool router_sql_execute(struct router *r, const char *sql, size_t len,
+			struct router_sql_execute *out)
+{
+	struct tree d = { 0 };
+	struct tree_arena a = { 0 };
+	const char *type;
+	uint32_t tlen;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	tree_arena_reset(&r->args);
+	uint32_t f = parse_one(r, sql, len, &d, &a, &type, &tlen);
+	if (f != 0 && tree_type_is(type, tlen, "ExecuteStmt")) {
+		uint32_t nv = tree_get(&d, f, "name");
+		char *name = tree_is(&d, nv, TREE_STR) ? tree_decode(&a, &d, nv) : NULL;
+		ok = name != NULL && strlen(name) < sizeof(out->name);
+		if (ok)
+			snprintf(out->name, sizeof(out->name), "%s", name);
+		uint32_t params = tree_get(&d, f, "params");
+		for (uint32_t e = tree_first(&d, params); ok && e != 0; e = tree_next(&d, params, e)) {
+			if (out->nargs == ROUTER_EXECUTE_MAX_ARGS ||
+			    !arg_text(r, &d, &a, e, &out->vals[out->nargs], &out->lens[out->nargs]))
+				ok = false;
+			else
+				out->nargs++;
 		}
 	}
 	tree_free(&d);

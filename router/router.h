@@ -159,6 +159,33 @@ void router_cursor_op(struct router *r, const char *sql, size_t len, struct rout
 bool router_set_value(struct router *r, const char *sql, size_t len, char *name, size_t name_cap,
 		      char *value, size_t value_cap, bool *reset) __attribute__((warn_unused_result));
 
+/* A SQL-level PREPARE: its name and where the prepared statement sits in the text. */
+struct router_sql_prepare {
+	char name[64];
+	uint32_t inner_off;
+	uint32_t inner_len;
+};
+
+/* Reads <sql> as one PREPARE name [(types)] AS statement; false for anything else. */
+bool router_sql_prepare(struct router *r, const char *sql, size_t len,
+			struct router_sql_prepare *out) __attribute__((warn_unused_result));
+
+#define ROUTER_EXECUTE_MAX_ARGS 64
+
+/*
+ * A SQL-level EXECUTE name [(args)] whose arguments are all constants (a
+ * cast of one counts): their text (vals[i] NULL for NULL), borrowed until
+ * the next call on the router. False for anything else.
+ */
+struct router_sql_execute {
+	char name[64];
+	uint16_t nargs;
+	const char *vals[ROUTER_EXECUTE_MAX_ARGS];
+	size_t lens[ROUTER_EXECUTE_MAX_ARGS];
+};
+bool router_sql_execute(struct router *r, const char *sql, size_t len,
+			struct router_sql_execute *out) __attribute__((warn_unused_result));
+
 struct xlate_result;
 
 /*

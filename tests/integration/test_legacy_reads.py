@@ -202,3 +202,23 @@ def test_two_cursors_open_in_one_transaction(legacy_proxy, legacy_ref):
     finally:
         ref.terminate()
         sy.terminate()
+
+
+def test_sql_prepare_execute_deallocate(legacy_proxy, legacy_ref):
+    """SQL-level PREPARE of a legacy read: EXECUTE reaches it, errors and names as in Postgres."""
+    script = ["PREPARE p AS SELECT customer_id, name FROM customers WHERE customer_id = $1",
+              "EXECUTE p(2)", "EXECUTE p(-1)", "EXECUTE p('x')", "EXECUTE p(1, 2)",
+              "PREPARE p AS SELECT 1",
+              "PREPARE q (int) AS SELECT name FROM customers WHERE customer_id > $1 ORDER BY 1 LIMIT 3",
+              "EXECUTE q(3)", "DEALLOCATE p", "EXECUTE p(1)",
+              "BEGIN", "EXECUTE q(1)", "EXECUTE q(5)", "COMMIT",
+              "DEALLOCATE ALL", "EXECUTE q(1)"]
+    ref, sy = reference(legacy_ref), through(legacy_proxy)
+    try:
+        for sql in script:
+            data = pgwire.message(b"Q", pgwire.cstr(sql))
+            got, want = shape(exchange(sy, data)), shape(exchange(ref, data))
+            assert got == want, sql
+    finally:
+        ref.terminate()
+        sy.terminate()
