@@ -792,6 +792,7 @@ static enum step legacy_bind_error(struct session *s, struct scan *sc, size_t to
  * legacy name: a Supabase portal of the same name replaces it).
  */
 static ssize_t bind_names_end(struct scan *sc, size_t total);
+static const char *bind_names(struct session *s, struct scan *sc, size_t head, const char **stmt);
 static enum step need_whole(struct session *s, struct scan *sc, size_t total, uint32_t blen);
 static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
 			    uint8_t type)
@@ -802,14 +803,14 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 
 	if (type == 'B') {
 		ssize_t head = bind_names_end(sc, total);
-		if (head <= 0)
-			return head < 0 ? STEP_NOT_MINE : STEP_WAIT;
-		uint8_t *names = worker_scratch(s->w, (size_t)head);
-		struct evbuffer_ptr at = sc->pos;
-		if (names == NULL || evbuffer_copyout_from(sc->in, &at, names, (size_t)head) != head)
+		if (head < 0)
+			return STEP_NOT_MINE; /* the usual path reports it */
+		if (head == 0)
+			return need_whole(s, sc, total, blen) == STEP_STOP ? STEP_STOP : STEP_WAIT;
+		const char *stmt;
+		const char *portal = bind_names(s, sc, (size_t)head, &stmt);
+		if (portal == NULL)
 			return out_of_memory(s), STEP_STOP;
-		const char *portal = (const char *)names + PGMSG_HEADER_LEN;
-		const char *stmt = portal + strlen(portal) + 1;
 		if (!legacy_has_stmt(s, stmt)) {
 			legacy_forget_portal(s, portal);
 			return STEP_NOT_MINE;
@@ -1381,6 +1382,23 @@ static ssize_t bind_names_end(struct scan *sc, size_t total)
 }
 
 /*
+ * The portal and statement names of the Bind at pos, copied out of the input
+ * (<head> bytes from bind_names_end) into the worker's scratch, valid until
+ * it is used again; NULL on OOM.
+ */
+static const char *bind_names(struct session *s, struct scan *sc, size_t head, const char **stmt)
+{
+	uint8_t *names = worker_scratch(s->w, head);
+	struct evbuffer_ptr at = sc->pos;
+
+	if (names == NULL || evbuffer_copyout_from(sc->in, &at, names, head) != (ev_ssize_t)head)
+		return NULL;
+	const char *portal = (const char *)names + PGMSG_HEADER_LEN;
+	*stmt = portal + strlen(portal) + 1;
+	return portal;
+}
+
+/*
  * Bind under transaction pooling. Only its two names are looked at (and the
  * statement's rewritten); the parameters, which can be large, stream through.
  */
@@ -1393,12 +1411,10 @@ static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint
 		return protocol_violation(s, "invalid Bind message");
 	if (head == 0)
 		return need_whole(s, sc, total, blen) == STEP_STOP ? STEP_STOP : STEP_WAIT;
-	uint8_t *names = worker_scratch(s->w, (size_t)head);
-	struct evbuffer_ptr at = sc->pos;
-	if (names == NULL || evbuffer_copyout_from(sc->in, &at, names, (size_t)head) != head)
+	const char *name;
+	const char *portal = bind_names(s, sc, (size_t)head, &name);
+	if (portal == NULL)
 		return out_of_memory(s), STEP_STOP;
-	const char *portal = (const char *)names + PGMSG_HEADER_LEN;
-	const char *name = portal + strlen(portal) + 1;
 	struct pgmsg_writer *out = worker_writer(s->w);
 	struct client_stmt *st = name[0] ? stmt_table_find(&s->stmts, name) : NULL;
 	note_set_portal(s, portal, name[0] ? st : s->unnamed);
