@@ -135,6 +135,8 @@ struct legacy_portal {
 	int16_t *formats;       /* one per column */
 	uint16_t ncols;
 	struct stream *stream;  /* its result: open between Executes (or FETCHes) with a limit */
+	uint32_t gen;           /* session.seg_no when it was made: ends with the transaction
+				   of that Query or Sync */
 	struct legacy_portal *next;
 };
 
@@ -216,6 +218,7 @@ struct legacy_work {
 	struct xlate_copy copy;
 	char *copy_null;            /* copy.null_string, owned */
 	char name[64];              /* W_CURSOR/W_CLOSE: the cursor */
+	uint32_t gen;               /* session.seg_no when it was queued */
 	struct legacy_portal *declare; /* W_DECLARE: the cursor to add (owned until added) */
 	bool failed;
 	bool finished;
@@ -803,6 +806,7 @@ static struct legacy_work *work_new(struct session *s, enum work_kind kind)
 	struct legacy_work *lw = calloc(1, sizeof(*lw));
 	if (lw != NULL) {
 		lw->s = s;
+		lw->gen = s->seg_no;
 		lw->kind = kind;
 		lw->tag = "SELECT";
 	}
@@ -1003,6 +1007,7 @@ static void start_declare(struct session *s, struct legacy_work *lw)
 	}
 	struct legacy_portal *po = lw->declare;
 	lw->declare = NULL;
+	po->gen = lw->gen;
 	po->next = ls->portals;
 	ls->portals = po;
 	answer_fixed(s, lw, NULL, NULL, "DECLARE CURSOR");
@@ -1125,6 +1130,21 @@ void legacy_start(struct session *s, struct legacy_work *lw)
 	if (lw->kind == W_TAG) {
 		answer_fixed(s, lw, NULL, NULL, lw->tag);
 		return;
+	}
+	if (lw->kind == W_PORTAL) {
+		struct legacy_portal *po = *find_portal(ls, lw->name);
+		if (po == NULL) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "portal \"%s\" does not exist", lw->name);
+			answer_fixed(s, lw, "34000", msg, NULL);
+			return;
+		}
+		lw->stream = portal_stream(s, po);
+		lw->formats = po->formats;
+		if (lw->stream == NULL) {
+			session_close(s, "out of memory");
+			return;
+		}
 	}
 	if (lw->kind == W_CURSOR) {
 		struct legacy_portal *po = *find_portal(ls, lw->name);
@@ -1622,6 +1642,7 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 		snprintf(po->target, sizeof(po->target), "%s", st->xr.cursor_name);
 	for (uint16_t i = 0; i < ncols; i++)
 		po->formats[i] = (int16_t)format_at(rfmts, nres, (int16_t)i);
+	po->gen = s->seg_no;
 	legacy_forget_portal(s, portal); /* a portal of the same name is replaced */
 	po->next = ls->portals;
 	ls->portals = po;
@@ -1723,7 +1744,11 @@ struct legacy_work *legacy_work_execute(struct session *s, const char *portal, i
 	switch (po->kind) {
 	case LS_DECLARE: {
 		lw = work_new(s, W_DECLARE);
-		char *sql = po->sql ? strdup(po->sql) : NULL;
+		char *sql = po->sql ? malloc(po->len + 1) : NULL;
+		if (sql != NULL) {
+			memcpy(sql, po->sql, po->len); /* by length: the text is not read as a C string */
+			sql[po->len] = '\0';
+		}
 		if (lw == NULL || sql == NULL) {
 			free(lw);
 			free(sql);
@@ -1755,14 +1780,15 @@ struct legacy_work *legacy_work_execute(struct session *s, const char *portal, i
 	}
 	if (po->cursor) /* Execute of a cursor's own portal: as FETCH ALL */
 		return cursor_work(s, LS_FETCH, po->name, INT64_MAX, false, NULL);
+	/*
+	 * Found again by name when it starts: a Sync queued before it may end
+	 * the portal's implicit transaction first (Postgres then says 34000).
+	 */
 	lw = work_new(s, W_PORTAL);
-	if (lw == NULL || portal_stream(s, po) == NULL) {
-		free(lw);
+	if (lw == NULL)
 		return NULL;
-	}
+	snprintf(lw->name, sizeof(lw->name), "%s", portal);
 	lw->max_rows = max_rows > 0 ? max_rows : 0;
-	lw->formats = po->formats;
-	lw->stream = po->stream;
 	return lw;
 }
 
@@ -1774,13 +1800,17 @@ void legacy_close(struct session *s, char kind, const char *name)
 		legacy_forget_portal(s, name);
 }
 
-/* Drops portals: the cursor <name> ("" = every cursor), or with name NULL every portal. */
-static void drop_matching(struct legacy_state *ls, const char *name, bool cursors_only)
+/*
+ * Drops portals: the cursor <name> ("" = every cursor), or with name NULL
+ * every portal made up to Query/Sync <upto>.
+ */
+static void drop_matching(struct legacy_state *ls, const char *name, bool cursors_only,
+			  uint32_t upto)
 {
 	struct legacy_portal **p = &ls->portals;
 	while (*p != NULL) {
 		struct legacy_portal *po = *p;
-		bool match = name == NULL ? (!cursors_only || po->cursor)
+		bool match = name == NULL ? (!cursors_only || po->cursor) && po->gen <= upto
 					  : po->cursor && (name[0] == '\0' || strcmp(po->name, name) == 0);
 		if (match) {
 			*p = po->next;
@@ -1793,27 +1823,28 @@ static void drop_matching(struct legacy_state *ls, const char *name, bool cursor
 
 static void drop_cursors(struct legacy_state *ls, const char *name)
 {
-	drop_matching(ls, name, true);
+	drop_matching(ls, name, true, 0);
 }
 
 void legacy_drop_cursors(struct session *s)
 {
 	if (s->legacy != NULL)
-		drop_matching(s->legacy, "", true);
+		drop_matching(s->legacy, "", true, 0);
 }
 
-void legacy_sync(struct session *s, bool in_block)
+void legacy_sync(struct session *s, bool in_block, uint32_t seg)
 {
 	if (s->legacy != NULL && !in_block)
-		drop_matching(s->legacy, NULL, false);
+		drop_matching(s->legacy, NULL, false, seg);
 }
 
-void legacy_txn_ended(struct session *s)
+void legacy_txn_ended(struct session *s, uint32_t seg, bool portals)
 {
 	struct legacy_state *ls = s->legacy;
 	if (ls == NULL)
 		return;
-	drop_matching(ls, NULL, false);
+	if (portals)
+		drop_matching(ls, NULL, false, seg);
 	if (ls->pin != NULL)
 		mysqlb_unpin(&ls->pin);
 }
@@ -1823,7 +1854,7 @@ void legacy_session_free(struct session *s)
 	struct legacy_state *ls = s->legacy;
 	if (ls == NULL)
 		return;
-	drop_matching(ls, NULL, false);
+	drop_matching(ls, NULL, false, UINT32_MAX);
 	while (ls->stmts != NULL) {
 		struct legacy_stmt *st = ls->stmts;
 		ls->stmts = st->next;

@@ -124,13 +124,17 @@ struct legacy_work *legacy_work_execute(struct session *s, const char *portal, i
 void legacy_close(struct session *s, char kind, const char *name);
 
 /*
- * A Sync was queued: portals outside a transaction block end with the
- * implicit transaction (<in_block>: the session is in a block).
+ * Sync number <seg> (session.seg_no) was answered: outside a transaction
+ * block the portals made before it end with the implicit transaction.
  */
-void legacy_sync(struct session *s, bool in_block);
+void legacy_sync(struct session *s, bool in_block, uint32_t seg);
 
-/* The transaction block ended: the snapshot connection and the block's portals go. */
-void legacy_txn_ended(struct session *s);
+/*
+ * A transaction ended with the answer to client Query/Sync <seg>: the
+ * snapshot connection goes, and with <portals> the portals and cursors made
+ * up to then (later ones, pipelined behind it, stay).
+ */
+void legacy_txn_ended(struct session *s, uint32_t seg, bool portals);
 
 /*
  * The session SET (or RESET: <reset>) a setting legacy values depend on

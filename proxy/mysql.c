@@ -555,6 +555,7 @@ struct mysqlb_job {
 	int timeout_ms;
 	struct event *timer;        /* statement_timeout */
 	struct event *kick;         /* runs the first step / a failure outside the caller */
+	struct event *wait_timer;   /* pool_timeout_ms while it waits for a connection */
 	struct mysqlb_error err;
 	bool failed;
 	TAILQ_ENTRY(mysqlb_job) link;
@@ -568,6 +569,7 @@ struct mysqlb_pool {
 	int open;                     /* this worker's connections counted in proxy.mysql_total */
 	unsigned gen;                 /* bumped when [mysql] changes */
 	int64_t retry_at_ms;          /* no connects before this (backoff) */
+	struct event *retry_ev;       /* serve_waiting from a callback of its own (a slot freed) */
 	int backoff_ms;
 	struct log_ratelimit down_rl;
 };
@@ -676,6 +678,11 @@ static void conn_free(struct mysqlb_conn *c)
 	if (c->counted) {
 		p->open--;
 		atomic_fetch_sub(&p->w->proxy->mysql_total, 1);
+		/* A slot is free: jobs waiting here or on other workers may take it. */
+		if (atomic_load(&p->w->proxy->mysql_waiters) > 0)
+			proxy_wake_all(p->w->proxy, PROXY_WAKE_MYSQL, p->w);
+		if (!TAILQ_EMPTY(&p->waiting) && p->retry_ev != NULL)
+			event_active(p->retry_ev, 0, 0);
 	}
 	event_free(c->ev);
 	if (c->rev != NULL)
@@ -1037,7 +1044,11 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 			return true;
 		}
 		start_op(c, OP_NONE);
-		bool lost = j != NULL && j->failed && j->err.lost;
+		/*
+		 * A KILL QUERY sent for a cancel may still be on its way: the
+		 * connection must not run anyone else's query it could hit.
+		 */
+		bool lost = j != NULL && ((j->failed && j->err.lost) || j->cancelled);
 		if (j != NULL) {
 			c->job = NULL;
 			j->conn = NULL;
@@ -1065,14 +1076,15 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 	}
 	/* A MySQL error in a step of a job. */
 	unsigned code = mysql_errno(&c->mysql);
+	bool cancelled = j != NULL && j->cancelled;
 	if (j != NULL) {
 		job_fail_mysql(j, c);
 		c->job = NULL;
 		j->conn = NULL;
 		job_finish(j);
 	}
-	if (lost_error(code) || c->op == OP_SETUP || c->op == OP_PING || c->op == OP_BEGIN ||
-	    c->op == OP_ROLLBACK) {
+	if (lost_error(code) || cancelled || c->op == OP_SETUP || c->op == OP_PING ||
+	    c->op == OP_BEGIN || c->op == OP_ROLLBACK) {
 		conn_drop(c);
 		return false;
 	}
@@ -1153,6 +1165,8 @@ static void assign(struct mysqlb_job *j, struct mysqlb_conn *c, bool fresh)
 
 static void waiting_remove(struct mysqlb_pool *p, struct mysqlb_job *j)
 {
+	if (j->wait_timer)
+		event_del(j->wait_timer);
 	j->queued = false;
 	TAILQ_REMOVE(&p->waiting, j, link);
 	atomic_fetch_sub(&p->w->proxy->mysql_waiters, 1);
@@ -1192,11 +1206,23 @@ static void serve_waiting(struct mysqlb_pool *p)
 	}
 }
 
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	serve_waiting(arg);
+}
+
 struct mysqlb_pool *mysqlb_pool_new(struct worker *w)
 {
 	struct mysqlb_pool *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
+	p->retry_ev = event_new(w->base, -1, 0, on_retry, p);
+	if (p->retry_ev == NULL) {
+		free(p);
+		return NULL;
+	}
 	p->w = w;
 	TAILQ_INIT(&p->idle);
 	TAILQ_INIT(&p->all);
@@ -1207,6 +1233,8 @@ struct mysqlb_pool *mysqlb_pool_new(struct worker *w)
 
 static void job_free(struct mysqlb_job *j)
 {
+	if (j->wait_timer)
+		event_free(j->wait_timer);
 	if (j->timer)
 		event_free(j->timer);
 	if (j->kick)
@@ -1232,6 +1260,7 @@ void mysqlb_pool_free(struct mysqlb_pool *p)
 			job_free(c->job);
 		conn_drop(c);
 	}
+	event_free(p->retry_ev);
 	free(p);
 }
 
@@ -1248,11 +1277,13 @@ void mysqlb_pool_reconfigured(struct mysqlb_pool *p)
 void mysqlb_pool_trim(struct mysqlb_pool *p)
 {
 	struct mysqlb_conn *c = TAILQ_LAST(&p->idle, mysqlb_conn_list);
-	if (c != NULL) {
-		conn_drop(c);
-		/* The slot is free: whoever waits for one may take it now. */
-		proxy_wake_all(p->w->proxy, PROXY_WAKE_POOL, p->w);
-	}
+	if (c != NULL)
+		conn_drop(c); /* the slot is free: conn_free wakes whoever waits for one */
+	serve_waiting(p);
+}
+
+void mysqlb_pool_retry(struct mysqlb_pool *p)
+{
 	serve_waiting(p);
 }
 
@@ -1270,6 +1301,27 @@ static void job_finish(struct mysqlb_job *j)
 	job_free(j);
 }
 
+static void abandon_now(struct mysqlb_job *j);
+
+static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct mysqlb_job *j = arg;
+	struct mysqlb_pool *p = j->pool;
+
+	(void)fd;
+	(void)what;
+	if (!j->queued)
+		return;
+	waiting_remove(p, j);
+	error_own(&j->err, "53300",
+		  "no connection to the legacy MySQL came free within pool_timeout_ms (%d ms)",
+		  p->w->cfg->proxy.pool_timeout_ms);
+	snprintf(j->err.detail, sizeof(j->err.detail), "[mysql] pool_size = %d, all in use",
+		 p->w->cfg->mysql.pool_size);
+	j->failed = true;
+	job_finish(j);
+}
+
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct mysqlb_job *j = arg;
@@ -1277,6 +1329,13 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (j->abandoned) {
+		if (j->conn != NULL)
+			abandon_now(j);
+		else
+			job_free(j);
+		return;
+	}
 	if (j->failed) {
 		job_finish(j);
 		return;
@@ -1301,6 +1360,13 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		}
 		assign(j, c, false);
 		return;
+	}
+	/* As for Supabase's pool: a slot within pool_timeout_ms, or 53300. */
+	int ms = p->w->cfg->proxy.pool_timeout_ms;
+	j->wait_timer = evtimer_new(p->w->base, on_wait_timeout, j);
+	if (j->wait_timer != NULL) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		evtimer_add(j->wait_timer, &tv);
 	}
 	j->queued = true;
 	TAILQ_INSERT_TAIL(&p->waiting, j, link);
@@ -1390,12 +1456,28 @@ void mysqlb_job_abandon(struct mysqlb_job *j)
 		job_free(j);
 		return;
 	}
-	if (j->conn == NULL)
-		return; /* about to be kicked: it ends without callbacks */
+	/* Acted on from the job's own callback (the caller may be inside this connection's). */
+	event_active(j->kick, 0, 0);
+}
+
+/*
+ * An abandoned job on a connection. A KILL QUERY would race with the next
+ * query the connection runs, so: a connection of the pool is closed (MySQL
+ * drops the query with it); the snapshot connection of a transaction that
+ * goes on is drained instead, reading what is left of the result.
+ */
+static void abandon_now(struct mysqlb_job *j)
+{
 	struct mysqlb_conn *c = j->conn;
-	if (c->state == CONN_ST_BUSY && (c->op == OP_QUERY || c->op == OP_FETCH))
-		send_kill(j->pool, mysql_thread_id(&c->mysql));
-	/* A paused fetch resumes to drain what is left. */
+	if (c->pin == NULL && !c->in_txn) {
+		struct mysqlb_pool *p = c->pool;
+		c->job = NULL;
+		j->conn = NULL;
+		job_free(j);
+		conn_drop(c);
+		serve_waiting(p);
+		return;
+	}
 	if (j->paused) {
 		j->paused = false;
 		if (c->op == OP_FETCH && !c->started)

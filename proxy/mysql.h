@@ -88,6 +88,8 @@ void mysqlb_pool_free(struct mysqlb_pool *p);
 void mysqlb_pool_reconfigured(struct mysqlb_pool *p);
 /* Another worker needs a slot: close one idle connection if there is one. */
 void mysqlb_pool_trim(struct mysqlb_pool *p);
+/* A slot may have been freed on another worker: waiting jobs try again. */
+void mysqlb_pool_retry(struct mysqlb_pool *p);
 
 /*
  * Runs <sql> (len bytes). <pin>: NULL for a connection from the pool,

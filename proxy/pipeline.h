@@ -85,6 +85,7 @@ struct pl_entry {
 	size_t len;
 	struct pl_effect effect;
 	void *work;       /* PL_MYSQL: the caller's work (legacy.h), owned by the caller */
+	uint32_t seg;     /* the caller's: which client Query or Sync this is (relay.c) */
 };
 
 /* Transaction status as the client must see it ('I', 'T', 'E'). */

@@ -29,6 +29,7 @@ enum proxy_wake {
 	PROXY_WAKE_TRIM = 1u << 3,     /* someone waits for a slot: close an idle upstream */
 	PROXY_WAKE_MYSQL_TRIM = 1u << 4, /* someone waits for a MySQL slot: close an idle one */
 	PROXY_WAKE_CANCEL = 1u << 5,   /* CancelRequests for this worker's sessions (worker.h) */
+	PROXY_WAKE_MYSQL = 1u << 6,    /* a MySQL slot may have been freed: waiting jobs retry */
 };
 
 struct proxy {

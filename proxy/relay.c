@@ -218,6 +218,11 @@ static struct pl_entry *push(struct session *s, enum pl_kind kind, enum pl_produ
 
 	if (e == NULL)
 		out_of_memory(s);
+	else
+		e->seg = s->seg_no;
+	/* A client's Query or Sync ends what came before it: legacy portals count by these. */
+	if (kind == PL_QUERY || kind == PL_SYNC)
+		s->seg_no++;
 	return e;
 }
 
@@ -243,9 +248,17 @@ static bool emit_ready(struct session *s, struct scan *sc)
 			}
 			return s->state != SESSION_ST_CLOSED;
 		}
-		if (e.work != NULL) { /* skipped after an error: it never ran */
+		if (e.work != NULL) {
+			/*
+			 * Skipped after an upstream error, as Postgres skips to Sync: it
+			 * never ran, and the client input it held back goes on.
+			 */
 			legacy_work_free(e.work);
 			e.work = NULL;
+			if (s->legacy_hold && s->script == NULL) {
+				s->legacy_hold = false;
+				legacy_defer_resume(s);
+			}
 		}
 		bool ok = true;
 		if (local) {
@@ -411,6 +424,9 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 	}
 	e->work = lw;
 	e->ready_after = ready_after;
+	e->seg = s->seg_no;
+	if (kind == PL_QUERY)
+		s->seg_no++;
 	if (e->flags & PL_F_SILENT) /* skipped after an upstream error: it will never run */
 		return emit_ready(s, NULL) ? STEP_NEXT : STEP_STOP;
 	/* Reads go on (toggling them costs two system calls per read): see relay_client_read. */
@@ -444,8 +460,10 @@ static void script_step(struct session *s);
 static bool send_hidden_query(struct session *s, const char *sql, uint16_t flags)
 {
 	pgmsg_write_query(worker_writer(s->w), sql);
-	if (pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, flags, NULL, 0) == NULL || !send_to_server(s))
+	struct pl_entry *e = pipeline_push(&s->q, PL_QUERY, PL_UPSTREAM, flags, NULL, 0);
+	if (e == NULL || !send_to_server(s))
 		return out_of_memory(s);
+	e->seg = s->seg_no; /* part of the client's Query being run */
 	return true;
 }
 
@@ -1041,7 +1059,7 @@ static void apply_effect(struct session *s, const struct pl_entry *e)
 		script_piece_done(s, failed || e->effect.arg != NULL);
 		break;
 	case EFF_LEGACY_SYNC:
-		legacy_sync(s, s->q.txn != PL_TXN_IDLE);
+		legacy_sync(s, s->q.txn != PL_TXN_IDLE, e->seg);
 		break;
 	}
 }
@@ -1666,8 +1684,11 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		if (op.kind != ROUTER_CURSOR_NONE && op.name[0] != '\0' && legacy_is_cursor(s, op.name))
 			return legacy_cursor_parse(s, sc, total, p.name, &op);
 	}
+	/* One namespace, as in Postgres: a named legacy statement's name is taken. */
+	if (p.name[0] != '\0' && legacy_has_stmt(s, p.name))
+		return duplicate_statement(s, sc, total, p.name);
 	if (s->legacy != NULL)
-		legacy_forget_stmt(s, p.name);
+		legacy_forget_stmt(s, p.name); /* the unnamed one is replaced */
 	if (s->txn_pool) {
 		char text[64];
 		note_session_effects(s, &d);
@@ -2040,8 +2061,10 @@ static enum step server_message(struct session *s, struct scan *sc)
 	}
 	if (type == 'Z') {
 		s->server->txn_status = r.status;
+		/* Hidden replays and markers end no client's portals, but a snapshot ends anyway. */
 		if (r.status == PL_TXN_IDLE && s->legacy != NULL)
-			legacy_txn_ended(s);
+			legacy_txn_ended(s, res.retired ? res.entry.seg : 0,
+					 res.retired && !(res.entry.flags & PL_F_HIDE_ALL));
 	}
 	if (!emit_ready(s, sc))
 		return STEP_STOP;

@@ -103,6 +103,7 @@ struct session {
 	int32_t cancel_pid;     /* the BackendKeyData the client got: upstream pid (session */
 	int32_t cancel_secret;  /* pooling) or switchyard's own (transaction pooling) */
 	uint32_t unnamed_gen;   /* bumped by every unnamed Parse */
+	uint32_t seg_no;        /* client Queries and Syncs queued so far (pl_entry.seg) */
 	uint32_t set_gen;       /* bumped by every remembered SET */
 	uint8_t auth_step;
 	uint8_t clock;          /* enum session_clock_kind */

@@ -279,6 +279,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 		pool_on_wake(w, flags);
 	if ((flags & PROXY_WAKE_MYSQL_TRIM) && w->mysql != NULL)
 		mysqlb_pool_trim(w->mysql);
+	if ((flags & PROXY_WAKE_MYSQL) && w->mysql != NULL)
+		mysqlb_pool_retry(w->mysql);
 	if (flags & PROXY_WAKE_CANCEL)
 		run_cancels(w);
 	maybe_exit(w);
