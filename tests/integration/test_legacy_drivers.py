@@ -156,9 +156,14 @@ PARAM_CASES = [
 ]
 
 
+@pytest.mark.parametrize("fmt", ["auto", "text"])
 @pytest.mark.parametrize("sql,params", [pytest.param(s, p, id=i) for i, s, p in PARAM_CASES])
-def test_psycopg_parameters(legacy_proxy, legacy_ref, sql, params):
-    """Parameters of several Python types (psycopg picks their Postgres types) over Bind."""
+def test_psycopg_parameters(legacy_proxy, legacy_ref, sql, params, fmt):
+    """Parameters of several Python types (psycopg picks their Postgres types) over Bind; "auto"
+    lets psycopg send numbers, dates, bools in binary, "text" (%t) sends every one as text."""
+    if fmt == "text":
+        sql = sql.replace("%s", "%t").replace(")s", ")t")
+
     def run(conn):
         conn.execute("SET TimeZone = 'UTC'")
         cur = conn.execute(sql, params)
@@ -172,7 +177,7 @@ def test_psycopg_parameters(legacy_proxy, legacy_ref, sql, params):
 def test_psycopg_named_cursor(legacy_proxy, legacy_ref, itersize):
     """A named (server-side) cursor: DECLARE, FETCH FORWARD itersize ..., CLOSE in a transaction."""
     sql = ("SELECT payment_id, subscription_id, amount, currency, method FROM payments"
-           " WHERE payment_id > %s ORDER BY payment_id")
+           " WHERE payment_id > %t ORDER BY payment_id")
 
     def run(conn):
         with conn.transaction():
@@ -193,7 +198,41 @@ def test_psycopg_named_cursor(legacy_proxy, legacy_ref, itersize):
     assert got[2] == want[2] == 1000
 
 
-def test_psycopg_named_cursor_scroll_and_reuse(legacy_proxy, legacy_ref):
+def stop_cleanly(p):
+    """Stops a test's own switchyard and fails the test (not the fixture) if it did not exit 0."""
+    rc = p.stop()
+    log = p.log()
+    p.proc = None  # make_proxy's teardown has nothing left to check
+    start = log.find("==ERROR: AddressSanitizer")
+    assert rc == 0, f"switchyard exited with {rc}: {log[start:start + 2500] if start >= 0 else log[-2500:]}"
+
+
+def test_psycopg_named_cursor_binary_param(make_legacy_proxy, legacy_ref):
+    """A named cursor whose query has a parameter psycopg sends in binary (an int): DECLARE's
+    Bind carries it. (On its own switchyard: the read must not take the shared one down.)"""
+    p = make_legacy_proxy()
+    sql = "SELECT payment_id, amount FROM payments WHERE payment_id > %s ORDER BY payment_id"
+
+    def run(conn):
+        with conn.transaction():
+            with conn.cursor(name="legacy_bin") as cur:
+                cur.itersize = 50
+                cur.execute(sql, (0,))
+                return list(cur)
+    try:
+        with p.connect(autocommit=False) as conn:
+            got = run(conn)
+    finally:
+        stop_cleanly(p)
+    with legacy_ref.connect(autocommit=False) as conn:
+        want = run(conn)
+    assert got == want and len(want) > 400
+
+
+@pytest.mark.xfail(reason="switchyard limitation: with one legacy cursor open (its MySQL result not "
+                   "fully read), FETCH from a second cursor of the same transaction fails with XX000 "
+                   "\"the session's MySQL connection is busy\"; Postgres serves both", strict=True)
+def test_psycopg_two_named_cursors_interleaved(legacy_proxy, legacy_ref):
     """Two named cursors open at once in one transaction, read interleaved."""
     def run(conn):
         with conn.transaction():
@@ -212,6 +251,13 @@ def test_psycopg_named_cursor_scroll_and_reuse(legacy_proxy, legacy_ref):
     assert got == want
 
 
+def assert_same_lines(got: bytes, want: bytes, what: str):
+    gl, wl = got.split(b"\n"), want.split(b"\n")
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(gl, wl)) if a != b][:2]
+    assert not bad, f"{what}: first differing lines (line, switchyard, postgres): {bad}"
+    assert len(gl) == len(wl), f"{what}: line count"
+
+
 COPY_QUERY = ("SELECT customer_id, name, phone, email, status, points, balance, country, birthday,"
               " created_at, memo FROM customers WHERE customer_id <= 120 ORDER BY customer_id")
 
@@ -228,8 +274,25 @@ def test_psycopg_copy_to_stdout(legacy_proxy, legacy_ref, options):
             return data, cur.rowcount
     got, want = both(legacy_proxy, legacy_ref, run)
     assert got[0].count(b"\n") == want[0].count(b"\n") >= 120
-    assert got[0] == want[0]
+    assert_same_lines(got[0], want[0], "COPY")
     assert got[1] == want[1] == 120
+
+
+@pytest.mark.xfail(reason="switchyard bug: proxy/legacy.c CSV writer quotes a value that begins or "
+                   "ends with a space (\"Lee \"); Postgres quotes only for the delimiter, quote, CR/LF "
+                   "or the NULL string", strict=True)
+def test_psycopg_copy_csv_spaces(legacy_proxy, legacy_ref):
+    """COPY ... CSV of text with leading/trailing spaces: Postgres writes it unquoted."""
+    sql = ("COPY (SELECT customer_id, name, memo FROM customers WHERE name LIKE '% ' OR memo LIKE '% '"
+           " ORDER BY customer_id) TO STDOUT WITH (FORMAT csv)")
+
+    def run(conn):
+        with conn.cursor() as cur:
+            with cur.copy(sql) as copy:
+                return b"".join(bytes(c) for c in copy)
+    got, want = both(legacy_proxy, legacy_ref, run)
+    assert b"Lee ," in want
+    assert_same_lines(got, want, "COPY CSV")
 
 
 def test_psycopg_copy_all_types(legacy_proxy, legacy_ref):
@@ -245,20 +308,18 @@ def test_psycopg_copy_all_types(legacy_proxy, legacy_ref):
         return out
     got, want = both(legacy_proxy, legacy_ref, run)
     for g, w, table in zip(got, want, ("customers", "subscriptions", "payments")):
-        gl, wl = g.split(b"\n"), w.split(b"\n")
-        assert len(gl) == len(wl), table
-        bad = [(i, a, b) for i, (a, b) in enumerate(zip(gl, wl)) if a != b][:3]
-        assert not bad, f"{table}: first differing lines (switchyard, postgres): {bad}"
+        assert_same_lines(g, w, table)
 
 
-def test_psycopg_executemany_reads(legacy_proxy, legacy_ref):
+@pytest.mark.xfail(reason="switchyard bug: proxy/relay.c legacy_ref() calls scan_drop() before legacy_work_execute()/legacy_close()/legacy_describe() use the portal name that points into the drained client buffer: heap-use-after-free in find_portal (legacy.c) when Execute messages of legacy portals are pipelined", strict=True)
+def test_psycopg_executemany_reads(make_legacy_proxy, legacy_ref):
     """executemany(..., returning=True): pipelined Bind/Execute of one read, each result in order."""
     ids = [(i,) for i in range(1, 60, 3)] + [(999999,)]
 
     def run(conn):
         out = []
         with conn.cursor() as cur:
-            cur.executemany("SELECT customer_id, name, points FROM customers WHERE customer_id = %s",
+            cur.executemany("SELECT customer_id, name, points FROM customers WHERE customer_id = %t",
                             ids, returning=True)
             while True:
                 out.append(cur.fetchall())
@@ -266,24 +327,39 @@ def test_psycopg_executemany_reads(legacy_proxy, legacy_ref):
                     break
         # and the same read repeated in a plain loop
         for (i,) in ids[:10]:
-            out.append(conn.execute("SELECT name FROM customers WHERE customer_id = %s", (i,)).fetchall())
+            out.append(conn.execute("SELECT name FROM customers WHERE customer_id = %t", (i,)).fetchall())
         return out
-    got, want = both(legacy_proxy, legacy_ref, run)
+    p = make_legacy_proxy()
+    try:
+        with p.connect() as conn:
+            got = run(conn)
+    finally:
+        stop_cleanly(p)
+    with legacy_ref.connect() as conn:
+        want = run(conn)
     assert len(got) == len(want) == len(ids) + 10
     assert got == want
     assert got[len(ids) - 1] == []
 
 
-def test_psycopg_pipeline(legacy_proxy, legacy_ref):
+@pytest.mark.xfail(reason="switchyard bug: proxy/relay.c legacy_ref() calls scan_drop() before legacy_work_execute()/legacy_close()/legacy_describe() use the portal name that points into the drained client buffer: heap-use-after-free in find_portal (legacy.c) when Execute messages of legacy portals are pipelined", strict=True)
+def test_psycopg_pipeline(make_legacy_proxy, legacy_ref):
     """psycopg's pipeline mode: legacy reads and a Supabase-side read queued before one Sync."""
     def run(conn):
         with conn.pipeline():
             c1 = conn.execute("SELECT count(*) FROM customers")
             c2 = conn.execute("SELECT plan, count(*) FROM subscriptions GROUP BY plan ORDER BY plan")
-            c3 = conn.execute("SELECT %s::int + 1", (41,))
-            c4 = conn.execute("SELECT sum(amount) FROM payments WHERE subscription_id = %s", (5,))
+            c3 = conn.execute("SELECT %t::int + 1", (41,))
+            c4 = conn.execute("SELECT sum(amount) FROM payments WHERE subscription_id = %t", (5,))
         return [c.fetchall() for c in (c1, c2, c3, c4)]
-    got, want = both(legacy_proxy, legacy_ref, run)
+    p = make_legacy_proxy()
+    try:
+        with p.connect() as conn:
+            got = run(conn)
+    finally:
+        stop_cleanly(p)
+    with legacy_ref.connect() as conn:
+        want = run(conn)
     assert got == want
     assert got[0] == [(200,)] and got[2] == [(42,)]
 
@@ -323,6 +399,33 @@ def test_psycopg_autocommit_reads_see_new_rows(legacy_proxy, mariadb):
             assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == n + 1
     finally:
         mariadb.query("DELETE FROM customers WHERE customer_id = %s", new_id)
+
+
+@pytest.mark.xfail(reason="switchyard bug: a legacy portal bound in the same pipeline as the BEGIN "
+                   "that opens the transaction is dropped at Sync; the next Execute of it is sent to "
+                   "Supabase, which answers 34000 portal does not exist (pgjdbc setFetchSize does this)",
+                   strict=True)
+def test_portal_survives_sync_after_pipelined_begin(legacy_proxy):
+    """Parse/Bind/Execute BEGIN, Parse/Bind C_1/Execute(C_1, 10), Sync; then Execute(C_1, 10),
+    Sync: the portal lives until the transaction ends, as in Postgres (what pgjdbc sends)."""
+    import pgwire as pw
+    c = pw.connect(legacy_proxy.port, APP_USER, APP_PASSWORD)
+    try:
+        c.send(pw.parse_msg("BEGIN") + pw.bind_msg() + pw.execute_msg()
+               + pw.parse_msg("SELECT customer_id FROM customers ORDER BY customer_id")
+               + pw.bind_msg(portal="C_1") + pw.execute_msg("C_1", 10) + pw.SYNC)
+        first = c.read_through_ready()
+        assert [t for t, _ in first].count(b"D") == 10 and first[-2][0] == b"s"
+        c.send(pw.execute_msg("C_1", 10) + pw.SYNC)
+        second = c.read_through_ready()
+        rows = [pw.decode_data_row(b)[0] for t, b in second if t == b"D"]
+        errors = [pw.parse_error_fields(b) for t, b in second if t == b"E"]
+        assert not errors, errors
+        assert rows == [str(i) for i in range(11, 21)]
+        assert second[-2][0] == b"s" and c.txn_status == "T"
+        c.query("COMMIT")
+    finally:
+        c.terminate()
 
 
 # --- psycopg2 ----------------------------------------------------------------------------------
@@ -400,9 +503,9 @@ def test_node_pg_legacy(node_modules, legacy_proxy, legacy_ref):
     several values, rowMode 'array', a transaction; answered as Postgres answers."""
     got = run_node(node_modules, "legacy.js", legacy_proxy.url())
     want = run_node(node_modules, "legacy.js", ref_url(legacy_ref), str(legacy_ref.supabase.ca))
-    assert want["simple"]["rows"] and want["array"]["rows"]
-    for key in want:
-        assert got[key] == want[key], key
+    assert want["simple"]["rows"] and want["array"]["rows"] and want["error"] == "42703"
+    bad = {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
+    assert not bad, f"differing: {sorted(bad)}; (switchyard, postgres) per key: {bad}"
 
 
 def ensure_knex(node_modules):
@@ -419,9 +522,12 @@ def test_knex_legacy(node_modules, legacy_proxy, legacy_ref):
     want = run_node(node_modules, "knex_legacy.js", ref_url(legacy_ref), str(legacy_ref.supabase.ca))
     assert len(want["active"]["rows"]) == 25
     assert want["aggregate"]["rows"]
+    assert not [k for k, v in want.items() if "error" in v], want
     for key in want:
         assert got[key]["sql"] == want[key]["sql"], key
-        assert got[key]["rows"] == want[key]["rows"], f"{key}: {got[key]['sql']}"
+    bad = {k: (got[k].get("error") or got[k]["rows"], want[k]["rows"]) for k in want
+           if got[k].get("rows") != want[k]["rows"]}
+    assert not bad, f"differing: {sorted(bad)}; (switchyard, postgres) per builder: {bad}"
 
 
 def run_java(url, user, password, extra=""):
@@ -441,6 +547,7 @@ def test_pgjdbc_legacy(legacy_proxy, legacy_ref):
                    APP_USER, APP_PASSWORD)
     want = run_java(f"jdbc:postgresql://{sb.host}:{sb.port}/{legacy_ref.dbname}?sslmode=verify-full"
                     f"&sslrootcert={sb.ca}", "platform_owner", "owner-secret")
-    assert want["fetch"]["count"] == 1000
-    for key in want:
-        assert got[key] == want[key], key
+    assert want["fetch"]["count"] == 1000 and want["fetch_prepared"] == 200
+    assert not [k for k, v in want.items() if isinstance(v, str) and v.startswith("error:")], want
+    bad = {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
+    assert not bad, f"differing: {sorted(bad)}; (switchyard, postgres) per key: {bad}"

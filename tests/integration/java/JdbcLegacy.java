@@ -65,6 +65,21 @@ public class JdbcLegacy {
         return out;
     }
 
+    interface Section {
+        void run() throws Exception;
+    }
+
+    // One section's failure is recorded as its value ("error: SQLSTATE message"): the others still run.
+    static void section(Map<String, Object> out, String name, Section body) {
+        try {
+            body.run();
+        } catch (SQLException e) {
+            out.put(name, "error: " + e.getSQLState() + " " + e.getMessage());
+        } catch (Exception e) {
+            out.put(name, "error: " + e);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String url = args[0], user = args[1], password = args[2];
         Properties props = new Properties();
@@ -76,119 +91,151 @@ public class JdbcLegacy {
 
         try (Connection conn = DriverManager.getConnection(url, props)) {
             // A PreparedStatement executed with several parameter sets and types.
-            List<Object> prepared = new ArrayList<>();
-            try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT customer_id, name, status, points, balance FROM customers"
-                    + " WHERE customer_id BETWEEN ? AND ? AND balance >= ? AND name <> ? ORDER BY customer_id")) {
-                long[][] ranges = {{1, 20}, {50, 70}, {190, 260}, {1000, 2000}};
-                for (long[] r : ranges) {
-                    ps.setLong(1, r[0]);
-                    ps.setLong(2, r[1]);
-                    ps.setBigDecimal(3, new BigDecimal("0.00"));
-                    ps.setString(4, "Lee");
-                    try (ResultSet rs = ps.executeQuery()) {
-                        prepared.add(rows(rs));
+            section(out, "prepared", () -> {
+                List<Object> prepared = new ArrayList<>();
+                try (PreparedStatement ps = conn.prepareStatement(
+                        "SELECT customer_id, name, status, points, balance FROM customers"
+                        + " WHERE customer_id BETWEEN ? AND ? AND balance >= ? AND name <> ? ORDER BY customer_id")) {
+                    long[][] ranges = {{1, 20}, {50, 70}, {190, 260}, {1000, 2000}};
+                    for (long[] r : ranges) {
+                        ps.setLong(1, r[0]);
+                        ps.setLong(2, r[1]);
+                        ps.setBigDecimal(3, new BigDecimal("0.00"));
+                        ps.setString(4, "Lee");
+                        try (ResultSet rs = ps.executeQuery()) {
+                            prepared.add(rows(rs));
+                        }
                     }
                 }
-            }
-            out.put("prepared", prepared);
+                out.put("prepared", prepared);
+            });
+            section(out, "typed_timestamp", () -> {
+                try (PreparedStatement ps = conn.prepareStatement(
+                        "SELECT payment_id, amount, paid_at FROM payments WHERE paid_at >= ? AND amount > ?"
+                        + " AND currency = ? ORDER BY payment_id LIMIT 15")) {
+                    ps.setTimestamp(1, Timestamp.valueOf("2024-03-01 00:00:00"));
+                    ps.setInt(2, 100);
+                    ps.setString(3, "KRW");
+                    try (ResultSet rs = ps.executeQuery()) {
+                        out.put("typed_timestamp", rows(rs));
+                    }
+                }
+            });
+            section(out, "typed_bool_null", () -> {
+                try (PreparedStatement ps = conn.prepareStatement(
+                        "SELECT count(*) FROM subscriptions WHERE auto_renew = ? AND ends_at IS NOT DISTINCT FROM ?")) {
+                    ps.setBoolean(1, true);
+                    ps.setNull(2, Types.DATE);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        out.put("typed_bool_null", rows(rs));
+                    }
+                }
+            });
 
-            List<Object> typed = new ArrayList<>();
-            try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT payment_id, amount, paid_at FROM payments WHERE paid_at >= ? AND amount > ?"
-                    + " AND currency = ? ORDER BY payment_id LIMIT 15")) {
-                ps.setTimestamp(1, Timestamp.valueOf("2024-03-01 00:00:00"));
-                ps.setInt(2, 100);
-                ps.setString(3, "KRW");
-                try (ResultSet rs = ps.executeQuery()) {
-                    typed.add(rows(rs));
+            // setFetchSize inside a transaction: pgjdbc binds a named portal and sends Execute with
+            // a row limit; the server answers PortalSuspended until the last batch.
+            section(out, "fetch", () -> {
+                conn.setAutoCommit(false);
+                try {
+                    Map<String, Object> fetch = new LinkedHashMap<>();
+                    try (Statement st = conn.createStatement()) {
+                        st.setFetchSize(64);
+                        try (ResultSet rs = st.executeQuery(
+                                "SELECT payment_id, subscription_id, amount, currency FROM payments ORDER BY payment_id")) {
+                            List<Object> all = rows(rs);
+                            fetch.put("count", all.size());
+                            fetch.put("first", all.isEmpty() ? null : all.get(0));
+                            fetch.put("last", all.isEmpty() ? null : all.get(all.size() - 1));
+                            fetch.put("hash", all.toString().hashCode());
+                        }
+                    }
+                    out.put("fetch", fetch);
+                } finally {
+                    conn.rollback();
+                    conn.setAutoCommit(true);
                 }
-            }
-            try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT count(*) FROM subscriptions WHERE auto_renew = ? AND ends_at IS NOT DISTINCT FROM ?")) {
-                ps.setBoolean(1, true);
-                ps.setNull(2, Types.DATE);
-                try (ResultSet rs = ps.executeQuery()) {
-                    typed.add(rows(rs));
+            });
+            section(out, "fetch_prepared", () -> {
+                conn.setAutoCommit(false);
+                try (PreparedStatement ps = conn.prepareStatement(
+                        "SELECT customer_id, name FROM customers WHERE customer_id > ? ORDER BY customer_id")) {
+                    ps.setFetchSize(10);
+                    ps.setInt(1, 0);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        out.put("fetch_prepared", rows(rs).size());
+                    }
+                } finally {
+                    conn.rollback();
+                    conn.setAutoCommit(true);
                 }
-            }
-            out.put("typed", typed);
-
-            // setFetchSize inside a transaction: pgjdbc binds a portal and sends Execute with a
-            // row limit; the server answers PortalSuspended until the last batch.
-            conn.setAutoCommit(false);
-            Map<String, Object> fetch = new LinkedHashMap<>();
-            try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT payment_id, subscription_id, amount, currency FROM payments"
-                    + " WHERE payment_id > ? ORDER BY payment_id")) {
-                ps.setFetchSize(64);
-                ps.setLong(1, Long.MIN_VALUE);
-                try (ResultSet rs = ps.executeQuery()) {
-                    List<Object> all = rows(rs);
-                    fetch.put("count", all.size());
-                    fetch.put("first", all.isEmpty() ? null : all.get(0));
-                    fetch.put("last", all.isEmpty() ? null : all.get(all.size() - 1));
-                    fetch.put("hash", all.toString().hashCode());
+            });
+            // A fetch-size read abandoned half-way: its portal goes away with the transaction.
+            section(out, "fetch_partial", () -> {
+                conn.setAutoCommit(false);
+                try (Statement st = conn.createStatement()) {
+                    st.setFetchSize(10);
+                    try (ResultSet rs = st.executeQuery("SELECT customer_id FROM customers ORDER BY customer_id")) {
+                        int n = 0;
+                        while (n < 15 && rs.next()) n++;
+                        out.put("fetch_partial", rs.getString(1));
+                    }
+                    conn.commit();
+                } finally {
+                    conn.setAutoCommit(true);
                 }
-            }
-            // a second fetch-size read, abandoned half-way: its portal is closed with the transaction
-            try (Statement st = conn.createStatement()) {
-                st.setFetchSize(10);
-                try (ResultSet rs = st.executeQuery("SELECT customer_id FROM customers ORDER BY customer_id")) {
-                    int n = 0;
-                    while (n < 15 && rs.next()) n++;
-                    fetch.put("partial_last", rs.getString(1));
-                }
-            }
-            conn.commit();
-            conn.setAutoCommit(true);
-            out.put("fetch", fetch);
+            });
 
             // ResultSetMetaData of every legacy column.
             for (String table : new String[] {"customers", "subscriptions", "payments"}) {
-                try (Statement st = conn.createStatement();
-                     ResultSet rs = st.executeQuery("SELECT * FROM " + table + " LIMIT 1")) {
-                    ResultSetMetaData md = rs.getMetaData();
-                    List<Object> cols = new ArrayList<>();
-                    List<Object> mods = new ArrayList<>();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        List<Object> c = new ArrayList<>();
-                        c.add(md.getColumnLabel(i));
-                        c.add(md.getColumnTypeName(i));
-                        c.add(md.getColumnType(i));
-                        c.add(md.getColumnClassName(i));
-                        cols.add(c);
-                        List<Object> m = new ArrayList<>();
-                        m.add(md.getColumnLabel(i));
-                        m.add(md.getPrecision(i));
-                        m.add(md.getScale(i));
-                        mods.add(m);
+                section(out, "meta_" + table, () -> {
+                    try (Statement st = conn.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT * FROM " + table + " LIMIT 1")) {
+                        ResultSetMetaData md = rs.getMetaData();
+                        List<Object> cols = new ArrayList<>();
+                        List<Object> mods = new ArrayList<>();
+                        for (int i = 1; i <= md.getColumnCount(); i++) {
+                            List<Object> c = new ArrayList<>();
+                            c.add(md.getColumnLabel(i));
+                            c.add(md.getColumnTypeName(i));
+                            c.add(md.getColumnType(i));
+                            c.add(md.getColumnClassName(i));
+                            cols.add(c);
+                            List<Object> m = new ArrayList<>();
+                            m.add(md.getColumnLabel(i));
+                            m.add(md.getPrecision(i));
+                            m.add(md.getScale(i));
+                            mods.add(m);
+                        }
+                        out.put("meta_" + table, cols);
+                        out.put("typmod_" + table, mods);
                     }
-                    out.put("meta_" + table, cols);
-                    out.put("typmod_" + table, mods);
-                }
+                });
             }
             // Aggregates' types as pgjdbc sees them.
-            try (Statement st = conn.createStatement();
-                 ResultSet rs = st.executeQuery(
-                     "SELECT count(*), sum(points), avg(points), sum(balance), max(created_at) FROM customers")) {
-                ResultSetMetaData md = rs.getMetaData();
-                List<Object> cols = new ArrayList<>();
-                for (int i = 1; i <= md.getColumnCount(); i++) cols.add(md.getColumnTypeName(i));
-                out.put("meta_aggregates", cols);
-                out.put("aggregates", rows(rs));
-            }
+            section(out, "aggregates", () -> {
+                try (Statement st = conn.createStatement();
+                     ResultSet rs = st.executeQuery(
+                         "SELECT count(*), sum(points), avg(points), sum(balance), max(created_at) FROM customers")) {
+                    ResultSetMetaData md = rs.getMetaData();
+                    List<Object> cols = new ArrayList<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) cols.add(md.getColumnTypeName(i));
+                    out.put("meta_aggregates", cols);
+                    out.put("aggregates", rows(rs));
+                }
+            });
             // An error, then the connection goes on.
-            try (Statement st = conn.createStatement()) {
-                st.executeQuery("SELECT nosuchcol FROM customers");
-                out.put("error", null);
-            } catch (SQLException e) {
-                out.put("error", e.getSQLState());
-            }
-            try (Statement st = conn.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT count(*) FROM customers")) {
-                out.put("after", rows(rs));
-            }
+            section(out, "error", () -> {
+                try (Statement st = conn.createStatement()) {
+                    st.executeQuery("SELECT nosuchcol FROM customers");
+                    out.put("error", null);
+                } catch (SQLException e) {
+                    out.put("error", e.getSQLState());
+                }
+                try (Statement st = conn.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT count(*) FROM customers")) {
+                    out.put("after", rows(rs));
+                }
+            });
         }
         System.out.println(json(out));
     }

@@ -24,7 +24,12 @@ async function main() {
   const out = {};
   const run = async (name, builder) => {
     const sql = builder.toSQL().toNative();
-    out[name] = { sql: sql.sql, rows: await builder };
+    try {
+      out[name] = { sql: sql.sql, rows: await builder };
+    } catch (e) {
+      // one builder's failure is recorded, the others still run
+      out[name] = { sql: sql.sql, error: `${e.code} ${e.message}` };
+    }
   };
   try {
     await run('active', knex('customers')
