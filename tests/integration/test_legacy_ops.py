@@ -424,18 +424,23 @@ def test_pool_size_bounds_mysql_connections(ops_proxy, ops_mdb):
             errors.append(repr(e))
     mon = threading.Thread(target=monitor)
     mon.start()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(20)]
     t0 = time.monotonic()
     for t in threads:
         t.start()
+    deadline = t0 + 30  # the reads take well under a second when they are served
     for t in threads:
-        t.join(120)
+        t.join(max(0.0, deadline - time.monotonic()))
     took = time.monotonic() - t0
+    hung = sum(t.is_alive() for t in threads)
     stop.set()
     mon.join()
     peak = max(samples)
+    now = readonly_threads(ops_mdb)
     print(f"pool_size=3, 20 clients x 8 reads in {took:.2f}s: peak crm_readonly connections {peak}"
-          f" ({len(samples)} samples)")
+          f" ({len(samples)} samples), {hung} clients still waiting")
+    assert hung == 0, (f"{hung} of 20 clients still wait for a legacy read after {took:.0f}s while MariaDB"
+                       f" has {now} connections from switchyard ({len(done)} of 160 reads served)")
     assert not errors, errors[:3]
     assert len(done) == 160
     assert peak <= 3 + 1, f"MariaDB saw {peak} connections from switchyard with pool_size = 3"
