@@ -229,9 +229,6 @@ def test_psycopg_named_cursor_binary_param(make_legacy_proxy, legacy_ref):
     assert got == want and len(want) > 400
 
 
-@pytest.mark.xfail(reason="switchyard limitation: with one legacy cursor open (its MySQL result not "
-                   "fully read), FETCH from a second cursor of the same transaction fails with XX000 "
-                   "\"the session's MySQL connection is busy\"; Postgres serves both", strict=True)
 def test_psycopg_two_named_cursors_interleaved(legacy_proxy, legacy_ref):
     """Two named cursors open at once in one transaction, read interleaved."""
     def run(conn):
@@ -278,9 +275,6 @@ def test_psycopg_copy_to_stdout(legacy_proxy, legacy_ref, options):
     assert got[1] == want[1] == 120
 
 
-@pytest.mark.xfail(reason="switchyard bug: proxy/legacy.c CSV writer quotes a value that begins or "
-                   "ends with a space (\"Lee \"); Postgres quotes only for the delimiter, quote, CR/LF "
-                   "or the NULL string", strict=True)
 def test_psycopg_copy_csv_spaces(legacy_proxy, legacy_ref):
     """COPY ... CSV of text with leading/trailing spaces: Postgres writes it unquoted."""
     sql = ("COPY (SELECT customer_id, name, memo FROM customers WHERE name LIKE '% ' OR memo LIKE '% '"
@@ -311,7 +305,6 @@ def test_psycopg_copy_all_types(legacy_proxy, legacy_ref):
         assert_same_lines(g, w, table)
 
 
-@pytest.mark.xfail(reason="switchyard bug: proxy/relay.c legacy_ref() calls scan_drop() before legacy_work_execute()/legacy_close()/legacy_describe() use the portal name that points into the drained client buffer: heap-use-after-free in find_portal (legacy.c) when Execute messages of legacy portals are pipelined", strict=True)
 def test_psycopg_executemany_reads(make_legacy_proxy, legacy_ref):
     """executemany(..., returning=True): pipelined Bind/Execute of one read, each result in order."""
     ids = [(i,) for i in range(1, 60, 3)] + [(999999,)]
@@ -342,7 +335,6 @@ def test_psycopg_executemany_reads(make_legacy_proxy, legacy_ref):
     assert got[len(ids) - 1] == []
 
 
-@pytest.mark.xfail(reason="switchyard bug: proxy/relay.c legacy_ref() calls scan_drop() before legacy_work_execute()/legacy_close()/legacy_describe() use the portal name that points into the drained client buffer: heap-use-after-free in find_portal (legacy.c) when Execute messages of legacy portals are pipelined", strict=True)
 def test_psycopg_pipeline(make_legacy_proxy, legacy_ref):
     """psycopg's pipeline mode: legacy reads and a Supabase-side read queued before one Sync."""
     def run(conn):
@@ -404,10 +396,6 @@ def test_psycopg_autocommit_reads_see_new_rows(legacy_proxy, mariadb):
         mariadb.query("DELETE FROM customers WHERE customer_id = %s", new_id)
 
 
-@pytest.mark.xfail(reason="switchyard bug: a legacy portal bound in the same pipeline as the BEGIN "
-                   "that opens the transaction is dropped at Sync; the next Execute of it is sent to "
-                   "Supabase, which answers 34000 portal does not exist (pgjdbc setFetchSize does this)",
-                   strict=True)
 def test_portal_survives_sync_after_pipelined_begin(legacy_proxy):
     """Parse/Bind/Execute BEGIN, Parse/Bind C_1/Execute(C_1, 10), Sync; then Execute(C_1, 10),
     Sync: the portal lives until the transaction ends, as in Postgres (what pgjdbc sends)."""

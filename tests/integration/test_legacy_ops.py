@@ -183,14 +183,7 @@ def test_cancel_slow_mysql_read_in_transaction(ops_proxy, ops_mdb):
         kill_leftovers(ops_mdb)
 
 
-TIMEOUT_BUG = ("switchyard bug: proxy/legacy.c timeout_of() reads statement_timeout only from a startup"
-               " parameter of that name; '-c statement_timeout=...' in the options startup parameter and"
-               " SET statement_timeout are ignored for MySQL reads (they run to completion)")
-
-
-@pytest.mark.parametrize("how", [
-    pytest.param("options", marks=pytest.mark.xfail(reason=TIMEOUT_BUG, strict=True)),
-    pytest.param("set", marks=pytest.mark.xfail(reason=TIMEOUT_BUG, strict=True))])
+@pytest.mark.parametrize("how", ["options", "set"])
 def test_statement_timeout_slow_mysql_read(ops_proxy, ops_mdb, how):
     """statement_timeout applies to MySQL work: 57014 'canceling statement due to statement
     timeout' after about the timeout, the MySQL query killed, the session usable. Set through
@@ -456,7 +449,6 @@ def read_error(conn, sql="SELECT count(*) FROM customers"):
         return e, None
 
 
-@pytest.mark.xfail(reason="switchyard bug: proxy/mysql.c next_op() OP_CONNECT failure calls log_ratelimit_take(&p->down_rl, NULL) and proxy/log.c:145 stores the count through the NULL pointer: switchyard crashes (UBSan: store to null pointer) as soon as a MySQL reconnect fails", strict=True)
 def test_mariadb_restart(ops_proxy, ops_mdb):
     """Reads work; MariaDB stops: a read gets 08006 (and Supabase still answers); MariaDB starts
     again: reads work again within a few seconds, without restarting switchyard."""
