@@ -771,7 +771,7 @@ static bool int_fits(uint32_t oid, int64_t n)
 static bool parse_float(const char *v, size_t len, bool single, double *out, struct dec *dp)
 {
 	struct dec d0, *d = dp ? dp : &d0;
-	char tmp[128];
+	char tmp[512]; /* MySQL prints ROUND(1e300) as 301 digits */
 	if (len >= sizeof(tmp) || !dec_parse(v, len, true, d))
 		return false;
 	memcpy(tmp, v, len);

@@ -746,6 +746,19 @@ static bool check_datetime_literal(struct xlate *x, const char *s, uint32_t oid)
 }
 
 /*
+ * Postgres' datetime input needs a number in every value it accepts (the
+ * special words aside, checked above); MySQL would warn and compare NULL.
+ */
+static bool check_datetime_digits(struct xlate *x, const char *s, uint32_t oid)
+{
+	for (const char *p = s; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			return true;
+	return fail(x, "22007", "invalid input syntax for type %s: \"%s\"",
+		    oid == PG_OID_TIMESTAMP ? "timestamp" : ty_pg_name(oid), s);
+}
+
+/*
  * An unknown-type literal written at buf[start, n) takes type <to>: its text
  * is rewritten as MySQL needs it for that type, or Postgres' input error.
  */
@@ -779,10 +792,11 @@ static bool coerce_literal(struct xlate *x, size_t start, struct ty *t, uint32_t
 		return out(x, b ? "TRUE" : "FALSE");
 	}
 	case PG_OID_TIMESTAMPTZ:
-		return check_datetime_literal(x, s, to) && emit_tstz_literal(x, s);
+		return check_datetime_literal(x, s, to) && check_datetime_digits(x, s, to) &&
+		       emit_tstz_literal(x, s);
 	case PG_OID_DATE:
 	case PG_OID_TIMESTAMP:
-		if (!check_datetime_literal(x, s, to))
+		if (!check_datetime_literal(x, s, to) || !check_datetime_digits(x, s, to))
 			return false;
 		return out(x, to == PG_OID_DATE ? "CAST(" : "CAST(") && out_strlit(x, s) &&
 		       out(x, to == PG_OID_DATE ? " AS DATE)" : " AS DATETIME(6))");
@@ -1048,9 +1062,24 @@ static bool check_grouping(struct xlate *x, struct scope *sc)
 	return true;
 }
 
+/*
+ * A FLOAT column of a table is read as CAST(col AS DOUBLE): MySQL's text
+ * protocol prints FLOAT with 6 significant digits (1.67772e+07 for
+ * 16777216), and the double holds the float's exact value, which the value
+ * mapper rounds back to float4's shortest form. Comparisons see the same
+ * widened value, as Postgres compares float4 with a numeric literal in
+ * float8.
+ */
+static bool col_widened(const struct range *r, const struct rcol *c)
+{
+	return r->table != NULL && c->ty.col != NULL && c->ty.col->my_type == MY_T_FLOAT;
+}
+
 static bool emit_col(struct xlate *x, const struct range *r, const struct rcol *c)
 {
-	return out_ident(x, r->qual) && out(x, ".") && out_ident(x, c->my_name);
+	bool w = col_widened(r, c);
+	return (!w || out(x, "CAST(")) && out_ident(x, r->qual) && out(x, ".") &&
+	       out_ident(x, c->my_name) && (!w || out(x, " AS DOUBLE)"));
 }
 
 static bool col_servable(struct xlate *x, const struct rcol *c)
@@ -2437,6 +2466,24 @@ static bool cast_to_text(struct xlate *x, const char *text, const struct ty *a, 
 	return cut(x, s0, &inner) && out_truncated(x, inner, typmod);
 }
 
+/*
+ * text::boolean as Postgres' boolin reads it: blanks trimmed, any case, a
+ * prefix of true/yes/false/no, on/off (two letters at least), 1/0. Any
+ * other value must fail with 22P02: the ELSE branch casts a text that is
+ * no integer, which MySQL answers with warning 1292 (truncated incorrect
+ * value) and the proxy turns into 22P02.
+ */
+static bool cast_text_to_bool(struct xlate *x, const char *text)
+{
+	return out(x, "(CASE WHEN (") && out(x, text) &&
+	       out(x, ") IS NULL THEN NULL WHEN CAST(LOWER(TRIM(") && out(x, text) &&
+	       out(x, ")) AS BINARY) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') THEN TRUE"
+		      " WHEN CAST(LOWER(TRIM(") && out(x, text) &&
+	       out(x, ")) AS BINARY) IN ('f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'of', 'off', '0')"
+		      " THEN FALSE ELSE CAST(CONCAT('invalid input syntax for type boolean: ', ") &&
+	       out(x, text) && out(x, ") AS SIGNED) <> 0 END)");
+}
+
 /* expr::type for a typed expression <a> written as <text>. */
 static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t oid, int32_t typmod)
 {
@@ -2474,7 +2521,7 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 		if (a->oid == PG_OID_INT4)
 			return out(x, "(") && out(x, text) && out(x, " <> 0)");
 		if (ty_textual(a))
-			return refuse(x, "a cast of text to boolean");
+			return cast_text_to_bool(x, text);
 		break;
 	case PG_OID_DATE:
 		if (a->oid == PG_OID_DATE)
@@ -4224,6 +4271,7 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 	c->end = x->n;
 	/* A plain column already carries the name MySQL should give it. */
 	bool plain = c->range != SIZE_MAX && !bytes &&
+		     !col_widened(&sc->ranges[c->range], &sc->ranges[c->range].cols[c->col]) &&
 		     strcmp(sc->ranges[c->range].cols[c->col].my_name, c->alias) == 0;
 	if (!plain && (!out(x, " AS ") || !out_ident(x, c->alias)))
 		return false;
