@@ -106,6 +106,8 @@ enum pgv_conv {
 	PGV_C_TIMESTAMPTZ,  /* the same, in UTC (sessions run with time_zone '+00:00') */
 	PGV_C_INTERVAL,     /* MySQL TIME '[-]HHH:MM:SS[.ffffff]' as an interval */
 	PGV_C_BYTEA,        /* raw bytes */
+	PGV_C_INTERVAL_DT,  /* an interval computed in MySQL as the integer days * 10^15 +
+			       microseconds (|microseconds| < 5 * 10^14): days and time */
 	PGV_C_COUNT,        /* not a conversion */
 };
 

@@ -102,6 +102,8 @@ enum ty_flag {
 	TY_ENUM = 1 << 3,     /* a MySQL ENUM/SET column: sorts by index unless cast */
 	TY_BINARY = 1 << 4,   /* already a byte string in MySQL (CAST AS BINARY) */
 	TY_AGG = 1 << 5,      /* contains an aggregate */
+	TY_IVENC = 1 << 6,    /* an interval MySQL holds as days * 10^15 + microseconds
+				 (PGV_C_INTERVAL_DT), only as a whole select-list item */
 };
 
 /* The Postgres type of an expression, and what the walk knows about its MySQL side. */
@@ -217,6 +219,7 @@ struct xlate {
 	bool want_display;         /* a top-level select-list avg() or division: div_pg_scale */
 	const char *display;       /* what it prints as, if it was one */
 	unsigned depth;
+	unsigned ivenc_at;         /* the depth whose expression may be a TY_IVENC interval, + 1 */
 	bool failed;
 	bool oom;
 	char sqlstate[6];
@@ -487,7 +490,7 @@ static uint8_t conv_of(const struct ty *t)
 	case PG_OID_DATE: return PGV_C_DATE;
 	case PG_OID_TIMESTAMP: return PGV_C_TIMESTAMP;
 	case PG_OID_TIMESTAMPTZ: return PGV_C_TIMESTAMPTZ;
-	case PG_OID_INTERVAL: return PGV_C_INTERVAL;
+	case PG_OID_INTERVAL: return (t->flags & TY_IVENC) ? PGV_C_INTERVAL_DT : PGV_C_INTERVAL;
 	case PG_OID_BYTEA: return PGV_C_BYTEA;
 	case PG_OID_BPCHAR: return PGV_C_BPCHAR;
 	default: return PGV_C_TEXT;
@@ -745,6 +748,13 @@ static bool check_datetime_literal(struct xlate *x, const char *s, uint32_t oid)
 	return true;
 }
 
+/* A Postgres interval as its three fields (months, days, microseconds). */
+struct interval {
+	int64_t months, days, usec;
+};
+
+static bool parse_interval(const char *s, struct interval *iv);
+
 /*
  * Postgres' datetime input needs a number in every value it accepts (the
  * special words aside, checked above); MySQL would warn and compare NULL.
@@ -800,8 +810,18 @@ static bool coerce_literal(struct xlate *x, size_t start, struct ty *t, uint32_t
 			return false;
 		return out(x, to == PG_OID_DATE ? "CAST(" : "CAST(") && out_strlit(x, s) &&
 		       out(x, to == PG_OID_DATE ? " AS DATE)" : " AS DATETIME(6))");
-	case PG_OID_INTERVAL:
-		return refuse(x, "an interval value outside date arithmetic");
+	case PG_OID_INTERVAL: {
+		/* A time-only interval is a MySQL TIME, which compares and prints as one. */
+		struct interval iv;
+		int64_t a;
+		if (!parse_interval(s, &iv))
+			return fail(x, "22007", "invalid input syntax for type interval: \"%s\"", s);
+		if (iv.months != 0 || iv.days != 0 || (a = iv.usec < 0 ? -iv.usec : iv.usec) >= INT64_C(838) * 3600 * 1000000)
+			return refuse(x, "an interval value with days, months or more than 838 hours outside date arithmetic");
+		return outf(x, "CAST('%s%lld:%02lld:%02lld.%06lld' AS TIME)", iv.usec < 0 ? "-" : "",
+			    (long long)(a / 3600000000), (long long)(a / 60000000 % 60),
+			    (long long)(a / 1000000 % 60), (long long)(a % 1000000));
+	}
 	default:
 		t->oid = to == 0 ? PG_OID_TEXT : to;
 		return out_strlit(x, s);
@@ -1381,10 +1401,6 @@ static bool handle_columnref(struct xlate *x, struct scope *sc, uint32_t f, stru
 
 /* ---- intervals ---- */
 
-/* A Postgres interval as its three fields (months, days, microseconds). */
-struct interval {
-	int64_t months, days, usec;
-};
 
 static bool interval_unit(const char *w, struct interval *iv, double amount)
 {
@@ -1628,6 +1644,72 @@ static bool out_as_text(struct xlate *x, const char *text, const struct ty *t)
 	return out(x, text);
 }
 
+static bool out_local(struct xlate *x, const char *text);
+
+/*
+ * An interval value's MySQL form for interval arithmetic: days * 10^15 +
+ * microseconds (TY_IVENC, printed by PGV_C_INTERVAL_DT). A TIME value is
+ * all microseconds (Postgres reads TIME as a time-only interval).
+ */
+static bool out_ivenc(struct xlate *x, const char *text, const struct ty *t)
+{
+	if (t->flags & TY_IVENC)
+		return out(x, text);
+	return out(x, "ROUND(TIME_TO_SEC(") && out(x, text) && out(x, ") * 1000000)");
+}
+
+/*
+ * interval ± interval literal (times <factor>): Postgres adds the fields
+ * one by one, without justifying: days to days, time to time. Months are
+ * not held by the MySQL form.
+ */
+static bool out_interval_arith(struct xlate *x, const char *lt, const struct ty *l,
+			       const struct interval *iv, int sign, const char *factor, struct ty *t)
+{
+	if (iv->months != 0)
+		return refuse(x, "interval arithmetic with months or years");
+	*t = ty_of(PG_OID_INTERVAL);
+	t->flags |= TY_IVENC;
+	t->nullable = l->nullable;
+	if (!out(x, "(") || !out_ivenc(x, lt, l) || !out(x, sign < 0 ? " - " : " + "))
+		return false;
+	if (factor != NULL && (!out(x, "(") || !out(x, factor) || !out(x, ") * ")))
+		return false;
+	return outf(x, "(CAST(%lld AS DECIMAL(38,0)) * 1000000000000000 + %lld))",
+		    (long long)iv->days, (long long)iv->usec);
+}
+
+/*
+ * timestamp - timestamp: Postgres' timestamp_mi gives the microseconds
+ * justified into days (interval_justify_hours: whole days of 24 hours, the
+ * rest as time, both of the difference's sign) and no months.
+ */
+static bool out_timestamp_diff(struct xlate *x, const char *lt, const struct ty *l, const char *rt,
+			       const struct ty *r, struct ty *t)
+{
+	*t = ty_of(PG_OID_INTERVAL);
+	t->flags |= TY_IVENC;
+	t->nullable = l->nullable || r->nullable;
+	const char *a[2] = { lt, rt };
+	const struct ty *ta[2] = { l, r };
+	char *w[2];
+	for (int i = 0; i < 2; i++) {
+		size_t s0 = x->n;
+		/* Mixed with a timestamptz, a timestamp is local time in the session zone. */
+		bool local = ta[i]->oid == PG_OID_TIMESTAMPTZ && ta[1 - i]->oid != PG_OID_TIMESTAMPTZ;
+		if (!(local ? out_local(x, a[i]) : out(x, a[i])) || !cut(x, s0, &w[i]))
+			return false;
+	}
+	size_t s0 = x->n;
+	char *us;
+	if (!out(x, "TIMESTAMPDIFF(MICROSECOND, ") || !out(x, w[1]) || !out(x, ", ") ||
+	    !out(x, w[0]) || !out(x, ")") || !cut(x, s0, &us))
+		return false;
+	return out(x, "(CAST(") && out(x, us) &&
+	       out(x, " DIV 86400000000 AS DECIMAL(38,0)) * 1000000000000000 + MOD(") && out(x, us) &&
+	       out(x, ", 86400000000))");
+}
+
 /* datetime ± interval, date ± integer, date - date. */
 static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op,
 			    struct ty *t)
@@ -1651,7 +1733,11 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 	}
 	struct ty l;
 	char *lt;
-	if (!operand(x, sc, ln, &l, &lt))
+	unsigned iv0 = x->ivenc_at;
+	x->ivenc_at = x->depth + 1; /* (a - b) + interval '1 day' */
+	bool lok = operand(x, sc, ln, &l, &lt);
+	x->ivenc_at = iv0;
+	if (!lok)
 		return false;
 	if (riv) {
 		if (l.flags & TY_UNKNOWN) {
@@ -1659,6 +1745,8 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 			if (!settle(x, &lt, &l, &ts))
 				return false;
 		}
+		if (l.oid == PG_OID_INTERVAL)
+			return out_interval_arith(x, lt, &l, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor, t);
 		if (!ty_datetime(&l))
 			return fail(x, "42883", "operator does not exist: %s %s interval",
 				    ty_pg_name(l.oid), op);
@@ -1693,6 +1781,9 @@ static bool out_date_arith(struct xlate *x, const char *op, const char *lt, cons
 		*t = ty_of(PG_OID_INT4);
 		return out(x, "DATEDIFF(") && out(x, lt) && out(x, ", ") && out(x, rt) && out(x, ")");
 	}
+	if (ty_datetime(l) && ty_datetime(r) && strcmp(op, "-") == 0 &&
+	    (l->oid != PG_OID_DATE || r->oid != PG_OID_DATE))
+		return out_timestamp_diff(x, lt, l, rt, r, t);
 	if (ty_datetime(l) && ty_datetime(r))
 		return refuse(x, "subtracting timestamps (an interval result)");
 	return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l->oid), op,
@@ -2153,6 +2244,12 @@ static bool handle_nulltest(struct xlate *x, struct scope *sc, uint32_t f, struc
 	*t = ty_of(PG_OID_BOOL);
 	t->nullable = false;
 	bool neg = tree_str_is(d, tree_get(d, f, "nulltesttype"), "IS_NOT_NULL");
+	/* A MySQL zero date (or one with a zero month or day) is NULL to clients. */
+	if (a.col != NULL && (a.col->my_type == MY_T_DATE || a.col->my_type == MY_T_DATETIME ||
+			      a.col->my_type == MY_T_TIMESTAMP))
+		return out(x, "(") && out(x, text) && out(x, neg ? " IS NOT NULL AND MONTH(" : " IS NULL OR MONTH(") &&
+		       out(x, text) && out(x, neg ? ") <> 0 AND DAYOFMONTH(" : ") = 0 OR DAYOFMONTH(") &&
+		       out(x, text) && out(x, neg ? ") <> 0)" : ") = 0)");
 	return out(x, "(") && out(x, text) && out(x, neg ? " IS NOT NULL)" : " IS NULL)");
 }
 
@@ -2546,6 +2643,10 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 			return out(x, "DATE_SUB(") && out_cast(x, text, PG_OID_TIMESTAMP, typmod) &&
 			       out(x, ", INTERVAL ") && out_tz(x) && out(x, " SECOND)");
 		break;
+	case PG_OID_INTERVAL:
+		if (a->oid == PG_OID_INTERVAL)
+			return out(x, text);
+		break;
 	default:
 		break;
 	}
@@ -2563,8 +2664,14 @@ static bool type_name(struct xlate *x, uint32_t tn, uint32_t *oid, int32_t *typm
 		return refuse(x, "a cast to an array type");
 	*oid = cast_target(*last);
 	if (*oid == 0) {
-		if (strcmp(*last, "interval") == 0)
-			return refuse(x, "an interval value outside date arithmetic");
+		if (strcmp(*last, "interval") == 0) {
+			/* interval 'time-only literal' (coerce_literal), or a TIME value as it is. */
+			if (tree_get(d, tn, "typmods") != 0)
+				return refuse(x, "an interval with fields or a precision");
+			*oid = PG_OID_INTERVAL;
+			*typmod = -1;
+			return true;
+		}
 		return fail(x, "0A000", "casting to type %s is not supported for legacy tables", *last);
 	}
 	int64_t mods[3];
@@ -3793,8 +3900,17 @@ static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct t
 	}
 	*t = ty_of(0);
 	size_t start = x->n, ug = sc->nug;
+	unsigned here = x->depth;
 	bool ok = dispatch_expr(x, sc, node, t);
 	x->depth--;
+	/*
+	 * An interval held as days and microseconds (TY_IVENC) is printed right
+	 * but neither compares, sorts nor computes as Postgres' interval: only a
+	 * whole select-list item or an operand of interval ± interval literal
+	 * may be one.
+	 */
+	if (ok && (t->flags & TY_IVENC) && x->ivenc_at != here)
+		return refuse(x, "an interval result inside a larger expression");
 	if (ok && sc->nug > ug) {
 		for (size_t i = 0; i < sc->ngroups; i++) {
 			const char *g = sc->groups[i].text;
@@ -4379,10 +4495,15 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		char *text;
 		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
 		x->display = NULL;
+		unsigned iv0 = x->ivenc_at;
+		x->ivenc_at = x->depth + 1;
 		bool ok = operand(x, sc, val, &c.ty, &text);
+		x->ivenc_at = iv0;
 		x->want_display = false;
 		if (!ok)
 			return false;
+		if ((c.ty.flags & TY_IVENC) && distinct)
+			return refuse(x, "DISTINCT over an interval result");
 		c.display = x->display;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
@@ -4605,6 +4726,8 @@ static bool out_order_item(struct xlate *x, struct scope *sc, uint32_t sortby, c
 	}
 	if (c != NULL) {
 		t = c->ty;
+		if (t.flags & TY_IVENC)
+			return refuse(x, "ORDER BY an interval result");
 		oc->outputs[c - cols->v] = true;
 		cover_col(oc, c->range, c->col);
 		if (distinct) {
@@ -4829,6 +4952,8 @@ static bool setop_types(struct xlate *x, struct olist *l, const struct olist *r,
 	for (size_t i = 0; i < l->n; i++) {
 		struct ty *a = &l->v[i].ty;
 		const struct ty *b = &r->v[i].ty;
+		if ((a->flags | b->flags) & TY_IVENC)
+			return refuse(x, "a set operation over an interval result");
 		if (ty_number(a) && ty_number(b) && a->oid != b->oid)
 			*a = ty_of(ty_promote(a, b));
 		else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid)

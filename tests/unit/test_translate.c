@@ -165,7 +165,7 @@ static const char *conv_name(uint8_t conv)
 {
 	static const char *const names[] = { "text", "bpchar", "bool", "bitbool", "int", "numeric",
 					     "float4", "float8", "date", "timestamp", "timestamptz",
-					     "interval", "bytea" };
+					     "interval", "bytea", "interval_dt" };
 	return conv < sizeof(names) / sizeof(names[0]) ? names[conv] : "?";
 }
 
