@@ -17,13 +17,16 @@
  * The MySQL session runs xlate_session_setup()'s one statement:
  *   SET NAMES utf8mb4, time_zone = '+00:00',
  *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
- *               NO_ENGINE_SUBSTITUTION',
+ *               NO_ENGINE_SUBSTITUTION,NO_UNSIGNED_SUBTRACTION',
  *   group_concat_max_len = 1073741824
  * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
  *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES); a "/" before
  *     a "*" inside a string is split into two adjacent literals, so the text
  *     never holds a comment opener;
+ *   - NO_UNSIGNED_SUBTRACTION: Postgres has no unsigned types, so
+ *     `2024 - birth_year` (a YEAR or UNSIGNED operand) is a signed result,
+ *     not MySQL's error 1690;
  *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT is not needed;
  *   - ONLY_FULL_GROUP_BY is off: MariaDB's version of it rejects columns that
  *     Postgres accepts through a primary key's functional dependency; the
@@ -1813,6 +1816,8 @@ static int numeric_dscale(const struct ty *t, const char *text)
 		return 0;
 	if (t->oid != PG_OID_NUMERIC)
 		return -1;
+	if (t->col != NULL && t->col->my_type == MY_T_BIGINT)
+		return 0; /* BIGINT UNSIGNED: numeric of scale 0 */
 	if (t->typmod >= 4)
 		return (int)((t->typmod - 4) & 0xffff);
 	const char *p = text[0] == '-' ? text + 1 : text;
@@ -1823,6 +1828,21 @@ static int numeric_dscale(const struct ty *t, const char *text)
 		return 0;
 	size_t f = strspn(p + n + 1, "0123456789");
 	return p[n + 1 + f] == '\0' ? (int)f : -1;
+}
+
+/*
+ * An UNSIGNED column in arithmetic computes as Postgres' int8 or numeric
+ * does: MySQL keeps an unsigned operand's result unsigned and fails with
+ * 1690 when it would be negative or beyond 2^64.
+ */
+static bool signed_operand(struct xlate *x, char **text, const struct ty *t)
+{
+	if (t->col == NULL || !t->col->is_unsigned || !ty_number(t) || ty_float(t))
+		return true;
+	size_t s0 = x->n;
+	return out(x, "CAST(") && out(x, *text) &&
+	       out(x, t->oid == PG_OID_NUMERIC ? " AS DECIMAL(21,0))" : " AS SIGNED)") &&
+	       cut(x, s0, text);
 }
 
 static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op, struct ty *t)
@@ -1847,6 +1867,8 @@ static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char
 	if ((!ty_number(&l) && !(l.flags & TY_NULL)) || (!ty_number(&r) && !(r.flags & TY_NULL)))
 		return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l.oid), op,
 			    ty_pg_name(r.oid));
+	if (!signed_operand(x, &lt, &l) || !signed_operand(x, &rt, &r))
+		return false;
 	*t = ty_of(ty_promote(&l, &r));
 	if (strcmp(op, "^") == 0) {
 		*t = ty_of(t->oid == PG_OID_NUMERIC ? PG_OID_NUMERIC : PG_OID_FLOAT8);
@@ -2291,9 +2313,12 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 			c = tys[i];
 			have = true;
 		} else if (ty_number(&c) && ty_number(&tys[i]) && c.oid != tys[i].oid) {
+			uint32_t a = c.oid;
 			c = ty_of(ty_promote(&c, &tys[i]));
-			if (c.oid == PG_OID_INT4 && (tys[i].oid == PG_OID_INT2))
-				c.oid = PG_OID_INT4;
+			/* select_common_type: real accepts integers implicitly and stays real. */
+			if ((a == PG_OID_FLOAT4 && tys[i].oid != PG_OID_FLOAT8) ||
+			    (tys[i].oid == PG_OID_FLOAT4 && a != PG_OID_FLOAT8))
+				c.oid = PG_OID_FLOAT4;
 		} else if (ty_textual(&c) && ty_textual(&tys[i]) && c.oid != tys[i].oid) {
 			c = ty_of(PG_OID_TEXT);
 		} else if (c.oid == tys[i].oid && c.typmod != tys[i].typmod) {
@@ -2884,6 +2909,19 @@ static bool fn_case(struct xlate *x, struct fargs *a, const char *name, struct t
 
 static bool fn_length(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
 {
+	bool octets = strcmp(name, "octet_length") == 0;
+	if (a->n == 1 && octets && a->ty[0].oid == PG_OID_BYTEA) {
+		*t = ty_of(PG_OID_INT4);
+		return out_call(x, "LENGTH", a);
+	}
+	/* A char(n) value has its padding in Postgres (MySQL strips it): octet_length counts it. */
+	const struct legacy_column *c = a->n == 1 ? a->ty[0].col : NULL;
+	if (octets && c != NULL && c->my_type == MY_T_CHAR && a->ty[0].oid == PG_OID_BPCHAR &&
+	    c->char_length > 0) {
+		*t = ty_of(PG_OID_INT4);
+		return out(x, "LENGTH(RPAD(") && out(x, a->text[0]) &&
+		       outf(x, ", %u, ' '))", (unsigned)c->char_length);
+	}
 	if (a->n != 1 || !args_text(x, a, name))
 		return a->n != 1 ? no_function(x, name, a) : false;
 	*t = ty_of(PG_OID_INT4);
@@ -2991,6 +3029,13 @@ static bool fn_concat(struct xlate *x, struct fargs *a, const char *name, struct
 	for (size_t i = 0; i < a->n; i++) {
 		if (i && !out(x, ", "))
 			return false;
+		/* concat's "any" arguments print through bpcharout: char(n) keeps its padding. */
+		if (a->ty[i].oid == PG_OID_BPCHAR && a->ty[i].typmod > 4) {
+			if (!out(x, "RPAD(") || !out(x, a->text[i]) ||
+			    !outf(x, ", %d, ' ')", (int)(a->ty[i].typmod - 4)))
+				return false;
+			continue;
+		}
 		if (a->ty[i].oid == PG_OID_BOOL ? !(out(x, "IF(") && out(x, a->text[i]) && out(x, ", 't', 'f')"))
 						  : !out(x, a->text[i]))
 			return false;
@@ -3172,8 +3217,12 @@ static bool fn_extract(struct xlate *x, struct fargs *a, const char *name, struc
 		       out(x, ") / 1000000 AS DECIMAL(8,6))");
 	if (strcmp(field, "epoch") == 0) {
 		const char *src = a->text[1];
-		return out(x, "CAST(UNIX_TIMESTAMP(") && out(x, src) &&
-		       outf(x, ") AS DECIMAL(20,%d))", a->ty[1].oid == PG_OID_DATE ? 0 : 6);
+		/* UNIX_TIMESTAMP stops in 2038 (MariaDB) and reads the session zone. */
+		if (a->ty[1].oid == PG_OID_DATE)
+			return out(x, "CAST(TIMESTAMPDIFF(SECOND, '1970-01-01', ") && out(x, src) &&
+			       out(x, ") AS DECIMAL(20,0))");
+		return out(x, "(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ") && out(x, src) &&
+		       out(x, ") AS DECIMAL(26,0)) * 0.000001)");
 	}
 	return fail(x, "0A000", "%s of field \"%s\" is not supported for legacy tables", name, field);
 }
@@ -3226,6 +3275,28 @@ static bool fn_date_trunc(struct xlate *x, struct fargs *a, const char *name, st
 	       out(x, " SECOND)");
 }
 
+/* reverse(text): MySQL's REVERSE is character-wise in utf8mb4, as Postgres'. */
+static bool fn_reverse(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
+{
+	if (a->n != 1 || !args_text(x, a, name))
+		return a->n != 1 ? no_function(x, name, a) : false;
+	*t = ty_of(PG_OID_TEXT);
+	return out_call(x, "REVERSE", a);
+}
+
+/* repeat(text, int): both engines answer '' for a count below 1. */
+static bool fn_repeat(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
+{
+	if (a->n != 2 || !arg_as(x, a, 0, PG_OID_TEXT) || !arg_as(x, a, 1, PG_OID_INT4))
+		return a->n != 2 ? no_function(x, name, a) : false;
+	if (!ty_textual(&a->ty[0]) && !(a->ty[0].flags & TY_NULL))
+		return no_function(x, name, a);
+	if (!ty_int(&a->ty[1]) && !(a->ty[1].flags & TY_NULL))
+		return no_function(x, name, a);
+	*t = ty_of(PG_OID_TEXT);
+	return out_call(x, "REPEAT", a);
+}
+
 typedef bool (*fn_handler)(struct xlate *x, struct fargs *a, const char *name, struct ty *t);
 
 static const struct {
@@ -3233,6 +3304,7 @@ static const struct {
 	fn_handler fn;
 } scalar_fns[] = {
 	{ "lower", fn_case },         { "upper", fn_case },
+	{ "reverse", fn_reverse },    { "repeat", fn_repeat },
 	{ "length", fn_length },      { "char_length", fn_length },
 	{ "character_length", fn_length }, { "octet_length", fn_length },
 	{ "substring", fn_substring }, { "substr", fn_substring },
@@ -3469,9 +3541,11 @@ static bool out_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const c
 		return out_string_agg(x, sc, f, a, distinct, arg);
 	if (a->n > 1)
 		return no_function(x, name, a);
+	bool ubig = a->ty[0].col != NULL && a->ty[0].col->my_type == MY_T_BIGINT &&
+		    a->ty[0].oid == PG_OID_NUMERIC; /* BIGINT UNSIGNED: scale 0 */
 	if (x->want_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
-	    (ty_int(&a->ty[0]) || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
-		int scale = ty_int(&a->ty[0]) ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
+	    (ty_int(&a->ty[0]) || ubig || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
+		int scale = ty_int(&a->ty[0]) || ubig ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
 		x->display = avg_pg_scale(x, arg, distinct, scale);
 		if (x->display == NULL)
 			return false;
@@ -5266,7 +5340,7 @@ const char *xlate_session_setup(void)
 {
 	return "SET NAMES utf8mb4, time_zone = '+00:00', "
 	       "sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-	       "NO_ENGINE_SUBSTITUTION', "
+	       "NO_ENGINE_SUBSTITUTION,NO_UNSIGNED_SUBTRACTION', "
 	       "group_concat_max_len = 1073741824";
 }
 
