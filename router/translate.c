@@ -107,6 +107,8 @@ enum ty_flag {
 	TY_AGG = 1 << 5,      /* contains an aggregate */
 	TY_IVENC = 1 << 6,    /* an interval MySQL holds as days * 10^15 + microseconds
 				 (PGV_C_INTERVAL_DT), only as a whole select-list item */
+	TY_WASLIT = 1 << 7,   /* a select-list string literal closed as text: a set
+				 operation gives it the other branch's type */
 };
 
 /* The Postgres type of an expression, and what the walk knows about its MySQL side. */
@@ -172,6 +174,7 @@ struct scope {
 	size_t nug, ugcap;
 	struct group_item *groups;
 	size_t ngroups, gcap;
+	uint32_t windows;          /* the level's WINDOW clause (a list of WindowDef), or 0 */
 };
 
 /* A column used outside an aggregate. */
@@ -851,6 +854,8 @@ static void close_type(struct xlate *x, struct ty *t)
 	if (t->flags & TY_PARAM)
 		param_resolve(x, t, PG_OID_TEXT);
 	if (t->oid == 0) {
+		if (t->flags & TY_UNKNOWN)
+			t->flags |= TY_WASLIT;
 		t->oid = PG_OID_TEXT;
 		t->flags &= (uint8_t)~(TY_UNKNOWN | TY_NULL);
 	}
@@ -3412,7 +3417,13 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	const struct tree *d = &x->doc;
 	if (a->n != 2)
 		return no_function(x, "string_agg", a);
-	if (a->ty[1].lit == NULL)
+	/*
+	 * SEPARATOR takes a string literal only: a constant, or a bare $n, whose
+	 * slot the proxy fills with one (a NULL separator then fails in MySQL
+	 * rather than answering wrongly).
+	 */
+	bool param = (a->ty[1].flags & TY_PARAM) != 0;
+	if (a->ty[1].lit == NULL && !param)
 		return refuse(x, "string_agg with a separator that is not a constant");
 	if (!args_text(x, a, "string_agg"))
 		return false;
@@ -3422,8 +3433,8 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	uint32_t order = tree_get(d, f, "agg_order");
 	if (order && (!out(x, " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, " SEPARATOR ") && out_strlit(x, a->ty[1].lit) && out(x, ")") &&
-	       (!distinct || out(x, " USING utf8mb4)"));
+	return out(x, " SEPARATOR ") && (param ? out(x, a->text[1]) : out_strlit(x, a->ty[1].lit)) &&
+	       out(x, ")") && (!distinct || out(x, " USING utf8mb4)"));
 }
 
 /* The concatenation of the NULL-terminated strings, in the arena (NULL on OOM, failed). */
@@ -3688,11 +3699,30 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 {
 	const struct tree *d = &x->doc;
 	uint32_t over = tree_get(d, f, "over");
-	if (tree_get(d, over, "name") || tree_get(d, over, "refname"))
-		return refuse(x, "a named window");
+	if (tree_get(d, over, "refname"))
+		return refuse(x, "a window that refers to a named window");
+	if (tree_get(d, over, "name")) {
+		/* OVER w: the definition of the level's WINDOW clause, written in place. */
+		const char *wn = xstr(x, tree_get(d, over, "name"));
+		uint32_t def = 0;
+		for (uint32_t e = tree_first(d, sc->windows); e && def == 0; e = tree_next(d, sc->windows, e)) {
+			uint32_t wf, wtl;
+			node_type(x, e, &wf, &wtl);
+			const char *n = tree_get(d, wf, "name") ? xstr(x, tree_get(d, wf, "name")) : NULL;
+			if (n != NULL && wn != NULL && strcmp(n, wn) == 0)
+				def = wf;
+		}
+		if (def == 0)
+			return fail(x, "42704", "window \"%s\" does not exist", wn ? wn : "");
+		over = def;
+	}
 	const char *frame;
 	if (!window_frame(x, over, &frame))
 		return false;
+	bool want = x->want_display; /* a whole select-list avg() OVER: Postgres' scale */
+	x->want_display = false;
+	bool distinct = tree_get(d, f, "agg_distinct") != 0;
+	uint32_t filtered = tree_get(d, f, "agg_filter");
 	struct fargs a;
 	if (is_aggregate(name)) {
 		if (sc->in_agg)
@@ -3717,6 +3747,7 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 		if (!out_call(x, upper, &a))
 			return false;
 	}
+	size_t s_over = x->n;
 	if (!out(x, " OVER ("))
 		return false;
 	uint32_t part = tree_get(d, over, "partitionClause");
@@ -3735,7 +3766,23 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 	uint32_t order = tree_get(d, over, "orderClause");
 	if (order && (!out(x, first ? "ORDER BY " : " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, frame) && out(x, ")");
+	if (!out(x, frame) || !out(x, ")"))
+		return false;
+	if (want && strcmp(name, "avg") == 0 && !distinct && filtered == 0 && a.n == 1 &&
+	    t->oid == PG_OID_NUMERIC &&
+	    (ty_int(&a.ty[0]) || (a.ty[0].oid == PG_OID_NUMERIC && a.ty[0].typmod >= 4))) {
+		int scale = ty_int(&a.ty[0]) ? 0 : (int)((a.ty[0].typmod - 4) & 0xffff);
+		char *ov = tree_arena_strndup(&x->arena, x->buf + s_over, x->n - s_over);
+		if (ov == NULL)
+			return oom(x);
+		char *sum = join(x, "SUM(", a.text[0], ")", ov, NULL);
+		char *cnt = join(x, "COUNT(", a.text[0], ")", ov, NULL);
+		char *guarded = cnt ? join(x, "NULLIF(", cnt, ", 0)", NULL) : NULL;
+		if (sum == NULL || guarded == NULL ||
+		    (x->display = div_pg_scale(x, sum, cnt, guarded, scale, 0)) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -3853,7 +3900,9 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 		return false;
 	bool in = any && strcmp(op, "=") == 0;
 	bool notin = all && (strcmp(op, "<>") == 0 || strcmp(op, "!=") == 0);
-	if (!in && !notin)
+	/* Other comparisons: MySQL's op ANY/ALL (subquery) has the standard's semantics too. */
+	const char *my_op = in || notin ? NULL : cmp_op(op);
+	if (!in && !notin && my_op == NULL)
 		return fail(x, "0A000", "%s %s (subquery) is not supported for legacy tables", op,
 			    any ? "ANY" : "ALL");
 	struct ty l;
@@ -3878,6 +3927,9 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 		return false;
 	*t = ty_of(PG_OID_BOOL);
 	bool text = ty_textual(&l);
+	if (my_op != NULL)
+		return out(x, "(") && (text ? out_binary(x, lt, &l) : out(x, lt)) &&
+		       outf(x, " %s %s (", my_op, any ? "ANY" : "ALL") && out(x, subtext) && out(x, "))");
 	return out(x, "(") && (text ? out_binary(x, lt, &l) : out(x, lt)) &&
 	       out(x, notin ? " NOT IN (" : " IN (") && out(x, subtext) && out(x, "))");
 }
@@ -4404,7 +4456,7 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 static bool is_bare_avg(struct xlate *x, uint32_t node)
 {
 	uint32_t f, tl;
-	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall") || tree_get(&x->doc, f, "over"))
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall"))
 		return false;
 	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
 	return name != NULL && strcmp(name, "avg") == 0;
@@ -4916,8 +4968,13 @@ static bool refuse_clauses(struct xlate *x, uint32_t f)
 		return refuse(x, "SELECT INTO");
 	if (tree_get(d, f, "lockingClause"))
 		return refuse(x, "FOR UPDATE/SHARE");
-	if (tree_get(d, f, "windowClause"))
-		return refuse(x, "a WINDOW clause");
+	uint32_t wl = tree_get(d, f, "windowClause");
+	for (uint32_t e = tree_first(d, wl); e; e = tree_next(d, wl, e)) {
+		uint32_t wf, wtl;
+		node_type(x, e, &wf, &wtl);
+		if (tree_get(d, wf, "refname"))
+			return refuse(x, "a WINDOW definition based on another window");
+	}
 	uint32_t dc = tree_get(d, f, "distinctClause");
 	uint32_t first = tree_first(d, dc);
 	if (first && (tree_next(d, dc, first) || d->t[first].next != first + 1))
@@ -4931,6 +4988,7 @@ static bool emit_simple_select(struct xlate *x, struct scope *sc, uint32_t f,
 	const struct tree *d = &x->doc;
 	if (!refuse_clauses(x, f))
 		return false;
+	sc->windows = tree_get(d, f, "windowClause");
 	bool distinct = tree_get(d, f, "distinctClause") != 0;
 	/* FROM first: the select list resolves against it; it is moved in front afterwards. */
 	size_t p0 = x->n;
@@ -5028,15 +5086,27 @@ static bool setop_types(struct xlate *x, struct olist *l, const struct olist *r,
 		const struct ty *b = &r->v[i].ty;
 		if ((a->flags | b->flags) & TY_IVENC)
 			return refuse(x, "a set operation over an interval result");
-		if (ty_number(a) && ty_number(b) && a->oid != b->oid)
+		bool al = (a->flags & TY_WASLIT) != 0, bl = (b->flags & TY_WASLIT) != 0;
+		if (ty_number(a) && ty_number(b) && a->oid != b->oid) {
 			*a = ty_of(ty_promote(a, b));
-		else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid)
+		} else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid && al != bl &&
+			   (al ? b->oid : a->oid) == PG_OID_VARCHAR) {
+			/* select_common_type: an unknown literal takes the other branch's type. */
+			uint32_t o = al ? b->oid : a->oid;
+			uint8_t keep = (uint8_t)(a->flags & TY_BINARY);
+			*a = ty_of(o);
+			a->flags |= keep;
+			a->typmod = -1;
+		} else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid) {
 			*a = ty_of(PG_OID_TEXT);
+		}
 		else if (a->oid != b->oid && !(ty_datetime(a) && ty_datetime(b)))
 			return fail(x, "42804", "%s types %s and %s cannot be matched", op,
 				    ty_pg_name(a->oid), ty_pg_name(b->oid));
 		if (a->typmod != b->typmod)
 			a->typmod = -1;
+		if (!(al && bl))
+			a->flags &= (uint8_t)~TY_WASLIT;
 		a->flags |= b->flags & TY_BINARY;
 		a->nullable = a->nullable || b->nullable;
 		a->col = NULL;

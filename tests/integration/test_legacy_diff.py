@@ -299,7 +299,9 @@ def test_legacy_diff(legacy_ref, legacy_proxy, q):
     try:
         got = execute(session_conn("proxy", legacy_proxy.connect, q.settings), q, q.binary)
     except psycopg.Error as e:
-        _conns.pop(("proxy", q.settings), None)
+        dead = _conns.pop(("proxy", q.settings), None)
+        if dead is not None:
+            dead.close()  # a connection left to the GC holds an upstream slot: later tests wait for one
         pytest.fail(f"switchyard: {e.sqlstate} {e}")
     compare(q, ref, got)
 
