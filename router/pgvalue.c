@@ -1517,6 +1517,51 @@ static enum pgv_status text_datetime(struct pgv_buf *out, enum pgv_conv conv, co
 	return put(out, b, (size_t)(p - b));
 }
 
+/*
+ * float4_numeric / float8_numeric: the value printed with %.6g / %.15g, read
+ * back by numeric_in (the exponent expanded; the scale is the digits after
+ * the point). <plain> receives the digits, at most 340 + 8 bytes.
+ */
+static bool float_numeric_text(const char *v, size_t len, bool single, char *plain, size_t cap,
+			       size_t *n, struct pgv_error *err)
+{
+	double d;
+	if (!parse_float(v, len, single, &d, NULL)) {
+		bad_value(err, "floating-point", v, len);
+		return false;
+	}
+	if (isnan(d)) {
+		*n = (size_t)snprintf(plain, cap, "NaN");
+		return true;
+	}
+	char g[40];
+	int gl = snprintf(g, sizeof(g), "%.*g", single ? FLT_DIG : DBL_DIG, d);
+	struct dec dc;
+	if (gl <= 0 || !dec_parse(g, (size_t)gl, true, &dc) || dc.point > 330 || dc.point < -330) {
+		fail(err, "22003", "value overflows numeric format");
+		return false;
+	}
+	int64_t nd = (int64_t)(dc.ilen + dc.flen), point = dc.point;
+	bool zero = true;
+	for (int64_t i = 0; i < nd; i++)
+		zero = zero && dec_digit(&dc, i) == '0';
+	size_t k = 0;
+	if (dc.neg && !zero)
+		plain[k++] = '-';
+	if (point <= 0)
+		plain[k++] = '0';
+	for (int64_t i = 0; i < point && k + 1 < cap; i++)
+		plain[k++] = dec_digit(&dc, i);
+	if (nd > point) {
+		plain[k++] = '.';
+		for (int64_t i = point; i < nd && k + 1 < cap; i++)
+			plain[k++] = dec_digit(&dc, i);
+	}
+	plain[k] = '\0';
+	*n = k;
+	return true;
+}
+
 enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, int32_t typmod,
 			 const char *v, size_t len, const struct pgv_session *s,
 			 struct pgv_error *err)
@@ -1554,6 +1599,18 @@ enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, 
 				    QLEN(len), v);
 		char b[96];
 		return put(out, b, (size_t)(put_interval(b, us, s->intervalstyle) - b));
+	}
+	case PGV_C_FLOAT4_TEXT:
+	case PGV_C_FLOAT8_TEXT:
+		return pgv_text(out, conv == PGV_C_FLOAT4_TEXT ? PGV_C_FLOAT4 : PGV_C_FLOAT8, oid, typmod,
+				v, len, s, err);
+	case PGV_C_NUMERIC_OF_FLOAT4:
+	case PGV_C_NUMERIC_OF_FLOAT8: {
+		char plain[400];
+		size_t n;
+		if (!float_numeric_text(v, len, conv == PGV_C_NUMERIC_OF_FLOAT4, plain, sizeof(plain), &n, err))
+			return PGV_BAD;
+		return put(out, plain, n);
 	}
 	case PGV_C_INTERVAL_DT: {
 		int64_t days, us;
@@ -1679,6 +1736,22 @@ enum pgv_status pgv_binary(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid
 		be32w(b + 8, 0);
 		be32w(b + 12, 0);
 		return put(out, b, 16);
+	}
+	case PGV_C_FLOAT4_TEXT:
+	case PGV_C_FLOAT8_TEXT: /* a text value: its binary form is its text */
+		return pgv_text(out, conv, oid, typmod, v, len, s, err);
+	case PGV_C_NUMERIC_OF_FLOAT4:
+	case PGV_C_NUMERIC_OF_FLOAT8: {
+		char plain[400];
+		size_t n;
+		if (!float_numeric_text(v, len, conv == PGV_C_NUMERIC_OF_FLOAT4, plain, sizeof(plain), &n, err))
+			return PGV_BAD;
+		if (strcmp(plain, "NaN") == 0)
+			return fail(err, "0A000", "binary format of numeric NaN is not supported");
+		struct dec d;
+		if (!dec_parse(plain, n, false, &d))
+			return bad_value(err, "numeric", plain, n);
+		return dec_send(out, &d, err);
 	}
 	case PGV_C_INTERVAL_DT: {
 		int64_t days, us;

@@ -196,6 +196,7 @@ struct ocol {
 	struct ty ty;
 	const char *text;         /* its expression's MySQL text (before any byte-wise wrap) */
 	const char *display;      /* what the select list writes instead, or NULL (avg_pg_scale) */
+	uint8_t display_conv;     /* with a display: its enum pgv_conv + 1, or 0 (conv_of) */
 	size_t start, end;        /* where it was written */
 	const char *alias;        /* the alias written for it in MySQL */
 	uint32_t node;            /* its expression node (0 for a * expansion) */
@@ -224,6 +225,8 @@ struct xlate {
 	const struct legacy_catalog *cat;
 	bool want_display;         /* a top-level select-list avg() or division: div_pg_scale */
 	const char *display;       /* what it prints as, if it was one */
+	uint8_t display_conv;      /* the display's enum pgv_conv + 1, or 0 */
+	bool want_cast_display;    /* a top-level select-list cast: a float's ::text or ::numeric */
 	unsigned depth;
 	unsigned ivenc_at;         /* the depth whose expression may be a TY_IVENC interval, + 1 */
 	bool failed;
@@ -816,6 +819,31 @@ static bool coerce_literal(struct xlate *x, size_t start, struct ty *t, uint32_t
 			return false;
 		return out(x, to == PG_OID_DATE ? "CAST(" : "CAST(") && out_strlit(x, s) &&
 		       out(x, to == PG_OID_DATE ? " AS DATE)" : " AS DATETIME(6))");
+	case PG_OID_BYTEA: {
+		/* byteain's hex format, \x then pairs of hex digits (blanks between pairs). */
+		if (s[0] != '\\' || (s[1] != 'x' && s[1] != 'X'))
+			return refuse(x, "a bytea literal in the escape format");
+		if (!out(x, "X'"))
+			return false;
+		for (const char *p = s + 2; *p;) {
+			if (is_space(*p)) {
+				p++;
+				continue;
+			}
+			bool h0 = (p[0] >= '0' && p[0] <= '9') || (p[0] >= 'a' && p[0] <= 'f') || (p[0] >= 'A' && p[0] <= 'F');
+			bool h1 = p[1] != '\0' && ((p[1] >= '0' && p[1] <= '9') || (p[1] >= 'a' && p[1] <= 'f') ||
+						   (p[1] >= 'A' && p[1] <= 'F'));
+			if (!h0)
+				return fail(x, "22023", "invalid hexadecimal digit: \"%c\"", p[0]);
+			if (!h1)
+				return fail(x, "22023", p[1] == '\0' ? "invalid hexadecimal data: odd number of digits"
+								      : "invalid hexadecimal digit: \"%c\"", p[1]);
+			if (!outn(x, p, 2))
+				return false;
+			p += 2;
+		}
+		return out(x, "'");
+	}
 	case PG_OID_INTERVAL: {
 		/* A time-only interval is a MySQL TIME, which compares and prints as one. */
 		struct interval iv;
@@ -2491,7 +2519,7 @@ static uint32_t cast_target(const char *name)
 		{ "bpchar", PG_OID_BPCHAR },   { "char", PG_OID_BPCHAR },
 		{ "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },
 		{ "date", PG_OID_DATE },       { "timestamp", PG_OID_TIMESTAMP },
-		{ "timestamptz", PG_OID_TIMESTAMPTZ },
+		{ "timestamptz", PG_OID_TIMESTAMPTZ }, { "bytea", PG_OID_BYTEA },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(names[i].name, name) == 0)
@@ -2674,7 +2702,8 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 			       out(x, ", INTERVAL ") && out_tz(x) && out(x, " SECOND)");
 		break;
 	case PG_OID_INTERVAL:
-		if (a->oid == PG_OID_INTERVAL)
+	case PG_OID_BYTEA:
+		if (a->oid == oid)
 			return out(x, text);
 		break;
 	default:
@@ -2723,6 +2752,8 @@ static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t
 	uint32_t oid = 0;
 	int32_t typmod = -1;
 	const char *last = NULL;
+	bool want = x->want_cast_display; /* for this cast, not for one in its operand */
+	x->want_cast_display = false;
 	if (!type_name(x, tn, &oid, &typmod, &last))
 		return false;
 	struct ty a;
@@ -2730,6 +2761,26 @@ static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t
 	if (!operand(x, sc, argn, &a, &text))
 		return false;
 	struct ty target = ty_of(oid);
+	/*
+	 * float::text and float::numeric print as Postgres' float8out (per
+	 * extra_float_digits) and float8_numeric (%.15g; %.6g for real) do,
+	 * which MySQL cannot spell: as a whole select-list item the double goes
+	 * out as it is and the value mapper formats it (PGV_C_FLOAT*_TEXT,
+	 * PGV_C_NUMERIC_OF_FLOAT*). Elsewhere ::text keeps MySQL's spelling and
+	 * ::numeric is refused.
+	 */
+	if (want && ty_float(&a) && typmod < 0 &&
+	    (oid == PG_OID_TEXT || oid == PG_OID_NUMERIC || oid == PG_OID_VARCHAR)) {
+		bool f4 = a.oid == PG_OID_FLOAT4;
+		x->display = text;
+		x->display_conv = (uint8_t)(1 + (oid == PG_OID_NUMERIC
+							 ? (f4 ? PGV_C_NUMERIC_OF_FLOAT4 : PGV_C_NUMERIC_OF_FLOAT8)
+							 : (f4 ? PGV_C_FLOAT4_TEXT : PGV_C_FLOAT8_TEXT)));
+		*t = target;
+		t->nullable = a.nullable;
+		/* What ORDER BY / GROUP BY by position see: numeric order is the double's. */
+		return oid == PG_OID_NUMERIC ? out(x, text) : cast_value(x, text, &a, oid, typmod);
+	}
 	if (a.flags & (TY_UNKNOWN | TY_PARAM | TY_NULL)) {
 		bool lit = (a.flags & TY_UNKNOWN) != 0;
 		if (!settle(x, &text, &a, &target))
@@ -4621,16 +4672,20 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		char *text;
 		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
 		x->display = NULL;
+		x->display_conv = 0;
+		x->want_cast_display = o->top && NODE_IS(node_type(x, val, &vf, &vtl), vtl, "TypeCast");
 		unsigned iv0 = x->ivenc_at;
 		x->ivenc_at = x->depth + 1;
 		bool ok = operand(x, sc, val, &c.ty, &text);
 		x->ivenc_at = iv0;
 		x->want_display = false;
+		x->want_cast_display = false;
 		if (!ok)
 			return false;
 		if ((c.ty.flags & TY_IVENC) && distinct)
 			return refuse(x, "DISTINCT over an interval result");
 		c.display = x->display;
+		c.display_conv = x->display_conv;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
 		plain_col(x, sc, val, &c.range, &c.col);
@@ -5488,7 +5543,7 @@ static bool publish(struct xlate *x, struct xlate_result *out, const struct olis
 		c[i].name = cols->v[i].name;
 		c[i].type_oid = t->oid;
 		c[i].typmod = t->typmod;
-		c[i].conv = conv_of(t);
+		c[i].conv = cols->v[i].display_conv ? (uint8_t)(cols->v[i].display_conv - 1) : conv_of(t);
 	}
 	out->status = XLATE_OK;
 	out->sql = sql;
