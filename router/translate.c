@@ -3902,6 +3902,13 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 			if (strcmp(window_only[i], name) == 0)
 				return fail(x, "42809", "window function %s requires an OVER clause", name);
 		}
+		/*
+		 * x AT TIME ZONE 'zone' parses as timezone('zone', x): a named zone's
+		 * rules live in the proxy's zone files, not here (see the report on
+		 * per-row offsets).
+		 */
+		if (strcmp(name, "timezone") == 0)
+			return refuse(x, "AT TIME ZONE");
 		if (pg_builtin(name))
 			return fail(x, "0A000", "function %s is not supported for legacy tables", name);
 		return no_function(x, name, &a);
