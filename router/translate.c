@@ -3140,6 +3140,25 @@ static uint32_t rounding_type(const struct ty *a)
 	return a->oid == PG_OID_NUMERIC ? PG_OID_NUMERIC : PG_OID_FLOAT8;
 }
 
+static char *join(struct xlate *x, const char *first, ...);
+
+/*
+ * round/trunc/ceil of a float in (-1, 0) is -0 in Postgres (rint, trunc,
+ * ceil), which MySQL cannot produce: as a whole select-list item
+ * (want_display) the value is printed as '-0' there, which the value mapper
+ * reads back as a negative zero.
+ */
+static bool out_signed_zero(struct xlate *x, const struct fargs *a, size_t s0)
+{
+	if (!x->want_display || !ty_float(&a->ty[0]))
+		return true;
+	char *f = tree_arena_strndup(&x->arena, x->buf + s0, x->n - s0);
+	if (f == NULL)
+		return oom(x);
+	x->display = join(x, "IF(", a->text[0], " < 0 AND ", f, " = 0, '-0', ", f, ")", NULL);
+	return x->display != NULL;
+}
+
 static bool fn_round(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
 {
 	bool trunc = strcmp(name, "trunc") == 0;
@@ -3147,8 +3166,9 @@ static bool fn_round(struct xlate *x, struct fargs *a, const char *name, struct 
 		return x->failed ? false : no_function(x, name, a);
 	if (a->n == 1) {
 		*t = ty_of(rounding_type(&a->ty[0]));
+		size_t s0 = x->n;
 		return out(x, trunc ? "TRUNCATE(" : "ROUND(") && out(x, a->text[0]) &&
-		       out(x, trunc ? ", 0)" : ")");
+		       out(x, trunc ? ", 0)" : ")") && out_signed_zero(x, a, s0);
 	}
 	/* round(x, n) is numeric with exactly n decimals (n >= 0) in Postgres. */
 	*t = ty_of(PG_OID_NUMERIC);
@@ -3164,7 +3184,9 @@ static bool fn_ceil_floor(struct xlate *x, struct fargs *a, const char *name, st
 	if (a->n != 1 || !args_number(x, a, name))
 		return x->failed ? false : no_function(x, name, a);
 	*t = ty_of(rounding_type(&a->ty[0]));
-	return out_call(x, strcmp(name, "floor") == 0 ? "FLOOR" : "CEILING", a);
+	bool floor = strcmp(name, "floor") == 0;
+	size_t s0 = x->n;
+	return out_call(x, floor ? "FLOOR" : "CEILING", a) && (floor || out_signed_zero(x, a, s0));
 }
 
 static bool fn_mod(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
@@ -3891,8 +3913,11 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 	    tree_get(d, f, "agg_order") || tree_get(d, f, "agg_filter"))
 		return fail(x, "42809", "%s is not an aggregate function", name);
 	struct fargs a;
+	bool want = x->want_display; /* for this call (round/ceil of a float), not its arguments */
+	x->want_display = false;
 	if (!emit_args(x, sc, tree_get(d, f, "args"), &a))
 		return false;
+	x->want_display = want;
 	fn_handler fn = scalar_fn(name);
 	if (fn == NULL) {
 		static const char *const window_only[] = { "row_number", "rank", "dense_rank", "lag",
@@ -3913,7 +3938,9 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 			return fail(x, "0A000", "function %s is not supported for legacy tables", name);
 		return no_function(x, name, &a);
 	}
-	return fn(x, &a, name, t);
+	bool ok = fn(x, &a, name, t);
+	x->want_display = false;
+	return ok;
 }
 
 /* ---- subqueries, special values ---- */
@@ -4511,6 +4538,17 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 /* ---- the select list ---- */
 
 /* avg(...) itself (not inside an expression, not a window function). */
+/* round/trunc/ceil/ceiling(x): a float argument's -0 needs a display (out_signed_zero). */
+static bool is_bare_rounding(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall") || tree_get(&x->doc, f, "over"))
+		return false;
+	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
+	return name != NULL && (strcmp(name, "round") == 0 || strcmp(name, "trunc") == 0 ||
+				strcmp(name, "ceil") == 0 || strcmp(name, "ceiling") == 0);
+}
+
 static bool is_bare_avg(struct xlate *x, uint32_t node)
 {
 	uint32_t f, tl;
@@ -4677,7 +4715,8 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		}
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
-		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
+		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val) ||
+					     is_bare_rounding(x, val));
 		x->display = NULL;
 		x->display_conv = 0;
 		x->want_cast_display = o->top && NODE_IS(node_type(x, val, &vf, &vtl), vtl, "TypeCast");

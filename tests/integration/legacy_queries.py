@@ -540,8 +540,6 @@ XFAIL = {
     'case-numeric-mixed': "CASE of integer and numeric branches: MySQL gives the result one DECIMAL scale for all rows (5.00); Postgres keeps each value's own scale (5)",
     'greatest-least-ignore-nulls': 'LEAST(numeric, integer): MySQL gives the result one DECIMAL scale for all rows (100.00); Postgres returns the chosen value with its own scale (100)',
     'round': "round(float8::numeric, 3): float8 -> numeric (float8_numeric's %.15g) is only translated as a whole select-list item; inside round() it is refused",
-    'round-float': "round(float8) of a small negative value is -0 in Postgres (rint); MySQL's ROUND answers 0 and cannot produce a negative zero",
-    'ceil-floor': "ceiling(float8) of a value in (-1, 0) is -0 in Postgres; MySQL's CEILING answers 0 and cannot produce a negative zero",
     'aggregate-types-float': 'sum(real) accumulates in float4 in Postgres (float4pl, rounding at each step: -2080.213); MySQL sums the values as doubles (-2080.2124)',
     'param-any-array': "= ANY($1) with an array parameter: the slot renders scalar literals only; an array parameter would need a list (or JSON_TABLE) rendering in the proxy's parameter binding",
     'ts-date-trunc-day-tz-ny': _NY_GAP,
