@@ -1150,6 +1150,7 @@ static bool col_servable(struct xlate *x, const struct rcol *c)
 /* ---- expressions ---- */
 
 static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct ty *t);
+static char *join(struct xlate *x, const char *first, ...);
 static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
 			  int da, int db);
 
@@ -2381,9 +2382,27 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 	return true;
 }
 
+/*
+ * A numeric CASE or GREATEST/LEAST gets one DECIMAL scale for all rows in
+ * MySQL (5.00); in Postgres each value keeps its own (an integer branch
+ * prints 5). As a whole select-list item (want_display) each chosen value
+ * is printed as its own text.
+ */
+static char *numeric_each_display(struct xlate *x, char **conds, char **res, size_t n, bool has_def)
+{
+	char *d = join(x, "CASE", NULL);
+	for (size_t i = 0; d != NULL && i < n; i++)
+		d = join(x, d, " WHEN ", conds[i], " THEN CAST(", res[i], " AS CHAR)", NULL);
+	if (d != NULL && has_def)
+		d = join(x, d, " ELSE CAST(", res[n], " AS CHAR)", NULL);
+	return d ? join(x, d, " END", NULL) : NULL;
+}
+
 static bool handle_case(struct xlate *x, struct scope *sc, uint32_t f, struct ty *t)
 {
 	const struct tree *d = &x->doc;
+	bool want = x->want_display; /* for this CASE, not for its branches */
+	x->want_display = false;
 	uint32_t args = tree_get(d, f, "args"), argn = tree_get(d, f, "arg");
 	uint32_t defn = tree_get(d, f, "defresult");
 	size_t n = list_len(x, args);
@@ -2429,6 +2448,9 @@ static bool handle_case(struct xlate *x, struct scope *sc, uint32_t f, struct ty
 			return false;
 	}
 	if (has_def && (!out(x, " ELSE ") || !out(x, res[n])))
+		return false;
+	if (want && t->oid == PG_OID_NUMERIC &&
+	    (x->display = numeric_each_display(x, conds, res, n, has_def)) == NULL)
 		return false;
 	return out(x, " END");
 }
@@ -2478,10 +2500,13 @@ static bool handle_minmax(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	char **texts;
 	struct ty *tys;
 	size_t n;
+	bool want = x->want_display; /* for this call, not for its arguments */
+	x->want_display = false;
 	if (!emit_list_common(x, sc, tree_get(d, f, "args"), greatest ? "GREATEST" : "LEAST",
 			      &texts, &tys, &n, t))
 		return false;
 	bool text = ty_textual(t);
+	size_t s0 = x->n;
 	if ((text && !out(x, "CONVERT(")) || !out(x, greatest ? "GREATEST(" : "LEAST("))
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -2497,7 +2522,21 @@ static bool handle_minmax(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	}
 	if (n == 1 && !(out(x, ", ") && (text ? out_binary(x, texts[0], &tys[0]) : out(x, texts[0]))))
 		return false;
-	return out(x, ")") && (!text || out(x, " USING utf8mb4)"));
+	if (!out(x, ")") || (text && !out(x, " USING utf8mb4)")))
+		return false;
+	if (want && t->oid == PG_OID_NUMERIC) {
+		/* Postgres keeps the first argument that reaches the extreme: its own text. */
+		char *m = tree_arena_strndup(&x->arena, x->buf + s0, x->n - s0);
+		char **conds = xalloc(x, (n + 1) * sizeof(char *));
+		if (m == NULL || conds == NULL)
+			return m == NULL ? oom(x) : false;
+		for (size_t i = 0; i < n; i++)
+			if ((conds[i] = join(x, "(", texts[i], ") = (", m, ")", NULL)) == NULL)
+				return false;
+		if ((x->display = numeric_each_display(x, conds, texts, n, false)) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /* ---- casts ---- */
@@ -3139,8 +3178,6 @@ static uint32_t rounding_type(const struct ty *a)
 {
 	return a->oid == PG_OID_NUMERIC ? PG_OID_NUMERIC : PG_OID_FLOAT8;
 }
-
-static char *join(struct xlate *x, const char *first, ...);
 
 /*
  * round/trunc/ceil of a float in (-1, 0) is -0 in Postgres (rint, trunc,
@@ -4538,6 +4575,14 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 /* ---- the select list ---- */
 
 /* avg(...) itself (not inside an expression, not a window function). */
+/* CASE, GREATEST, LEAST: a numeric result prints each value's own scale (numeric_each_display). */
+static bool is_bare_case_minmax(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	const char *type = node_type(x, node, &f, &tl);
+	return NODE_IS(type, tl, "CaseExpr") || NODE_IS(type, tl, "MinMaxExpr");
+}
+
 /* round/trunc/ceil/ceiling(x): a float argument's -0 needs a display (out_signed_zero). */
 static bool is_bare_rounding(struct xlate *x, uint32_t node)
 {
@@ -4716,7 +4761,7 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
 		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val) ||
-					     is_bare_rounding(x, val));
+					     is_bare_rounding(x, val) || is_bare_case_minmax(x, val));
 		x->display = NULL;
 		x->display_conv = 0;
 		x->want_cast_display = o->top && NODE_IS(node_type(x, val, &vf, &vtl), vtl, "TypeCast");

@@ -537,8 +537,6 @@ q("bytea-output-escape-blob", "SELECT payment_id, raw FROM payments WHERE raw IS
 _NY_GAP = "the session TimeZone's offset is read once per statement (XLATE_S_TZ_OFFSET, the offset now), not per row: America/New_York rows on the other side of a DST change get the wrong offset; needs the per-row offset slots described in the xlate2 report"
 _LMT_GAP = "a date is made a timestamptz with the session TimeZone's current offset (XLATE_S_TZ_OFFSET), not the offset at that date: Asia/Seoul's LMT (+08:27:52) before 1908 and America/New_York's DST differ per row; needs the per-row offset slots described in the xlate2 report"
 XFAIL = {
-    'case-numeric-mixed': "CASE of integer and numeric branches: MySQL gives the result one DECIMAL scale for all rows (5.00); Postgres keeps each value's own scale (5)",
-    'greatest-least-ignore-nulls': 'LEAST(numeric, integer): MySQL gives the result one DECIMAL scale for all rows (100.00); Postgres returns the chosen value with its own scale (100)',
     'round': "round(float8::numeric, 3): float8 -> numeric (float8_numeric's %.15g) is only translated as a whole select-list item; inside round() it is refused",
     'aggregate-types-float': 'sum(real) accumulates in float4 in Postgres (float4pl, rounding at each step: -2080.213); MySQL sums the values as doubles (-2080.2124)',
     'param-any-array': "= ANY($1) with an array parameter: the slot renders scalar literals only; an array parameter would need a list (or JSON_TABLE) rendering in the proxy's parameter binding",
