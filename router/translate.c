@@ -58,7 +58,19 @@
  *     count/sum/avg's (avg's scale too, div_pg_scale);
  *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
  *     timestamptz literals use the session TimeZone's offset (slot
- *     XLATE_S_TZ_OFFSET, seconds east of UTC).
+ *     XLATE_S_TZ_OFFSET, seconds east of UTC);
+ *   - FLOAT columns are read as CAST(col AS DOUBLE) (emit_col): MySQL prints
+ *     FLOAT with 6 digits; the double is the float's exact value;
+ *   - a MySQL zero date (or one with a zero month/day) IS NULL;
+ *   - intervals: a TIME column is a time-only interval; timestamp -
+ *     timestamp and interval ± interval literal are computed as days *
+ *     10^15 + microseconds (TY_IVENC, PGV_C_INTERVAL_DT), allowed only as a
+ *     whole select-list item (emit_expr refuses them elsewhere);
+ *   - what MySQL cannot spell is printed by the value mapper from a
+ *     "display" text of a whole select-list item: float::text and
+ *     float::numeric (PGV_C_FLOAT*_TEXT, PGV_C_NUMERIC_OF_FLOAT*), -0 of
+ *     round/trunc/ceil, each value's own scale in a numeric CASE,
+ *     GREATEST and LEAST, avg()'s and division's scale.
  * Left alone (known differences):
  *   - division by zero: MySQL yields NULL with warning 1365 where Postgres
  *     raises 22012; the proxy turns warning 1365 into 22012 (it must read
@@ -74,7 +86,12 @@
  *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
  *   - the session offset is the one in force now, not at each value's date
- *     (no DST zone is affected when the offset is constant, e.g. Asia/Seoul).
+ *     (no zone is affected while its offset is constant, e.g. Asia/Seoul
+ *     since 1988; America/New_York's DST and Seoul's LMT before 1908 are);
+ *   - sum(real) adds doubles (Postgres rounds to float4 at each step);
+ *   - float::numeric inside a larger expression is refused (float8_numeric's
+ *     %.15g has no MySQL spelling);
+ *   - AT TIME ZONE and = ANY($1) with an array parameter are refused.
  */
 #include "router/translate.h"
 
