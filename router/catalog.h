@@ -106,6 +106,12 @@ enum pgv_conv {
 	PGV_C_TIMESTAMPTZ,  /* the same, in UTC (sessions run with time_zone '+00:00') */
 	PGV_C_INTERVAL,     /* MySQL TIME '[-]HHH:MM:SS[.ffffff]' as an interval */
 	PGV_C_BYTEA,        /* raw bytes */
+	PGV_C_INTERVAL_DT,  /* an interval computed in MySQL as the integer days * 10^15 +
+			       microseconds (|microseconds| < 5 * 10^14): days and time */
+	PGV_C_FLOAT4_TEXT,  /* a real's value (a double) as the text float4out writes */
+	PGV_C_FLOAT8_TEXT,  /* a double as the text float8out writes */
+	PGV_C_NUMERIC_OF_FLOAT4, /* a real's value as float4_numeric makes it (%.6g) */
+	PGV_C_NUMERIC_OF_FLOAT8, /* a double as float8_numeric makes it (%.15g) */
 	PGV_C_COUNT,        /* not a conversion */
 };
 

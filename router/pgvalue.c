@@ -771,7 +771,7 @@ static bool int_fits(uint32_t oid, int64_t n)
 static bool parse_float(const char *v, size_t len, bool single, double *out, struct dec *dp)
 {
 	struct dec d0, *d = dp ? dp : &d0;
-	char tmp[128];
+	char tmp[512]; /* MySQL prints ROUND(1e300) as 301 digits */
 	if (len >= sizeof(tmp) || !dec_parse(v, len, true, d))
 		return false;
 	memcpy(tmp, v, len);
@@ -1194,6 +1194,186 @@ static char *put_interval(char *p, int64_t us, enum pgv_intervalstyle style)
 	}
 }
 
+/*
+ * PGV_C_INTERVAL_DT's MySQL value: the integer days * 10^15 + microseconds,
+ * split with the microseconds nearest zero (|usec| < 5 * 10^14).
+ */
+static bool parse_interval_dt(const char *v, size_t len, int64_t *days, int64_t *us)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (i < len && (v[i] == '-' || v[i] == '+'))
+		neg = v[i++] == '-';
+	/* MySQL may print a DECIMAL(38,0) result as "n" or "n.000". */
+	size_t end = len;
+	for (size_t k = i; k < len; k++) {
+		if (v[k] == '.') {
+			for (size_t z = k + 1; z < len; z++)
+				if (v[z] != '0')
+					return false;
+			end = k;
+			break;
+		}
+	}
+	if (i >= end || end - i > 30)
+		return false;
+	__int128 n = 0;
+	for (; i < end; i++) {
+		if (!is_digit(v[i]))
+			return false;
+		n = n * 10 + (v[i] - '0');
+	}
+	if (neg)
+		n = -n;
+	const __int128 k = (__int128)1000000000000000LL;
+	__int128 d = n / k, r = n % k;
+	if (r >= k / 2) {
+		r -= k;
+		d++;
+	} else if (r <= -k / 2) {
+		r += k;
+		d--;
+	}
+	if (d > INT32_MAX || d < INT32_MIN)
+		return false;
+	*days = (int64_t)d;
+	*us = (int64_t)r;
+	return true;
+}
+
+static char *put_pg_part(char *p, int64_t v, const char *unit, bool *is_zero, bool *is_before)
+{
+	if (v == 0)
+		return p;
+	if (!*is_zero)
+		*p++ = ' ';
+	if (*is_before && v > 0)
+		*p++ = '+';
+	p = put_int(p, v);
+	*p++ = ' ';
+	p = put_cstr(p, unit, 8);
+	if (v != 1)
+		*p++ = 's';
+	*is_before = v < 0;
+	*is_zero = false;
+	return p;
+}
+
+static char *put_verbose_part(char *p, int64_t v, const char *unit, bool *is_zero, bool *is_before)
+{
+	if (v == 0)
+		return p;
+	if (*is_zero) {
+		*is_before = v < 0;
+		v = v < 0 ? -v : v;
+	} else if (*is_before) {
+		v = -v;
+	}
+	*p++ = ' ';
+	p = put_int(p, v);
+	*p++ = ' ';
+	p = put_cstr(p, unit, 8);
+	if (v != 1)
+		*p++ = 's';
+	*is_zero = false;
+	return p;
+}
+
+/* EncodeInterval (no months) for <days> and <us> microseconds of time. */
+static char *put_interval_dt(char *p, int64_t days, int64_t us, enum pgv_intervalstyle style)
+{
+	if (days == 0)
+		return put_interval(p, us, style);
+	int64_t hour = us / (3600 * USECS_PER_SEC);
+	int64_t min = us / (60 * USECS_PER_SEC) % 60;
+	int64_t sec = us / USECS_PER_SEC % 60;
+	int32_t fsec = (int32_t)(us % USECS_PER_SEC);
+	int64_t ah = hour < 0 ? -hour : hour, am = min < 0 ? -min : min, as = sec < 0 ? -sec : sec;
+	int32_t af = fsec < 0 ? -fsec : fsec;
+	bool is_zero = true, is_before = false;
+	switch (style) {
+	case PGV_IS_POSTGRES:
+		p = put_pg_part(p, days, "day", &is_zero, &is_before);
+		if (us != 0) {
+			*p++ = ' ';
+			if (us < 0)
+				*p++ = '-';
+			else if (is_before)
+				*p++ = '+';
+			p = put_uint(p, (uint64_t)ah, 2);
+			*p++ = ':';
+			p = put_uint(p, (uint64_t)am, 2);
+			*p++ = ':';
+			p = put_seconds(p, (int)as, af, true);
+		}
+		return p;
+	case PGV_IS_POSTGRES_VERBOSE:
+		*p++ = '@';
+		p = put_verbose_part(p, days, "day", &is_zero, &is_before);
+		p = put_verbose_part(p, hour, "hour", &is_zero, &is_before);
+		p = put_verbose_part(p, min, "min", &is_zero, &is_before);
+		if (sec != 0 || fsec != 0) {
+			*p++ = ' ';
+			if (sec < 0 || (sec == 0 && fsec < 0)) {
+				if (is_zero)
+					is_before = true;
+				else if (!is_before)
+					*p++ = '-';
+			} else if (is_before) {
+				*p++ = '-';
+			}
+			p = put_seconds(p, (int)as, af, false);
+			p = put_cstr(p, as != 1 || fsec != 0 ? " secs" : " sec", 5);
+			is_zero = false;
+		}
+		if (is_before)
+			p = put_cstr(p, " ago", 4);
+		return p;
+	case PGV_IS_SQL_STANDARD: {
+		bool neg = days < 0 || us < 0, pos = days > 0 || us > 0;
+		if (neg && pos) {
+			p = put_cstr(p, "+0-0 ", 5);
+			*p++ = days < 0 ? '-' : '+';
+			p = put_uint(p, (uint64_t)(days < 0 ? -days : days), 1);
+			*p++ = ' ';
+			*p++ = us < 0 ? '-' : '+';
+		} else {
+			if (neg)
+				*p++ = '-';
+			p = put_uint(p, (uint64_t)(days < 0 ? -days : days), 1);
+			*p++ = ' ';
+		}
+		p = put_uint(p, (uint64_t)ah, 1);
+		*p++ = ':';
+		p = put_uint(p, (uint64_t)am, 2);
+		*p++ = ':';
+		return put_seconds(p, (int)as, af, true);
+	}
+	case PGV_IS_ISO_8601:
+	default:
+		*p++ = 'P';
+		p = put_int(p, days);
+		*p++ = 'D';
+		if (us != 0)
+			*p++ = 'T';
+		if (hour) {
+			p = put_int(p, hour);
+			*p++ = 'H';
+		}
+		if (min) {
+			p = put_int(p, min);
+			*p++ = 'M';
+		}
+		if (sec || fsec) {
+			if (sec < 0 || fsec < 0)
+				*p++ = '-';
+			p = put_seconds(p, (int)as, af, false);
+			*p++ = 'S';
+		}
+		return p;
+	}
+}
+
 /* Text and bytea. */
 
 static size_t utf8_chars(const char *v, size_t len)
@@ -1337,6 +1517,51 @@ static enum pgv_status text_datetime(struct pgv_buf *out, enum pgv_conv conv, co
 	return put(out, b, (size_t)(p - b));
 }
 
+/*
+ * float4_numeric / float8_numeric: the value printed with %.6g / %.15g, read
+ * back by numeric_in (the exponent expanded; the scale is the digits after
+ * the point). <plain> receives the digits, at most 340 + 8 bytes.
+ */
+static bool float_numeric_text(const char *v, size_t len, bool single, char *plain, size_t cap,
+			       size_t *n, struct pgv_error *err)
+{
+	double d;
+	if (!parse_float(v, len, single, &d, NULL)) {
+		bad_value(err, "floating-point", v, len);
+		return false;
+	}
+	if (isnan(d)) {
+		*n = (size_t)snprintf(plain, cap, "NaN");
+		return true;
+	}
+	char g[40];
+	int gl = snprintf(g, sizeof(g), "%.*g", single ? FLT_DIG : DBL_DIG, d);
+	struct dec dc;
+	if (gl <= 0 || !dec_parse(g, (size_t)gl, true, &dc) || dc.point > 330 || dc.point < -330) {
+		fail(err, "22003", "value overflows numeric format");
+		return false;
+	}
+	int64_t nd = (int64_t)(dc.ilen + dc.flen), point = dc.point;
+	bool zero = true;
+	for (int64_t i = 0; i < nd; i++)
+		zero = zero && dec_digit(&dc, i) == '0';
+	size_t k = 0;
+	if (dc.neg && !zero)
+		plain[k++] = '-';
+	if (point <= 0)
+		plain[k++] = '0';
+	for (int64_t i = 0; i < point && k + 1 < cap; i++)
+		plain[k++] = dec_digit(&dc, i);
+	if (nd > point) {
+		plain[k++] = '.';
+		for (int64_t i = point; i < nd && k + 1 < cap; i++)
+			plain[k++] = dec_digit(&dc, i);
+	}
+	plain[k] = '\0';
+	*n = k;
+	return true;
+}
+
 enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, int32_t typmod,
 			 const char *v, size_t len, const struct pgv_session *s,
 			 struct pgv_error *err)
@@ -1374,6 +1599,25 @@ enum pgv_status pgv_text(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid, 
 				    QLEN(len), v);
 		char b[96];
 		return put(out, b, (size_t)(put_interval(b, us, s->intervalstyle) - b));
+	}
+	case PGV_C_FLOAT4_TEXT:
+	case PGV_C_FLOAT8_TEXT:
+		return pgv_text(out, conv == PGV_C_FLOAT4_TEXT ? PGV_C_FLOAT4 : PGV_C_FLOAT8, oid, typmod,
+				v, len, s, err);
+	case PGV_C_NUMERIC_OF_FLOAT4:
+	case PGV_C_NUMERIC_OF_FLOAT8: {
+		char plain[400];
+		size_t n;
+		if (!float_numeric_text(v, len, conv == PGV_C_NUMERIC_OF_FLOAT4, plain, sizeof(plain), &n, err))
+			return PGV_BAD;
+		return put(out, plain, n);
+	}
+	case PGV_C_INTERVAL_DT: {
+		int64_t days, us;
+		if (!parse_interval_dt(v, len, &days, &us))
+			return fail(err, "22008", "interval out of range");
+		char b[160];
+		return put(out, b, (size_t)(put_interval_dt(b, days, us, s->intervalstyle) - b));
 	}
 	case PGV_C_BYTEA:
 		return put_bytea(out, v, len, s->bytea_hex);
@@ -1490,6 +1734,31 @@ enum pgv_status pgv_binary(struct pgv_buf *out, enum pgv_conv conv, uint32_t oid
 				    QLEN(len), v);
 		be64w(b, (uint64_t)us);
 		be32w(b + 8, 0);
+		be32w(b + 12, 0);
+		return put(out, b, 16);
+	}
+	case PGV_C_FLOAT4_TEXT:
+	case PGV_C_FLOAT8_TEXT: /* a text value: its binary form is its text */
+		return pgv_text(out, conv, oid, typmod, v, len, s, err);
+	case PGV_C_NUMERIC_OF_FLOAT4:
+	case PGV_C_NUMERIC_OF_FLOAT8: {
+		char plain[400];
+		size_t n;
+		if (!float_numeric_text(v, len, conv == PGV_C_NUMERIC_OF_FLOAT4, plain, sizeof(plain), &n, err))
+			return PGV_BAD;
+		if (strcmp(plain, "NaN") == 0)
+			return fail(err, "0A000", "binary format of numeric NaN is not supported");
+		struct dec d;
+		if (!dec_parse(plain, n, false, &d))
+			return bad_value(err, "numeric", plain, n);
+		return dec_send(out, &d, err);
+	}
+	case PGV_C_INTERVAL_DT: {
+		int64_t days, us;
+		if (!parse_interval_dt(v, len, &days, &us))
+			return fail(err, "22008", "interval out of range");
+		be64w(b, (uint64_t)us);
+		be32w(b + 8, (uint32_t)(int32_t)days);
 		be32w(b + 12, 0);
 		return put(out, b, 16);
 	}

@@ -17,13 +17,16 @@
  * The MySQL session runs xlate_session_setup()'s one statement:
  *   SET NAMES utf8mb4, time_zone = '+00:00',
  *   sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,
- *               NO_ENGINE_SUBSTITUTION',
+ *               NO_ENGINE_SUBSTITUTION,NO_UNSIGNED_SUBTRACTION',
  *   group_concat_max_len = 1073741824
  * and the generated SQL relies on exactly that:
  *   - identifiers in backticks (ANSI_QUOTES off), strings '...' with quotes
  *     doubled and backslashes literal (NO_BACKSLASH_ESCAPES); a "/" before
  *     a "*" inside a string is split into two adjacent literals, so the text
  *     never holds a comment opener;
+ *   - NO_UNSIGNED_SUBTRACTION: Postgres has no unsigned types, so
+ *     `2024 - birth_year` (a YEAR or UNSIGNED operand) is a signed result,
+ *     not MySQL's error 1690;
  *   - '||' is never emitted (CONCAT), so PIPES_AS_CONCAT is not needed;
  *   - ONLY_FULL_GROUP_BY is off: MariaDB's version of it rejects columns that
  *     Postgres accepts through a primary key's functional dependency; the
@@ -55,7 +58,19 @@
  *     count/sum/avg's (avg's scale too, div_pg_scale);
  *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
  *     timestamptz literals use the session TimeZone's offset (slot
- *     XLATE_S_TZ_OFFSET, seconds east of UTC).
+ *     XLATE_S_TZ_OFFSET, seconds east of UTC);
+ *   - FLOAT columns are read as CAST(col AS DOUBLE) (emit_col): MySQL prints
+ *     FLOAT with 6 digits; the double is the float's exact value;
+ *   - a MySQL zero date (or one with a zero month/day) IS NULL;
+ *   - intervals: a TIME column is a time-only interval; timestamp -
+ *     timestamp and interval ± interval literal are computed as days *
+ *     10^15 + microseconds (TY_IVENC, PGV_C_INTERVAL_DT), allowed only as a
+ *     whole select-list item (emit_expr refuses them elsewhere);
+ *   - what MySQL cannot spell is printed by the value mapper from a
+ *     "display" text of a whole select-list item: float::text and
+ *     float::numeric (PGV_C_FLOAT*_TEXT, PGV_C_NUMERIC_OF_FLOAT*), -0 of
+ *     round/trunc/ceil, each value's own scale in a numeric CASE,
+ *     GREATEST and LEAST, avg()'s and division's scale.
  * Left alone (known differences):
  *   - division by zero: MySQL yields NULL with warning 1365 where Postgres
  *     raises 22012; the proxy turns warning 1365 into 22012 (it must read
@@ -71,7 +86,12 @@
  *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
  *   - the session offset is the one in force now, not at each value's date
- *     (no DST zone is affected when the offset is constant, e.g. Asia/Seoul).
+ *     (no zone is affected while its offset is constant, e.g. Asia/Seoul
+ *     since 1988; America/New_York's DST and Seoul's LMT before 1908 are);
+ *   - sum(real) adds doubles (Postgres rounds to float4 at each step);
+ *   - float::numeric inside a larger expression is refused (float8_numeric's
+ *     %.15g has no MySQL spelling);
+ *   - AT TIME ZONE and = ANY($1) with an array parameter are refused.
  */
 #include "router/translate.h"
 
@@ -102,6 +122,10 @@ enum ty_flag {
 	TY_ENUM = 1 << 3,     /* a MySQL ENUM/SET column: sorts by index unless cast */
 	TY_BINARY = 1 << 4,   /* already a byte string in MySQL (CAST AS BINARY) */
 	TY_AGG = 1 << 5,      /* contains an aggregate */
+	TY_IVENC = 1 << 6,    /* an interval MySQL holds as days * 10^15 + microseconds
+				 (PGV_C_INTERVAL_DT), only as a whole select-list item */
+	TY_WASLIT = 1 << 7,   /* a select-list string literal closed as text: a set
+				 operation gives it the other branch's type */
 };
 
 /* The Postgres type of an expression, and what the walk knows about its MySQL side. */
@@ -167,6 +191,7 @@ struct scope {
 	size_t nug, ugcap;
 	struct group_item *groups;
 	size_t ngroups, gcap;
+	uint32_t windows;          /* the level's WINDOW clause (a list of WindowDef), or 0 */
 };
 
 /* A column used outside an aggregate. */
@@ -188,6 +213,7 @@ struct ocol {
 	struct ty ty;
 	const char *text;         /* its expression's MySQL text (before any byte-wise wrap) */
 	const char *display;      /* what the select list writes instead, or NULL (avg_pg_scale) */
+	uint8_t display_conv;     /* with a display: its enum pgv_conv + 1, or 0 (conv_of) */
 	size_t start, end;        /* where it was written */
 	const char *alias;        /* the alias written for it in MySQL */
 	uint32_t node;            /* its expression node (0 for a * expansion) */
@@ -216,7 +242,10 @@ struct xlate {
 	const struct legacy_catalog *cat;
 	bool want_display;         /* a top-level select-list avg() or division: div_pg_scale */
 	const char *display;       /* what it prints as, if it was one */
+	uint8_t display_conv;      /* the display's enum pgv_conv + 1, or 0 */
+	bool want_cast_display;    /* a top-level select-list cast: a float's ::text or ::numeric */
 	unsigned depth;
+	unsigned ivenc_at;         /* the depth whose expression may be a TY_IVENC interval, + 1 */
 	bool failed;
 	bool oom;
 	char sqlstate[6];
@@ -487,7 +516,7 @@ static uint8_t conv_of(const struct ty *t)
 	case PG_OID_DATE: return PGV_C_DATE;
 	case PG_OID_TIMESTAMP: return PGV_C_TIMESTAMP;
 	case PG_OID_TIMESTAMPTZ: return PGV_C_TIMESTAMPTZ;
-	case PG_OID_INTERVAL: return PGV_C_INTERVAL;
+	case PG_OID_INTERVAL: return (t->flags & TY_IVENC) ? PGV_C_INTERVAL_DT : PGV_C_INTERVAL;
 	case PG_OID_BYTEA: return PGV_C_BYTEA;
 	case PG_OID_BPCHAR: return PGV_C_BPCHAR;
 	default: return PGV_C_TEXT;
@@ -745,6 +774,26 @@ static bool check_datetime_literal(struct xlate *x, const char *s, uint32_t oid)
 	return true;
 }
 
+/* A Postgres interval as its three fields (months, days, microseconds). */
+struct interval {
+	int64_t months, days, usec;
+};
+
+static bool parse_interval(const char *s, struct interval *iv);
+
+/*
+ * Postgres' datetime input needs a number in every value it accepts (the
+ * special words aside, checked above); MySQL would warn and compare NULL.
+ */
+static bool check_datetime_digits(struct xlate *x, const char *s, uint32_t oid)
+{
+	for (const char *p = s; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			return true;
+	return fail(x, "22007", "invalid input syntax for type %s: \"%s\"",
+		    oid == PG_OID_TIMESTAMP ? "timestamp" : ty_pg_name(oid), s);
+}
+
 /*
  * An unknown-type literal written at buf[start, n) takes type <to>: its text
  * is rewritten as MySQL needs it for that type, or Postgres' input error.
@@ -779,15 +828,51 @@ static bool coerce_literal(struct xlate *x, size_t start, struct ty *t, uint32_t
 		return out(x, b ? "TRUE" : "FALSE");
 	}
 	case PG_OID_TIMESTAMPTZ:
-		return check_datetime_literal(x, s, to) && emit_tstz_literal(x, s);
+		return check_datetime_literal(x, s, to) && check_datetime_digits(x, s, to) &&
+		       emit_tstz_literal(x, s);
 	case PG_OID_DATE:
 	case PG_OID_TIMESTAMP:
-		if (!check_datetime_literal(x, s, to))
+		if (!check_datetime_literal(x, s, to) || !check_datetime_digits(x, s, to))
 			return false;
 		return out(x, to == PG_OID_DATE ? "CAST(" : "CAST(") && out_strlit(x, s) &&
 		       out(x, to == PG_OID_DATE ? " AS DATE)" : " AS DATETIME(6))");
-	case PG_OID_INTERVAL:
-		return refuse(x, "an interval value outside date arithmetic");
+	case PG_OID_BYTEA: {
+		/* byteain's hex format, \x then pairs of hex digits (blanks between pairs). */
+		if (s[0] != '\\' || (s[1] != 'x' && s[1] != 'X'))
+			return refuse(x, "a bytea literal in the escape format");
+		if (!out(x, "X'"))
+			return false;
+		for (const char *p = s + 2; *p;) {
+			if (is_space(*p)) {
+				p++;
+				continue;
+			}
+			bool h0 = (p[0] >= '0' && p[0] <= '9') || (p[0] >= 'a' && p[0] <= 'f') || (p[0] >= 'A' && p[0] <= 'F');
+			bool h1 = p[1] != '\0' && ((p[1] >= '0' && p[1] <= '9') || (p[1] >= 'a' && p[1] <= 'f') ||
+						   (p[1] >= 'A' && p[1] <= 'F'));
+			if (!h0)
+				return fail(x, "22023", "invalid hexadecimal digit: \"%c\"", p[0]);
+			if (!h1)
+				return fail(x, "22023", p[1] == '\0' ? "invalid hexadecimal data: odd number of digits"
+								      : "invalid hexadecimal digit: \"%c\"", p[1]);
+			if (!outn(x, p, 2))
+				return false;
+			p += 2;
+		}
+		return out(x, "'");
+	}
+	case PG_OID_INTERVAL: {
+		/* A time-only interval is a MySQL TIME, which compares and prints as one. */
+		struct interval iv;
+		int64_t a;
+		if (!parse_interval(s, &iv))
+			return fail(x, "22007", "invalid input syntax for type interval: \"%s\"", s);
+		if (iv.months != 0 || iv.days != 0 || (a = iv.usec < 0 ? -iv.usec : iv.usec) >= INT64_C(838) * 3600 * 1000000)
+			return refuse(x, "an interval value with days, months or more than 838 hours outside date arithmetic");
+		return outf(x, "CAST('%s%lld:%02lld:%02lld.%06lld' AS TIME)", iv.usec < 0 ? "-" : "",
+			    (long long)(a / 3600000000), (long long)(a / 60000000 % 60),
+			    (long long)(a / 1000000 % 60), (long long)(a % 1000000));
+	}
 	default:
 		t->oid = to == 0 ? PG_OID_TEXT : to;
 		return out_strlit(x, s);
@@ -814,6 +899,8 @@ static void close_type(struct xlate *x, struct ty *t)
 	if (t->flags & TY_PARAM)
 		param_resolve(x, t, PG_OID_TEXT);
 	if (t->oid == 0) {
+		if (t->flags & TY_UNKNOWN)
+			t->flags |= TY_WASLIT;
 		t->oid = PG_OID_TEXT;
 		t->flags &= (uint8_t)~(TY_UNKNOWN | TY_NULL);
 	}
@@ -1048,9 +1135,24 @@ static bool check_grouping(struct xlate *x, struct scope *sc)
 	return true;
 }
 
+/*
+ * A FLOAT column of a table is read as CAST(col AS DOUBLE): MySQL's text
+ * protocol prints FLOAT with 6 significant digits (1.67772e+07 for
+ * 16777216), and the double holds the float's exact value, which the value
+ * mapper rounds back to float4's shortest form. Comparisons see the same
+ * widened value, as Postgres compares float4 with a numeric literal in
+ * float8.
+ */
+static bool col_widened(const struct range *r, const struct rcol *c)
+{
+	return r->table != NULL && c->ty.col != NULL && c->ty.col->my_type == MY_T_FLOAT;
+}
+
 static bool emit_col(struct xlate *x, const struct range *r, const struct rcol *c)
 {
-	return out_ident(x, r->qual) && out(x, ".") && out_ident(x, c->my_name);
+	bool w = col_widened(r, c);
+	return (!w || out(x, "CAST(")) && out_ident(x, r->qual) && out(x, ".") &&
+	       out_ident(x, c->my_name) && (!w || out(x, " AS DOUBLE)"));
 }
 
 static bool col_servable(struct xlate *x, const struct rcol *c)
@@ -1065,6 +1167,7 @@ static bool col_servable(struct xlate *x, const struct rcol *c)
 /* ---- expressions ---- */
 
 static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct ty *t);
+static char *join(struct xlate *x, const char *first, ...);
 static char *div_pg_scale(struct xlate *x, const char *num, const char *den, const char *divisor,
 			  int da, int db);
 
@@ -1352,10 +1455,6 @@ static bool handle_columnref(struct xlate *x, struct scope *sc, uint32_t f, stru
 
 /* ---- intervals ---- */
 
-/* A Postgres interval as its three fields (months, days, microseconds). */
-struct interval {
-	int64_t months, days, usec;
-};
 
 static bool interval_unit(const char *w, struct interval *iv, double amount)
 {
@@ -1599,6 +1698,72 @@ static bool out_as_text(struct xlate *x, const char *text, const struct ty *t)
 	return out(x, text);
 }
 
+static bool out_local(struct xlate *x, const char *text);
+
+/*
+ * An interval value's MySQL form for interval arithmetic: days * 10^15 +
+ * microseconds (TY_IVENC, printed by PGV_C_INTERVAL_DT). A TIME value is
+ * all microseconds (Postgres reads TIME as a time-only interval).
+ */
+static bool out_ivenc(struct xlate *x, const char *text, const struct ty *t)
+{
+	if (t->flags & TY_IVENC)
+		return out(x, text);
+	return out(x, "ROUND(TIME_TO_SEC(") && out(x, text) && out(x, ") * 1000000)");
+}
+
+/*
+ * interval ± interval literal (times <factor>): Postgres adds the fields
+ * one by one, without justifying: days to days, time to time. Months are
+ * not held by the MySQL form.
+ */
+static bool out_interval_arith(struct xlate *x, const char *lt, const struct ty *l,
+			       const struct interval *iv, int sign, const char *factor, struct ty *t)
+{
+	if (iv->months != 0)
+		return refuse(x, "interval arithmetic with months or years");
+	*t = ty_of(PG_OID_INTERVAL);
+	t->flags |= TY_IVENC;
+	t->nullable = l->nullable;
+	if (!out(x, "(") || !out_ivenc(x, lt, l) || !out(x, sign < 0 ? " - " : " + "))
+		return false;
+	if (factor != NULL && (!out(x, "(") || !out(x, factor) || !out(x, ") * ")))
+		return false;
+	return outf(x, "(CAST(%lld AS DECIMAL(38,0)) * 1000000000000000 + %lld))",
+		    (long long)iv->days, (long long)iv->usec);
+}
+
+/*
+ * timestamp - timestamp: Postgres' timestamp_mi gives the microseconds
+ * justified into days (interval_justify_hours: whole days of 24 hours, the
+ * rest as time, both of the difference's sign) and no months.
+ */
+static bool out_timestamp_diff(struct xlate *x, const char *lt, const struct ty *l, const char *rt,
+			       const struct ty *r, struct ty *t)
+{
+	*t = ty_of(PG_OID_INTERVAL);
+	t->flags |= TY_IVENC;
+	t->nullable = l->nullable || r->nullable;
+	const char *a[2] = { lt, rt };
+	const struct ty *ta[2] = { l, r };
+	char *w[2];
+	for (int i = 0; i < 2; i++) {
+		size_t s0 = x->n;
+		/* Mixed with a timestamptz, a timestamp is local time in the session zone. */
+		bool local = ta[i]->oid == PG_OID_TIMESTAMPTZ && ta[1 - i]->oid != PG_OID_TIMESTAMPTZ;
+		if (!(local ? out_local(x, a[i]) : out(x, a[i])) || !cut(x, s0, &w[i]))
+			return false;
+	}
+	size_t s0 = x->n;
+	char *us;
+	if (!out(x, "TIMESTAMPDIFF(MICROSECOND, ") || !out(x, w[1]) || !out(x, ", ") ||
+	    !out(x, w[0]) || !out(x, ")") || !cut(x, s0, &us))
+		return false;
+	return out(x, "(CAST(") && out(x, us) &&
+	       out(x, " DIV 86400000000 AS DECIMAL(38,0)) * 1000000000000000 + MOD(") && out(x, us) &&
+	       out(x, ", 86400000000))");
+}
+
 /* datetime ± interval, date ± integer, date - date. */
 static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op,
 			    struct ty *t)
@@ -1622,7 +1787,11 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 	}
 	struct ty l;
 	char *lt;
-	if (!operand(x, sc, ln, &l, &lt))
+	unsigned iv0 = x->ivenc_at;
+	x->ivenc_at = x->depth + 1; /* (a - b) + interval '1 day' */
+	bool lok = operand(x, sc, ln, &l, &lt);
+	x->ivenc_at = iv0;
+	if (!lok)
 		return false;
 	if (riv) {
 		if (l.flags & TY_UNKNOWN) {
@@ -1630,6 +1799,8 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 			if (!settle(x, &lt, &l, &ts))
 				return false;
 		}
+		if (l.oid == PG_OID_INTERVAL)
+			return out_interval_arith(x, lt, &l, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor, t);
 		if (!ty_datetime(&l))
 			return fail(x, "42883", "operator does not exist: %s %s interval",
 				    ty_pg_name(l.oid), op);
@@ -1664,6 +1835,9 @@ static bool out_date_arith(struct xlate *x, const char *op, const char *lt, cons
 		*t = ty_of(PG_OID_INT4);
 		return out(x, "DATEDIFF(") && out(x, lt) && out(x, ", ") && out(x, rt) && out(x, ")");
 	}
+	if (ty_datetime(l) && ty_datetime(r) && strcmp(op, "-") == 0 &&
+	    (l->oid != PG_OID_DATE || r->oid != PG_OID_DATE))
+		return out_timestamp_diff(x, lt, l, rt, r, t);
 	if (ty_datetime(l) && ty_datetime(r))
 		return refuse(x, "subtracting timestamps (an interval result)");
 	return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l->oid), op,
@@ -1693,6 +1867,8 @@ static int numeric_dscale(const struct ty *t, const char *text)
 		return 0;
 	if (t->oid != PG_OID_NUMERIC)
 		return -1;
+	if (t->col != NULL && t->col->my_type == MY_T_BIGINT)
+		return 0; /* BIGINT UNSIGNED: numeric of scale 0 */
 	if (t->typmod >= 4)
 		return (int)((t->typmod - 4) & 0xffff);
 	const char *p = text[0] == '-' ? text + 1 : text;
@@ -1703,6 +1879,21 @@ static int numeric_dscale(const struct ty *t, const char *text)
 		return 0;
 	size_t f = strspn(p + n + 1, "0123456789");
 	return p[n + 1 + f] == '\0' ? (int)f : -1;
+}
+
+/*
+ * An UNSIGNED column in arithmetic computes as Postgres' int8 or numeric
+ * does: MySQL keeps an unsigned operand's result unsigned and fails with
+ * 1690 when it would be negative or beyond 2^64.
+ */
+static bool signed_operand(struct xlate *x, char **text, const struct ty *t)
+{
+	if (t->col == NULL || !t->col->is_unsigned || !ty_number(t) || ty_float(t))
+		return true;
+	size_t s0 = x->n;
+	return out(x, "CAST(") && out(x, *text) &&
+	       out(x, t->oid == PG_OID_NUMERIC ? " AS DECIMAL(21,0))" : " AS SIGNED)") &&
+	       cut(x, s0, text);
 }
 
 static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char *op, struct ty *t)
@@ -1727,6 +1918,8 @@ static bool emit_arith(struct xlate *x, struct scope *sc, uint32_t f, const char
 	if ((!ty_number(&l) && !(l.flags & TY_NULL)) || (!ty_number(&r) && !(r.flags & TY_NULL)))
 		return fail(x, "42883", "operator does not exist: %s %s %s", ty_pg_name(l.oid), op,
 			    ty_pg_name(r.oid));
+	if (!signed_operand(x, &lt, &l) || !signed_operand(x, &rt, &r))
+		return false;
 	*t = ty_of(ty_promote(&l, &r));
 	if (strcmp(op, "^") == 0) {
 		*t = ty_of(t->oid == PG_OID_NUMERIC ? PG_OID_NUMERIC : PG_OID_FLOAT8);
@@ -2124,6 +2317,12 @@ static bool handle_nulltest(struct xlate *x, struct scope *sc, uint32_t f, struc
 	*t = ty_of(PG_OID_BOOL);
 	t->nullable = false;
 	bool neg = tree_str_is(d, tree_get(d, f, "nulltesttype"), "IS_NOT_NULL");
+	/* A MySQL zero date (or one with a zero month or day) is NULL to clients. */
+	if (a.col != NULL && (a.col->my_type == MY_T_DATE || a.col->my_type == MY_T_DATETIME ||
+			      a.col->my_type == MY_T_TIMESTAMP))
+		return out(x, "(") && out(x, text) && out(x, neg ? " IS NOT NULL AND MONTH(" : " IS NULL OR MONTH(") &&
+		       out(x, text) && out(x, neg ? ") <> 0 AND DAYOFMONTH(" : ") = 0 OR DAYOFMONTH(") &&
+		       out(x, text) && out(x, neg ? ") <> 0)" : ") = 0)");
 	return out(x, "(") && out(x, text) && out(x, neg ? " IS NOT NULL)" : " IS NULL)");
 }
 
@@ -2165,9 +2364,12 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 			c = tys[i];
 			have = true;
 		} else if (ty_number(&c) && ty_number(&tys[i]) && c.oid != tys[i].oid) {
+			uint32_t a = c.oid;
 			c = ty_of(ty_promote(&c, &tys[i]));
-			if (c.oid == PG_OID_INT4 && (tys[i].oid == PG_OID_INT2))
-				c.oid = PG_OID_INT4;
+			/* select_common_type: real accepts integers implicitly and stays real. */
+			if ((a == PG_OID_FLOAT4 && tys[i].oid != PG_OID_FLOAT8) ||
+			    (tys[i].oid == PG_OID_FLOAT4 && a != PG_OID_FLOAT8))
+				c.oid = PG_OID_FLOAT4;
 		} else if (ty_textual(&c) && ty_textual(&tys[i]) && c.oid != tys[i].oid) {
 			c = ty_of(PG_OID_TEXT);
 		} else if (c.oid == tys[i].oid && c.typmod != tys[i].typmod) {
@@ -2197,9 +2399,27 @@ static bool common_type(struct xlate *x, char **texts, struct ty *tys, size_t n,
 	return true;
 }
 
+/*
+ * A numeric CASE or GREATEST/LEAST gets one DECIMAL scale for all rows in
+ * MySQL (5.00); in Postgres each value keeps its own (an integer branch
+ * prints 5). As a whole select-list item (want_display) each chosen value
+ * is printed as its own text.
+ */
+static char *numeric_each_display(struct xlate *x, char **conds, char **res, size_t n, bool has_def)
+{
+	char *d = join(x, "CASE", NULL);
+	for (size_t i = 0; d != NULL && i < n; i++)
+		d = join(x, d, " WHEN ", conds[i], " THEN CAST(", res[i], " AS CHAR)", NULL);
+	if (d != NULL && has_def)
+		d = join(x, d, " ELSE CAST(", res[n], " AS CHAR)", NULL);
+	return d ? join(x, d, " END", NULL) : NULL;
+}
+
 static bool handle_case(struct xlate *x, struct scope *sc, uint32_t f, struct ty *t)
 {
 	const struct tree *d = &x->doc;
+	bool want = x->want_display; /* for this CASE, not for its branches */
+	x->want_display = false;
 	uint32_t args = tree_get(d, f, "args"), argn = tree_get(d, f, "arg");
 	uint32_t defn = tree_get(d, f, "defresult");
 	size_t n = list_len(x, args);
@@ -2245,6 +2465,9 @@ static bool handle_case(struct xlate *x, struct scope *sc, uint32_t f, struct ty
 			return false;
 	}
 	if (has_def && (!out(x, " ELSE ") || !out(x, res[n])))
+		return false;
+	if (want && t->oid == PG_OID_NUMERIC &&
+	    (x->display = numeric_each_display(x, conds, res, n, has_def)) == NULL)
 		return false;
 	return out(x, " END");
 }
@@ -2294,10 +2517,13 @@ static bool handle_minmax(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	char **texts;
 	struct ty *tys;
 	size_t n;
+	bool want = x->want_display; /* for this call, not for its arguments */
+	x->want_display = false;
 	if (!emit_list_common(x, sc, tree_get(d, f, "args"), greatest ? "GREATEST" : "LEAST",
 			      &texts, &tys, &n, t))
 		return false;
 	bool text = ty_textual(t);
+	size_t s0 = x->n;
 	if ((text && !out(x, "CONVERT(")) || !out(x, greatest ? "GREATEST(" : "LEAST("))
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -2313,7 +2539,21 @@ static bool handle_minmax(struct xlate *x, struct scope *sc, uint32_t f, struct 
 	}
 	if (n == 1 && !(out(x, ", ") && (text ? out_binary(x, texts[0], &tys[0]) : out(x, texts[0]))))
 		return false;
-	return out(x, ")") && (!text || out(x, " USING utf8mb4)"));
+	if (!out(x, ")") || (text && !out(x, " USING utf8mb4)")))
+		return false;
+	if (want && t->oid == PG_OID_NUMERIC) {
+		/* Postgres keeps the first argument that reaches the extreme: its own text. */
+		char *m = tree_arena_strndup(&x->arena, x->buf + s0, x->n - s0);
+		char **conds = xalloc(x, (n + 1) * sizeof(char *));
+		if (m == NULL || conds == NULL)
+			return m == NULL ? oom(x) : false;
+		for (size_t i = 0; i < n; i++)
+			if ((conds[i] = join(x, "(", texts[i], ") = (", m, ")", NULL)) == NULL)
+				return false;
+		if ((x->display = numeric_each_display(x, conds, texts, n, false)) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /* ---- casts ---- */
@@ -2335,7 +2575,7 @@ static uint32_t cast_target(const char *name)
 		{ "bpchar", PG_OID_BPCHAR },   { "char", PG_OID_BPCHAR },
 		{ "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },
 		{ "date", PG_OID_DATE },       { "timestamp", PG_OID_TIMESTAMP },
-		{ "timestamptz", PG_OID_TIMESTAMPTZ },
+		{ "timestamptz", PG_OID_TIMESTAMPTZ }, { "bytea", PG_OID_BYTEA },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(names[i].name, name) == 0)
@@ -2437,6 +2677,24 @@ static bool cast_to_text(struct xlate *x, const char *text, const struct ty *a, 
 	return cut(x, s0, &inner) && out_truncated(x, inner, typmod);
 }
 
+/*
+ * text::boolean as Postgres' boolin reads it: blanks trimmed, any case, a
+ * prefix of true/yes/false/no, on/off (two letters at least), 1/0. Any
+ * other value must fail with 22P02: the ELSE branch casts a text that is
+ * no integer, which MySQL answers with warning 1292 (truncated incorrect
+ * value) and the proxy turns into 22P02.
+ */
+static bool cast_text_to_bool(struct xlate *x, const char *text)
+{
+	return out(x, "(CASE WHEN (") && out(x, text) &&
+	       out(x, ") IS NULL THEN NULL WHEN CAST(LOWER(TRIM(") && out(x, text) &&
+	       out(x, ")) AS BINARY) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') THEN TRUE"
+		      " WHEN CAST(LOWER(TRIM(") && out(x, text) &&
+	       out(x, ")) AS BINARY) IN ('f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'of', 'off', '0')"
+		      " THEN FALSE ELSE CAST(CONCAT('invalid input syntax for type boolean: ', ") &&
+	       out(x, text) && out(x, ") AS SIGNED) <> 0 END)");
+}
+
 /* expr::type for a typed expression <a> written as <text>. */
 static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t oid, int32_t typmod)
 {
@@ -2474,7 +2732,7 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 		if (a->oid == PG_OID_INT4)
 			return out(x, "(") && out(x, text) && out(x, " <> 0)");
 		if (ty_textual(a))
-			return refuse(x, "a cast of text to boolean");
+			return cast_text_to_bool(x, text);
 		break;
 	case PG_OID_DATE:
 		if (a->oid == PG_OID_DATE)
@@ -2499,6 +2757,11 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 			return out(x, "DATE_SUB(") && out_cast(x, text, PG_OID_TIMESTAMP, typmod) &&
 			       out(x, ", INTERVAL ") && out_tz(x) && out(x, " SECOND)");
 		break;
+	case PG_OID_INTERVAL:
+	case PG_OID_BYTEA:
+		if (a->oid == oid)
+			return out(x, text);
+		break;
 	default:
 		break;
 	}
@@ -2516,8 +2779,14 @@ static bool type_name(struct xlate *x, uint32_t tn, uint32_t *oid, int32_t *typm
 		return refuse(x, "a cast to an array type");
 	*oid = cast_target(*last);
 	if (*oid == 0) {
-		if (strcmp(*last, "interval") == 0)
-			return refuse(x, "an interval value outside date arithmetic");
+		if (strcmp(*last, "interval") == 0) {
+			/* interval 'time-only literal' (coerce_literal), or a TIME value as it is. */
+			if (tree_get(d, tn, "typmods") != 0)
+				return refuse(x, "an interval with fields or a precision");
+			*oid = PG_OID_INTERVAL;
+			*typmod = -1;
+			return true;
+		}
 		return fail(x, "0A000", "casting to type %s is not supported for legacy tables", *last);
 	}
 	int64_t mods[3];
@@ -2539,6 +2808,8 @@ static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t
 	uint32_t oid = 0;
 	int32_t typmod = -1;
 	const char *last = NULL;
+	bool want = x->want_cast_display; /* for this cast, not for one in its operand */
+	x->want_cast_display = false;
 	if (!type_name(x, tn, &oid, &typmod, &last))
 		return false;
 	struct ty a;
@@ -2546,6 +2817,26 @@ static bool emit_cast(struct xlate *x, struct scope *sc, uint32_t argn, uint32_t
 	if (!operand(x, sc, argn, &a, &text))
 		return false;
 	struct ty target = ty_of(oid);
+	/*
+	 * float::text and float::numeric print as Postgres' float8out (per
+	 * extra_float_digits) and float8_numeric (%.15g; %.6g for real) do,
+	 * which MySQL cannot spell: as a whole select-list item the double goes
+	 * out as it is and the value mapper formats it (PGV_C_FLOAT*_TEXT,
+	 * PGV_C_NUMERIC_OF_FLOAT*). Elsewhere ::text keeps MySQL's spelling and
+	 * ::numeric is refused.
+	 */
+	if (want && ty_float(&a) && typmod < 0 &&
+	    (oid == PG_OID_TEXT || oid == PG_OID_NUMERIC || oid == PG_OID_VARCHAR)) {
+		bool f4 = a.oid == PG_OID_FLOAT4;
+		x->display = text;
+		x->display_conv = (uint8_t)(1 + (oid == PG_OID_NUMERIC
+							 ? (f4 ? PGV_C_NUMERIC_OF_FLOAT4 : PGV_C_NUMERIC_OF_FLOAT8)
+							 : (f4 ? PGV_C_FLOAT4_TEXT : PGV_C_FLOAT8_TEXT)));
+		*t = target;
+		t->nullable = a.nullable;
+		/* What ORDER BY / GROUP BY by position see: numeric order is the double's. */
+		return oid == PG_OID_NUMERIC ? out(x, text) : cast_value(x, text, &a, oid, typmod);
+	}
 	if (a.flags & (TY_UNKNOWN | TY_PARAM | TY_NULL)) {
 		bool lit = (a.flags & TY_UNKNOWN) != 0;
 		if (!settle(x, &text, &a, &target))
@@ -2730,6 +3021,19 @@ static bool fn_case(struct xlate *x, struct fargs *a, const char *name, struct t
 
 static bool fn_length(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
 {
+	bool octets = strcmp(name, "octet_length") == 0;
+	if (a->n == 1 && octets && a->ty[0].oid == PG_OID_BYTEA) {
+		*t = ty_of(PG_OID_INT4);
+		return out_call(x, "LENGTH", a);
+	}
+	/* A char(n) value has its padding in Postgres (MySQL strips it): octet_length counts it. */
+	const struct legacy_column *c = a->n == 1 ? a->ty[0].col : NULL;
+	if (octets && c != NULL && c->my_type == MY_T_CHAR && a->ty[0].oid == PG_OID_BPCHAR &&
+	    c->char_length > 0) {
+		*t = ty_of(PG_OID_INT4);
+		return out(x, "LENGTH(RPAD(") && out(x, a->text[0]) &&
+		       outf(x, ", %u, ' '))", (unsigned)c->char_length);
+	}
 	if (a->n != 1 || !args_text(x, a, name))
 		return a->n != 1 ? no_function(x, name, a) : false;
 	*t = ty_of(PG_OID_INT4);
@@ -2837,6 +3141,13 @@ static bool fn_concat(struct xlate *x, struct fargs *a, const char *name, struct
 	for (size_t i = 0; i < a->n; i++) {
 		if (i && !out(x, ", "))
 			return false;
+		/* concat's "any" arguments print through bpcharout: char(n) keeps its padding. */
+		if (a->ty[i].oid == PG_OID_BPCHAR && a->ty[i].typmod > 4) {
+			if (!out(x, "RPAD(") || !out(x, a->text[i]) ||
+			    !outf(x, ", %d, ' ')", (int)(a->ty[i].typmod - 4)))
+				return false;
+			continue;
+		}
 		if (a->ty[i].oid == PG_OID_BOOL ? !(out(x, "IF(") && out(x, a->text[i]) && out(x, ", 't', 'f')"))
 						  : !out(x, a->text[i]))
 			return false;
@@ -2885,6 +3196,23 @@ static uint32_t rounding_type(const struct ty *a)
 	return a->oid == PG_OID_NUMERIC ? PG_OID_NUMERIC : PG_OID_FLOAT8;
 }
 
+/*
+ * round/trunc/ceil of a float in (-1, 0) is -0 in Postgres (rint, trunc,
+ * ceil), which MySQL cannot produce: as a whole select-list item
+ * (want_display) the value is printed as '-0' there, which the value mapper
+ * reads back as a negative zero.
+ */
+static bool out_signed_zero(struct xlate *x, const struct fargs *a, size_t s0)
+{
+	if (!x->want_display || !ty_float(&a->ty[0]))
+		return true;
+	char *f = tree_arena_strndup(&x->arena, x->buf + s0, x->n - s0);
+	if (f == NULL)
+		return oom(x);
+	x->display = join(x, "IF(", a->text[0], " < 0 AND ", f, " = 0, '-0', ", f, ")", NULL);
+	return x->display != NULL;
+}
+
 static bool fn_round(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
 {
 	bool trunc = strcmp(name, "trunc") == 0;
@@ -2892,8 +3220,9 @@ static bool fn_round(struct xlate *x, struct fargs *a, const char *name, struct 
 		return x->failed ? false : no_function(x, name, a);
 	if (a->n == 1) {
 		*t = ty_of(rounding_type(&a->ty[0]));
+		size_t s0 = x->n;
 		return out(x, trunc ? "TRUNCATE(" : "ROUND(") && out(x, a->text[0]) &&
-		       out(x, trunc ? ", 0)" : ")");
+		       out(x, trunc ? ", 0)" : ")") && out_signed_zero(x, a, s0);
 	}
 	/* round(x, n) is numeric with exactly n decimals (n >= 0) in Postgres. */
 	*t = ty_of(PG_OID_NUMERIC);
@@ -2909,7 +3238,9 @@ static bool fn_ceil_floor(struct xlate *x, struct fargs *a, const char *name, st
 	if (a->n != 1 || !args_number(x, a, name))
 		return x->failed ? false : no_function(x, name, a);
 	*t = ty_of(rounding_type(&a->ty[0]));
-	return out_call(x, strcmp(name, "floor") == 0 ? "FLOOR" : "CEILING", a);
+	bool floor = strcmp(name, "floor") == 0;
+	size_t s0 = x->n;
+	return out_call(x, floor ? "FLOOR" : "CEILING", a) && (floor || out_signed_zero(x, a, s0));
 }
 
 static bool fn_mod(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
@@ -3018,8 +3349,12 @@ static bool fn_extract(struct xlate *x, struct fargs *a, const char *name, struc
 		       out(x, ") / 1000000 AS DECIMAL(8,6))");
 	if (strcmp(field, "epoch") == 0) {
 		const char *src = a->text[1];
-		return out(x, "CAST(UNIX_TIMESTAMP(") && out(x, src) &&
-		       outf(x, ") AS DECIMAL(20,%d))", a->ty[1].oid == PG_OID_DATE ? 0 : 6);
+		/* UNIX_TIMESTAMP stops in 2038 (MariaDB) and reads the session zone. */
+		if (a->ty[1].oid == PG_OID_DATE)
+			return out(x, "CAST(TIMESTAMPDIFF(SECOND, '1970-01-01', ") && out(x, src) &&
+			       out(x, ") AS DECIMAL(20,0))");
+		return out(x, "(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ") && out(x, src) &&
+		       out(x, ") AS DECIMAL(26,0)) * 0.000001)");
 	}
 	return fail(x, "0A000", "%s of field \"%s\" is not supported for legacy tables", name, field);
 }
@@ -3072,6 +3407,28 @@ static bool fn_date_trunc(struct xlate *x, struct fargs *a, const char *name, st
 	       out(x, " SECOND)");
 }
 
+/* reverse(text): MySQL's REVERSE is character-wise in utf8mb4, as Postgres'. */
+static bool fn_reverse(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
+{
+	if (a->n != 1 || !args_text(x, a, name))
+		return a->n != 1 ? no_function(x, name, a) : false;
+	*t = ty_of(PG_OID_TEXT);
+	return out_call(x, "REVERSE", a);
+}
+
+/* repeat(text, int): both engines answer '' for a count below 1. */
+static bool fn_repeat(struct xlate *x, struct fargs *a, const char *name, struct ty *t)
+{
+	if (a->n != 2 || !arg_as(x, a, 0, PG_OID_TEXT) || !arg_as(x, a, 1, PG_OID_INT4))
+		return a->n != 2 ? no_function(x, name, a) : false;
+	if (!ty_textual(&a->ty[0]) && !(a->ty[0].flags & TY_NULL))
+		return no_function(x, name, a);
+	if (!ty_int(&a->ty[1]) && !(a->ty[1].flags & TY_NULL))
+		return no_function(x, name, a);
+	*t = ty_of(PG_OID_TEXT);
+	return out_call(x, "REPEAT", a);
+}
+
 typedef bool (*fn_handler)(struct xlate *x, struct fargs *a, const char *name, struct ty *t);
 
 static const struct {
@@ -3079,6 +3436,7 @@ static const struct {
 	fn_handler fn;
 } scalar_fns[] = {
 	{ "lower", fn_case },         { "upper", fn_case },
+	{ "reverse", fn_reverse },    { "repeat", fn_repeat },
 	{ "length", fn_length },      { "char_length", fn_length },
 	{ "character_length", fn_length }, { "octet_length", fn_length },
 	{ "substring", fn_substring }, { "substr", fn_substring },
@@ -3186,7 +3544,13 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	const struct tree *d = &x->doc;
 	if (a->n != 2)
 		return no_function(x, "string_agg", a);
-	if (a->ty[1].lit == NULL)
+	/*
+	 * SEPARATOR takes a string literal only: a constant, or a bare $n, whose
+	 * slot the proxy fills with one (a NULL separator then fails in MySQL
+	 * rather than answering wrongly).
+	 */
+	bool param = (a->ty[1].flags & TY_PARAM) != 0;
+	if (a->ty[1].lit == NULL && !param)
 		return refuse(x, "string_agg with a separator that is not a constant");
 	if (!args_text(x, a, "string_agg"))
 		return false;
@@ -3196,8 +3560,8 @@ static bool out_string_agg(struct xlate *x, struct scope *sc, uint32_t f, struct
 	uint32_t order = tree_get(d, f, "agg_order");
 	if (order && (!out(x, " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, " SEPARATOR ") && out_strlit(x, a->ty[1].lit) && out(x, ")") &&
-	       (!distinct || out(x, " USING utf8mb4)"));
+	return out(x, " SEPARATOR ") && (param ? out(x, a->text[1]) : out_strlit(x, a->ty[1].lit)) &&
+	       out(x, ")") && (!distinct || out(x, " USING utf8mb4)"));
 }
 
 /* The concatenation of the NULL-terminated strings, in the arena (NULL on OOM, failed). */
@@ -3315,9 +3679,11 @@ static bool out_aggregate(struct xlate *x, struct scope *sc, uint32_t f, const c
 		return out_string_agg(x, sc, f, a, distinct, arg);
 	if (a->n > 1)
 		return no_function(x, name, a);
+	bool ubig = a->ty[0].col != NULL && a->ty[0].col->my_type == MY_T_BIGINT &&
+		    a->ty[0].oid == PG_OID_NUMERIC; /* BIGINT UNSIGNED: scale 0 */
 	if (x->want_display && strcmp(name, "avg") == 0 && t->oid == PG_OID_NUMERIC &&
-	    (ty_int(&a->ty[0]) || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
-		int scale = ty_int(&a->ty[0]) ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
+	    (ty_int(&a->ty[0]) || ubig || (a->ty[0].oid == PG_OID_NUMERIC && a->ty[0].typmod >= 4))) {
+		int scale = ty_int(&a->ty[0]) || ubig ? 0 : (int)((a->ty[0].typmod - 4) & 0xffff);
 		x->display = avg_pg_scale(x, arg, distinct, scale);
 		if (x->display == NULL)
 			return false;
@@ -3460,11 +3826,30 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 {
 	const struct tree *d = &x->doc;
 	uint32_t over = tree_get(d, f, "over");
-	if (tree_get(d, over, "name") || tree_get(d, over, "refname"))
-		return refuse(x, "a named window");
+	if (tree_get(d, over, "refname"))
+		return refuse(x, "a window that refers to a named window");
+	if (tree_get(d, over, "name")) {
+		/* OVER w: the definition of the level's WINDOW clause, written in place. */
+		const char *wn = xstr(x, tree_get(d, over, "name"));
+		uint32_t def = 0;
+		for (uint32_t e = tree_first(d, sc->windows); e && def == 0; e = tree_next(d, sc->windows, e)) {
+			uint32_t wf, wtl;
+			node_type(x, e, &wf, &wtl);
+			const char *n = tree_get(d, wf, "name") ? xstr(x, tree_get(d, wf, "name")) : NULL;
+			if (n != NULL && wn != NULL && strcmp(n, wn) == 0)
+				def = wf;
+		}
+		if (def == 0)
+			return fail(x, "42704", "window \"%s\" does not exist", wn ? wn : "");
+		over = def;
+	}
 	const char *frame;
 	if (!window_frame(x, over, &frame))
 		return false;
+	bool want = x->want_display; /* a whole select-list avg() OVER: Postgres' scale */
+	x->want_display = false;
+	bool distinct = tree_get(d, f, "agg_distinct") != 0;
+	uint32_t filtered = tree_get(d, f, "agg_filter");
 	struct fargs a;
 	if (is_aggregate(name)) {
 		if (sc->in_agg)
@@ -3489,6 +3874,7 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 		if (!out_call(x, upper, &a))
 			return false;
 	}
+	size_t s_over = x->n;
 	if (!out(x, " OVER ("))
 		return false;
 	uint32_t part = tree_get(d, over, "partitionClause");
@@ -3507,7 +3893,23 @@ static bool emit_window(struct xlate *x, struct scope *sc, uint32_t f, const cha
 	uint32_t order = tree_get(d, over, "orderClause");
 	if (order && (!out(x, first ? "ORDER BY " : " ORDER BY ") || !out_sort_list(x, sc, order)))
 		return false;
-	return out(x, frame) && out(x, ")");
+	if (!out(x, frame) || !out(x, ")"))
+		return false;
+	if (want && strcmp(name, "avg") == 0 && !distinct && filtered == 0 && a.n == 1 &&
+	    t->oid == PG_OID_NUMERIC &&
+	    (ty_int(&a.ty[0]) || (a.ty[0].oid == PG_OID_NUMERIC && a.ty[0].typmod >= 4))) {
+		int scale = ty_int(&a.ty[0]) ? 0 : (int)((a.ty[0].typmod - 4) & 0xffff);
+		char *ov = tree_arena_strndup(&x->arena, x->buf + s_over, x->n - s_over);
+		if (ov == NULL)
+			return oom(x);
+		char *sum = join(x, "SUM(", a.text[0], ")", ov, NULL);
+		char *cnt = join(x, "COUNT(", a.text[0], ")", ov, NULL);
+		char *guarded = cnt ? join(x, "NULLIF(", cnt, ", 0)", NULL) : NULL;
+		if (sum == NULL || guarded == NULL ||
+		    (x->display = div_pg_scale(x, sum, cnt, guarded, scale, 0)) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -3565,8 +3967,11 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 	    tree_get(d, f, "agg_order") || tree_get(d, f, "agg_filter"))
 		return fail(x, "42809", "%s is not an aggregate function", name);
 	struct fargs a;
+	bool want = x->want_display; /* for this call (round/ceil of a float), not its arguments */
+	x->want_display = false;
 	if (!emit_args(x, sc, tree_get(d, f, "args"), &a))
 		return false;
+	x->want_display = want;
 	fn_handler fn = scalar_fn(name);
 	if (fn == NULL) {
 		static const char *const window_only[] = { "row_number", "rank", "dense_rank", "lag",
@@ -3576,11 +3981,20 @@ static bool handle_funccall(struct xlate *x, struct scope *sc, uint32_t f, struc
 			if (strcmp(window_only[i], name) == 0)
 				return fail(x, "42809", "window function %s requires an OVER clause", name);
 		}
+		/*
+		 * x AT TIME ZONE 'zone' parses as timezone('zone', x): a named zone's
+		 * rules live in the proxy's zone files, not here (see the report on
+		 * per-row offsets).
+		 */
+		if (strcmp(name, "timezone") == 0)
+			return refuse(x, "AT TIME ZONE");
 		if (pg_builtin(name))
 			return fail(x, "0A000", "function %s is not supported for legacy tables", name);
 		return no_function(x, name, &a);
 	}
-	return fn(x, &a, name, t);
+	bool ok = fn(x, &a, name, t);
+	x->want_display = false;
+	return ok;
 }
 
 /* ---- subqueries, special values ---- */
@@ -3625,7 +4039,9 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 		return false;
 	bool in = any && strcmp(op, "=") == 0;
 	bool notin = all && (strcmp(op, "<>") == 0 || strcmp(op, "!=") == 0);
-	if (!in && !notin)
+	/* Other comparisons: MySQL's op ANY/ALL (subquery) has the standard's semantics too. */
+	const char *my_op = in || notin ? NULL : cmp_op(op);
+	if (!in && !notin && my_op == NULL)
 		return fail(x, "0A000", "%s %s (subquery) is not supported for legacy tables", op,
 			    any ? "ANY" : "ALL");
 	struct ty l;
@@ -3650,6 +4066,9 @@ static bool handle_sublink(struct xlate *x, struct scope *sc, uint32_t f, struct
 		return false;
 	*t = ty_of(PG_OID_BOOL);
 	bool text = ty_textual(&l);
+	if (my_op != NULL)
+		return out(x, "(") && (text ? out_binary(x, lt, &l) : out(x, lt)) &&
+		       outf(x, " %s %s (", my_op, any ? "ANY" : "ALL") && out(x, subtext) && out(x, "))");
 	return out(x, "(") && (text ? out_binary(x, lt, &l) : out(x, lt)) &&
 	       out(x, notin ? " NOT IN (" : " IN (") && out(x, subtext) && out(x, "))");
 }
@@ -3746,8 +4165,17 @@ static bool emit_expr(struct xlate *x, struct scope *sc, uint32_t node, struct t
 	}
 	*t = ty_of(0);
 	size_t start = x->n, ug = sc->nug;
+	unsigned here = x->depth;
 	bool ok = dispatch_expr(x, sc, node, t);
 	x->depth--;
+	/*
+	 * An interval held as days and microseconds (TY_IVENC) is printed right
+	 * but neither compares, sorts nor computes as Postgres' interval: only a
+	 * whole select-list item or an operand of interval ± interval literal
+	 * may be one.
+	 */
+	if (ok && (t->flags & TY_IVENC) && x->ivenc_at != here)
+		return refuse(x, "an interval result inside a larger expression");
 	if (ok && sc->nug > ug) {
 		for (size_t i = 0; i < sc->ngroups; i++) {
 			const char *g = sc->groups[i].text;
@@ -4164,10 +4592,29 @@ static bool emit_from_item(struct xlate *x, struct scope *sc, uint32_t node)
 /* ---- the select list ---- */
 
 /* avg(...) itself (not inside an expression, not a window function). */
-static bool is_bare_avg(struct xlate *x, uint32_t node)
+/* CASE, GREATEST, LEAST: a numeric result prints each value's own scale (numeric_each_display). */
+static bool is_bare_case_minmax(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	const char *type = node_type(x, node, &f, &tl);
+	return NODE_IS(type, tl, "CaseExpr") || NODE_IS(type, tl, "MinMaxExpr");
+}
+
+/* round/trunc/ceil/ceiling(x): a float argument's -0 needs a display (out_signed_zero). */
+static bool is_bare_rounding(struct xlate *x, uint32_t node)
 {
 	uint32_t f, tl;
 	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall") || tree_get(&x->doc, f, "over"))
+		return false;
+	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
+	return name != NULL && (strcmp(name, "round") == 0 || strcmp(name, "trunc") == 0 ||
+				strcmp(name, "ceil") == 0 || strcmp(name, "ceiling") == 0);
+}
+
+static bool is_bare_avg(struct xlate *x, uint32_t node)
+{
+	uint32_t f, tl;
+	if (!NODE_IS(node_type(x, node, &f, &tl), tl, "FuncCall"))
 		return false;
 	const char *name = last_name(x, tree_get(&x->doc, f, "funcname"), NULL);
 	return name != NULL && strcmp(name, "avg") == 0;
@@ -4224,6 +4671,7 @@ static bool out_target(struct xlate *x, struct scope *sc, const struct select_op
 	c->end = x->n;
 	/* A plain column already carries the name MySQL should give it. */
 	bool plain = c->range != SIZE_MAX && !bytes &&
+		     !col_widened(&sc->ranges[c->range], &sc->ranges[c->range].cols[c->col]) &&
 		     strcmp(sc->ranges[c->range].cols[c->col].my_name, c->alias) == 0;
 	if (!plain && (!out(x, " AS ") || !out_ident(x, c->alias)))
 		return false;
@@ -4329,13 +4777,23 @@ static bool emit_targets(struct xlate *x, struct scope *sc, uint32_t list,
 		}
 		struct ocol c = { .node = val, .ug_from = sc->nug };
 		char *text;
-		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val));
+		x->want_display = o->top && (is_bare_avg(x, val) || is_bare_division(x, val) ||
+					     is_bare_rounding(x, val) || is_bare_case_minmax(x, val));
 		x->display = NULL;
+		x->display_conv = 0;
+		x->want_cast_display = o->top && NODE_IS(node_type(x, val, &vf, &vtl), vtl, "TypeCast");
+		unsigned iv0 = x->ivenc_at;
+		x->ivenc_at = x->depth + 1;
 		bool ok = operand(x, sc, val, &c.ty, &text);
+		x->ivenc_at = iv0;
 		x->want_display = false;
+		x->want_cast_display = false;
 		if (!ok)
 			return false;
+		if ((c.ty.flags & TY_IVENC) && distinct)
+			return refuse(x, "DISTINCT over an interval result");
 		c.display = x->display;
+		c.display_conv = x->display_conv;
 		c.ug_to = sc->nug;
 		close_type(x, &c.ty);
 		plain_col(x, sc, val, &c.range, &c.col);
@@ -4557,6 +5015,8 @@ static bool out_order_item(struct xlate *x, struct scope *sc, uint32_t sortby, c
 	}
 	if (c != NULL) {
 		t = c->ty;
+		if (t.flags & TY_IVENC)
+			return refuse(x, "ORDER BY an interval result");
 		oc->outputs[c - cols->v] = true;
 		cover_col(oc, c->range, c->col);
 		if (distinct) {
@@ -4671,8 +5131,13 @@ static bool refuse_clauses(struct xlate *x, uint32_t f)
 		return refuse(x, "SELECT INTO");
 	if (tree_get(d, f, "lockingClause"))
 		return refuse(x, "FOR UPDATE/SHARE");
-	if (tree_get(d, f, "windowClause"))
-		return refuse(x, "a WINDOW clause");
+	uint32_t wl = tree_get(d, f, "windowClause");
+	for (uint32_t e = tree_first(d, wl); e; e = tree_next(d, wl, e)) {
+		uint32_t wf, wtl;
+		node_type(x, e, &wf, &wtl);
+		if (tree_get(d, wf, "refname"))
+			return refuse(x, "a WINDOW definition based on another window");
+	}
 	uint32_t dc = tree_get(d, f, "distinctClause");
 	uint32_t first = tree_first(d, dc);
 	if (first && (tree_next(d, dc, first) || d->t[first].next != first + 1))
@@ -4686,6 +5151,7 @@ static bool emit_simple_select(struct xlate *x, struct scope *sc, uint32_t f,
 	const struct tree *d = &x->doc;
 	if (!refuse_clauses(x, f))
 		return false;
+	sc->windows = tree_get(d, f, "windowClause");
 	bool distinct = tree_get(d, f, "distinctClause") != 0;
 	/* FROM first: the select list resolves against it; it is moved in front afterwards. */
 	size_t p0 = x->n;
@@ -4781,15 +5247,29 @@ static bool setop_types(struct xlate *x, struct olist *l, const struct olist *r,
 	for (size_t i = 0; i < l->n; i++) {
 		struct ty *a = &l->v[i].ty;
 		const struct ty *b = &r->v[i].ty;
-		if (ty_number(a) && ty_number(b) && a->oid != b->oid)
+		if ((a->flags | b->flags) & TY_IVENC)
+			return refuse(x, "a set operation over an interval result");
+		bool al = (a->flags & TY_WASLIT) != 0, bl = (b->flags & TY_WASLIT) != 0;
+		if (ty_number(a) && ty_number(b) && a->oid != b->oid) {
 			*a = ty_of(ty_promote(a, b));
-		else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid)
+		} else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid && al != bl &&
+			   (al ? b->oid : a->oid) == PG_OID_VARCHAR) {
+			/* select_common_type: an unknown literal takes the other branch's type. */
+			uint32_t o = al ? b->oid : a->oid;
+			uint8_t keep = (uint8_t)(a->flags & TY_BINARY);
+			*a = ty_of(o);
+			a->flags |= keep;
+			a->typmod = -1;
+		} else if (ty_textual(a) && ty_textual(b) && a->oid != b->oid) {
 			*a = ty_of(PG_OID_TEXT);
+		}
 		else if (a->oid != b->oid && !(ty_datetime(a) && ty_datetime(b)))
 			return fail(x, "42804", "%s types %s and %s cannot be matched", op,
 				    ty_pg_name(a->oid), ty_pg_name(b->oid));
 		if (a->typmod != b->typmod)
 			a->typmod = -1;
+		if (!(al && bl))
+			a->flags &= (uint8_t)~TY_WASLIT;
 		a->flags |= b->flags & TY_BINARY;
 		a->nullable = a->nullable || b->nullable;
 		a->col = NULL;
@@ -5093,7 +5573,7 @@ const char *xlate_session_setup(void)
 {
 	return "SET NAMES utf8mb4, time_zone = '+00:00', "
 	       "sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-	       "NO_ENGINE_SUBSTITUTION', "
+	       "NO_ENGINE_SUBSTITUTION,NO_UNSIGNED_SUBTRACTION', "
 	       "group_concat_max_len = 1073741824";
 }
 
@@ -5171,7 +5651,7 @@ static bool publish(struct xlate *x, struct xlate_result *out, const struct olis
 		c[i].name = cols->v[i].name;
 		c[i].type_oid = t->oid;
 		c[i].typmod = t->typmod;
-		c[i].conv = conv_of(t);
+		c[i].conv = cols->v[i].display_conv ? (uint8_t)(cols->v[i].display_conv - 1) : conv_of(t);
 	}
 	out->status = XLATE_OK;
 	out->sql = sql;

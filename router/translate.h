@@ -123,7 +123,8 @@ struct xlate;
 /*
  * The one SET statement every MySQL session runs before any translated read:
  * SET NAMES utf8mb4, time_zone = '+00:00', sql_mode = 'NO_BACKSLASH_ESCAPES,
- * STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION',
+ * STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,
+ * NO_UNSIGNED_SUBTRACTION',
  * group_concat_max_len = 1073741824 (translate.c
  * says what the generated SQL relies on). Division by zero yields NULL with
  * warning 1365 in MySQL: the proxy turns that warning into 22012.

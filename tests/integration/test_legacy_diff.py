@@ -292,13 +292,16 @@ def compare(q: Q, ref, got):
         assert gs == rs, f"rows differ (as multisets): missing {missing!r}, unexpected {extra!r}"
 
 
-@pytest.mark.parametrize("q", [pytest.param(q, id=q.id) for q in QUERIES])
+@pytest.mark.parametrize("q", [pytest.param(q, id=q.id, marks=[pytest.mark.xfail(strict=True, reason=q.xfail)]
+                                               if q.xfail else []) for q in QUERIES])
 def test_legacy_diff(legacy_ref, legacy_proxy, q):
     ref = execute(session_conn("ref", legacy_ref.connect, q.settings), q, q.binary)
     try:
         got = execute(session_conn("proxy", legacy_proxy.connect, q.settings), q, q.binary)
     except psycopg.Error as e:
-        _conns.pop(("proxy", q.settings), None)
+        dead = _conns.pop(("proxy", q.settings), None)
+        if dead is not None:
+            dead.close()  # a connection left to the GC holds an upstream slot: later tests wait for one
         pytest.fail(f"switchyard: {e.sqlstate} {e}")
     compare(q, ref, got)
 

@@ -397,6 +397,72 @@ static void test_hand_text(void **state)
 	pgv_buf_free(&out);
 }
 
+/* The conversions the translator picks for values MySQL cannot spell (xlate2). */
+static void test_computed_values(void **state)
+{
+	(void)state;
+	struct pgv_session s;
+	pgv_session_init(&s);
+	char got[512];
+	struct pgv_error err;
+	static const struct {
+		const char *style, *v, *want;
+	} iv[] = {
+		/* -1 day +10 hours (TIME 08:00 - interval '1 day 2 hours'), as Postgres 15 prints it */
+		{ "postgres", "-999964000000000", "-1 days +10:00:00" },
+		{ "postgres_verbose", "-999964000000000", "@ 1 day -10 hours ago" },
+		{ "sql_standard", "-999964000000000", "+0-0 -1 +10:00:00" },
+		{ "iso_8601", "-999964000000000", "P-1DT10H" },
+		/* timestamp - timestamp: 1 day 02:03:04.5 (justified, no months) */
+		{ "postgres", "1000007384500000", "1 day 02:03:04.5" },
+		{ "postgres_verbose", "1000007384500000", "@ 1 day 2 hours 3 mins 4.5 secs" },
+		{ "sql_standard", "1000007384500000", "1 2:03:04.5" },
+		{ "iso_8601", "1000007384500000", "P1DT2H3M4.5S" },
+		{ "postgres", "-2000003600000000", "-2 days -01:00:00" },
+		{ "postgres_verbose", "-2000003600000000", "@ 2 days 1 hour ago" },
+		{ "sql_standard", "-2000003600000000", "-2 1:00:00" },
+		{ "iso_8601", "-2000003600000000", "P-2DT-1H" },
+		{ "postgres", "3600000000", "01:00:00" },
+		{ "postgres", "0", "00:00:00" },
+	};
+	for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+		assert_true(pgv_session_set(&s, "IntervalStyle", iv[i].style));
+		assert_int_equal(text_of(PGV_C_INTERVAL_DT, PG_OID_INTERVAL, -1, iv[i].v, &s, got,
+					 sizeof(got), &err), PGV_OK);
+		assert_string_equal(got, iv[i].want);
+	}
+	/* float8_numeric (%.15g) and float4_numeric (%.6g), read back by numeric_in. */
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT8, PG_OID_NUMERIC, -1, "0.30000000000000004", &s,
+				 got, sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0.3");
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT8, PG_OID_NUMERIC, -1, "1.5e-7", &s, got,
+				 sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0.00000015");
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT8, PG_OID_NUMERIC, -1, "-1234567.25", &s, got,
+				 sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "-1234567.25");
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT8, PG_OID_NUMERIC, -1, "1e20", &s, got,
+				 sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "100000000000000000000");
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT4, PG_OID_NUMERIC, -1, "0.10000000149011612", &s,
+				 got, sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "0.1");
+	assert_int_equal(text_of(PGV_C_NUMERIC_OF_FLOAT4, PG_OID_NUMERIC, -1, "16777216", &s, got,
+				 sizeof(got), &err), PGV_OK);
+	assert_string_equal(got, "16777200");
+	/* float::text: float4out / float8out. */
+	assert_int_equal(text_of(PGV_C_FLOAT4_TEXT, PG_OID_TEXT, -1, "16777216", &s, got, sizeof(got),
+				 &err), PGV_OK);
+	assert_string_equal(got, "1.6777216e+07");
+	assert_int_equal(text_of(PGV_C_FLOAT8_TEXT, PG_OID_TEXT, -1, "1e300", &s, got, sizeof(got),
+				 &err), PGV_OK);
+	assert_string_equal(got, "1e+300");
+	/* -0 from the translator's display of round/ceil. */
+	assert_int_equal(text_of(PGV_C_FLOAT8, PG_OID_FLOAT8, -1, "-0", &s, got, sizeof(got), &err),
+			 PGV_OK);
+	assert_string_equal(got, "-0");
+}
+
 static void test_session_settings(void **state)
 {
 	(void)state;
@@ -595,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_zero_dates),
 		cmocka_unit_test(test_bad_mysql_values),
 		cmocka_unit_test(test_hand_text),
+		cmocka_unit_test(test_computed_values),
 		cmocka_unit_test(test_session_settings),
 		cmocka_unit_test(test_param_hand),
 		cmocka_unit_test(test_buf),

@@ -165,7 +165,8 @@ static const char *conv_name(uint8_t conv)
 {
 	static const char *const names[] = { "text", "bpchar", "bool", "bitbool", "int", "numeric",
 					     "float4", "float8", "date", "timestamp", "timestamptz",
-					     "interval", "bytea" };
+					     "interval", "bytea", "interval_dt", "float4_text", "float8_text",
+					     "numeric_of_float4", "numeric_of_float8" };
 	return conv < sizeof(names) / sizeof(names[0]) ? names[conv] : "?";
 }
 
