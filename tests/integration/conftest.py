@@ -381,18 +381,27 @@ def start_mariadb(directory: Path, attempts: int = 3) -> MariaDB:
     raise RuntimeError(f"mariadb-legacy.sh start failed:\n{last.stdout}\n{last.stderr}")
 
 
-@pytest.fixture(scope="session")
-def mariadb():
-    directory = Path(tempfile.mkdtemp(prefix="sy-mariadb-"))
+@contextlib.contextmanager
+def own_mariadb(prefix: str = "sy-mariadb-"):
+    """A MariaDB of its own in a temporary directory, stopped and removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         server = start_mariadb(directory)
     except Exception:
         subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    yield server
-    subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
-    shutil.rmtree(directory, ignore_errors=True)
+    try:
+        yield server
+    finally:
+        subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    with own_mariadb() as server:
+        yield server
 
 
 # How each MySQL column is read for the Postgres copy: (MySQL select expression, kind).

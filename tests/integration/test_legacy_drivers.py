@@ -20,7 +20,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from conftest import APP_PASSWORD, APP_USER

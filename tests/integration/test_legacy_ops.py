@@ -13,11 +13,9 @@ disturb nothing else, and each test starts its own switchyard pointing at it.
 - [mysql] pool_size bounds MySQL connections under 20 concurrent clients.
 """
 import contextlib
-import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,8 +24,8 @@ import psycopg
 import pytest
 
 import pgwire as pw
-from conftest import (APP_PASSWORD, APP_USER, MARIADB_SCRIPT, legacy_overrides, start_mariadb)
-from helpers import sb_exec, unique
+from conftest import APP_PASSWORD, APP_USER, MARIADB_SCRIPT, legacy_overrides, own_mariadb
+from helpers import unique
 
 # 200^4 = 1.6e9 joined rows: minutes of MariaDB work (200^3 takes about a second).
 SLOW_READ = "SELECT count(*) FROM customers a, customers b, customers c, customers d"
@@ -39,16 +37,8 @@ BULK_ROWS = 1_000_000
 
 @pytest.fixture(scope="module")
 def ops_mdb():
-    directory = Path(tempfile.mkdtemp(prefix="sy-mariadb-ops-"))
-    try:
-        server = start_mariadb(directory)
-    except Exception:
-        subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    yield server
-    subprocess.run([str(MARIADB_SCRIPT), "stop", str(directory)], check=False, timeout=60)
-    shutil.rmtree(directory, ignore_errors=True)
+    with own_mariadb("sy-mariadb-ops-") as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ and the MySQL side of it (the generated SQL keeps an index usable).
 import re
 import struct
 
-import pytest
-
 import pgwire
 from pgwire import SYNC, FLUSH, bind_msg, describe_msg, execute_msg, parse_msg, close_msg
 
