@@ -813,12 +813,16 @@ static struct legacy_work *work_new(struct session *s, enum work_kind kind)
 	return lw;
 }
 
-/* A cursor portal (not yet added) for DECLARE of translation <xr> with SQL <sql> (taken). */
-static struct legacy_portal *cursor_new(const struct xlate_result *xr, char *sql, size_t len)
+/*
+ * A cursor portal (not yet added) named <name> over columns cols[0, n) with
+ * the MySQL text sql[0, len) (taken, also on failure).
+ */
+static struct legacy_portal *cursor_new(const char *name, const struct xlate_col *cols,
+					uint16_t ncols, char *sql, size_t len)
 {
 	struct legacy_portal *po = calloc(1, sizeof(*po));
-	if (po == NULL || (po->name = strdup(xr->cursor_name ? xr->cursor_name : "")) == NULL ||
-	    !copy_cols(xr->cols, xr->ncols, &po->cols, &po->names)) {
+	if (po == NULL || (po->name = strdup(name ? name : "")) == NULL ||
+	    !copy_cols(cols, ncols, &po->cols, &po->names)) {
 		free(sql);
 		if (po != NULL) {
 			free(po->name);
@@ -829,7 +833,7 @@ static struct legacy_portal *cursor_new(const struct xlate_result *xr, char *sql
 	po->cursor = true;
 	po->sql = sql;
 	po->len = len;
-	po->ncols = xr->ncols;
+	po->ncols = ncols;
 	return po;
 }
 
@@ -851,7 +855,7 @@ static struct legacy_work *work_read(struct session *s, const struct xlate_resul
 		return NULL;
 	if (xr->wrap == XLATE_W_DECLARE) {
 		struct legacy_work *lw = work_new(s, W_DECLARE);
-		if (lw == NULL || (lw->declare = cursor_new(xr, sql, len)) == NULL) {
+		if (lw == NULL || (lw->declare = cursor_new(xr->cursor_name, xr->cols, xr->ncols, sql, len)) == NULL) {
 			free(lw);
 			return NULL;
 		}
@@ -1502,8 +1506,9 @@ static int format_at(const uint8_t *fmts, int16_t nfmt, int16_t i)
 }
 
 /* Reads the parameter values of a Bind as MySQL literals; false with the error in <err>. */
-static bool bind_params(struct session *s, struct pgmsg_reader *r, const struct xlate_result *xr,
-			const char *name, struct bind_values *bv, struct pgmsg_writer *err, bool *oom)
+static bool bind_params(const struct pgv_session *pv, struct pgmsg_reader *r,
+			const struct xlate_result *xr, const char *name, struct bind_values *bv,
+			struct pgmsg_writer *err, bool *oom)
 {
 	int16_t nfmt = pgmsg_get_int16(r);
 	if (nfmt < 0 || (size_t)nfmt * 2 > pgmsg_reader_left(r)) {
@@ -1529,8 +1534,6 @@ static bool bind_params(struct session *s, struct pgmsg_reader *r, const struct 
 			   nfmt, nvals);
 		return false;
 	}
-	struct pgv_session pv;
-	settings_of(s, &pv);
 	bv->lits = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv->lits));
 	bv->lens = calloc(nvals ? (size_t)nvals : 1, sizeof(*bv->lens));
 	if (bv->lits == NULL || bv->lens == NULL) {
@@ -1548,7 +1551,7 @@ static bool bind_params(struct session *s, struct pgmsg_reader *r, const struct 
 		struct pgv_buf b = { 0 };
 		struct pgv_error perr = { .sqlstate = "22P02" };
 		enum pgv_status ps = pgv_param_literal(&b, xr->param_types[i], format_at(fmts, nfmt, i),
-						       v, vlen < 0 ? 0 : (size_t)vlen, &pv, &perr);
+						       v, vlen < 0 ? 0 : (size_t)vlen, pv, &perr);
 		if (ps == PGV_OOM || b.failed) {
 			pgv_buf_free(&b);
 			*oom = true;
@@ -1586,7 +1589,9 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 	}
 	bool has_xr = st->kind == LS_READ || st->kind == LS_DECLARE;
 	const struct xlate_result *xr = has_xr ? &st->xr : NULL;
-	if (!bind_params(s, &r, xr, name, &bv, err, oom)) {
+	struct pgv_session pv;
+	settings_of(s, &pv); /* once per Bind: the literals and the zone slots share it */
+	if (!bind_params(&pv, &r, xr, name, &bv, err, oom)) {
 		values_free(&bv);
 		return false;
 	}
@@ -1620,8 +1625,6 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 	bool ok = po != NULL && (po->name = strdup(portal)) != NULL &&
 		  (po->formats = calloc(ncols ? ncols : 1, sizeof(int16_t))) != NULL;
 	if (ok && xr != NULL) {
-		struct pgv_session pv;
-		settings_of(s, &pv);
 		ok = copy_cols(xr->cols, xr->ncols, &po->cols, &po->names) &&
 		     (po->sql = fill_slots(xr, bv.lits, bv.lens, &pv, &po->len)) != NULL;
 	} else if (ok && cur != NULL) {
@@ -1744,31 +1747,18 @@ struct legacy_work *legacy_work_execute(struct session *s, const char *portal, i
 	switch (po->kind) {
 	case LS_DECLARE: {
 		lw = work_new(s, W_DECLARE);
-		char *sql = po->sql ? malloc(po->len + 1) : NULL;
-		if (sql != NULL) {
-			memcpy(sql, po->sql, po->len); /* by length: the text is not read as a C string */
-			sql[po->len] = '\0';
-		}
-		if (lw == NULL || sql == NULL) {
-			free(lw);
-			free(sql);
-			return NULL;
-		}
-		struct legacy_portal *cur = calloc(1, sizeof(*cur));
-		if (cur == NULL || (cur->name = strdup(po->target)) == NULL ||
-		    !copy_cols(po->cols, po->ncols, &cur->cols, &cur->names)) {
-			free(sql);
-			if (cur)
-				free(cur->name);
-			free(cur);
+		char *sql = lw != NULL && po->sql != NULL ? malloc(po->len + 1) : NULL;
+		if (sql == NULL) {
 			free(lw);
 			return NULL;
 		}
-		cur->cursor = true;
-		cur->sql = sql;
-		cur->len = po->len;
-		cur->ncols = po->ncols;
-		lw->declare = cur;
+		memcpy(sql, po->sql, po->len); /* by length: the text is not read as a C string */
+		sql[po->len] = '\0';
+		lw->declare = cursor_new(po->target, po->cols, po->ncols, sql, po->len);
+		if (lw->declare == NULL) {
+			free(lw);
+			return NULL;
+		}
 		return lw;
 	}
 	case LS_FETCH:
