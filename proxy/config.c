@@ -43,6 +43,10 @@ enum config_section_id {
 	SEC_SUPABASE,  /* [supabase] */
 	SEC_LEGACY,    /* [legacy] */
 	SEC_MYSQL,     /* [mysql]: its presence turns the MySQL backend on */
+	SEC_CUTOVER,   /* [cutover] */
+	SEC_WEIGHTS,   /* [cutover.weights]: its keys are legacy table names */
+	SEC_ROLLBACK,  /* [cutover.rollback] */
+	SEC_ADMIN,     /* [admin]: its presence turns the HTTP endpoint on */
 	SEC_COUNT,
 };
 
@@ -58,6 +62,10 @@ static const struct config_section_def config_sections[SEC_COUNT] = {
 	[SEC_SUPABASE] = { "supabase", false, true },
 	[SEC_LEGACY] = { "legacy", false, false },
 	[SEC_MYSQL] = { "mysql", false, false },
+	[SEC_CUTOVER] = { "cutover", false, false },
+	[SEC_WEIGHTS] = { "cutover.weights", false, false },
+	[SEC_ROLLBACK] = { "cutover.rollback", false, false },
+	[SEC_ADMIN] = { "admin", false, false },
 };
 
 enum config_key_type {
@@ -65,9 +73,12 @@ enum config_key_type {
 	KEY_INT,        /* int; min/max bound the value */
 	KEY_PORT,       /* uint16_t, 1..65535 */
 	KEY_ENUM,       /* an enum field; the value is one of <words> */
-	KEY_LISTEN,     /* "host:port" or "[v6]:port" into proxy.listen_host/listen_port */
+	KEY_LISTEN,     /* "host:port" or "[v6]:port": char * host at offset, uint16_t port at
+			   count_offset */
 	KEY_NAMES,      /* char ** + count: identifiers, folded to lower case, no repeats */
 	KEY_BOOL,       /* bool */
+	KEY_RATE,       /* double from 0 to 1 (a float, or the integers 0 and 1) */
+	KEY_GROUPS,     /* [cutover] groups: an array of arrays of names, resolved later */
 };
 
 struct config_key_def {
@@ -80,6 +91,7 @@ struct config_key_def {
 	const char *const *words;  /* KEY_ENUM: NULL-terminated, in the enum's order */
 	const char *def_str;       /* default for STRING, ENUM, LISTEN */
 	long long def_int;         /* default for INT, PORT, BOOL (0/1) */
+	double def_rate;           /* default for RATE */
 	bool required;             /* no default: the file must set it */
 	bool secret;               /* never echoed, may hold any byte but NUL */
 };
@@ -106,10 +118,12 @@ _Static_assert(sizeof(enum config_mysql_tls) == sizeof(int), "enum size");
 #define LG(f) offsetof(struct config, legacy.f)
 #define MY(f) offsetof(struct config, mysql.f)
 #define US(f) offsetof(struct config_user, f)
+#define CO(f) offsetof(struct config, cutover.f)
+#define AD(f) offsetof(struct config, admin.f)
 
 static const struct config_key_def config_keys[] = {
-	{ .section = SEC_PROXY, .name = "listen", .type = KEY_LISTEN,
-	  .def_str = "127.0.0.1:6432" },
+	{ .section = SEC_PROXY, .name = "listen", .type = KEY_LISTEN, .offset = PX(listen_host),
+	  .count_offset = PX(listen_port), .def_str = "127.0.0.1:6432" },
 	{ .section = SEC_PROXY, .name = "workers", .type = KEY_INT, .offset = PX(workers),
 	  .min = 0, .max = CONFIG_MAX_WORKERS, .def_int = 2 },
 	{ .section = SEC_PROXY, .name = "max_client_conn", .type = KEY_INT,
@@ -188,6 +202,31 @@ static const struct config_key_def config_keys[] = {
 	  .offset = MY(require_read_only), .def_int = 1 },
 	{ .section = SEC_MYSQL, .name = "tinyint1_as_bool", .type = KEY_BOOL,
 	  .offset = MY(tinyint1_as_bool), .def_int = 1 },
+
+	{ .section = SEC_CUTOVER, .name = "key", .type = KEY_STRING, .offset = CO(key_text),
+	  .min = 1, .max = 128, .def_str = "user,application_name" },
+	{ .section = SEC_CUTOVER, .name = "groups", .type = KEY_GROUPS },
+	{ .section = SEC_CUTOVER, .name = "copied", .type = KEY_NAMES, .offset = CO(copied_names),
+	  .count_offset = CO(ncopied_names) },
+	{ .section = SEC_CUTOVER, .name = "shadow_percent", .type = KEY_INT,
+	  .offset = CO(shadow_percent), .min = 0, .max = 100, .def_int = 0 },
+	{ .section = SEC_CUTOVER, .name = "control_table", .type = KEY_STRING,
+	  .offset = CO(control_table), .max = 2 * CONFIG_NAME_MAX + 1, .def_str = "" },
+	{ .section = SEC_ROLLBACK, .name = "max_latency_ms", .type = KEY_INT,
+	  .offset = CO(rollback.max_latency_ms), .min = 1, .max = 3600000, .def_int = 5000 },
+	{ .section = SEC_ROLLBACK, .name = "max_error_rate", .type = KEY_RATE,
+	  .offset = CO(rollback.max_error_rate), .def_rate = 0.10 },
+	{ .section = SEC_ROLLBACK, .name = "max_mismatch_rate", .type = KEY_RATE,
+	  .offset = CO(rollback.max_mismatch_rate), .def_rate = 0.0 },
+	{ .section = SEC_ROLLBACK, .name = "window_s", .type = KEY_INT,
+	  .offset = CO(rollback.window_s), .min = 1, .max = 3600, .def_int = 60 },
+	{ .section = SEC_ROLLBACK, .name = "min_samples", .type = KEY_INT,
+	  .offset = CO(rollback.min_samples), .min = 1, .max = 100000000, .def_int = 50 },
+
+	{ .section = SEC_ADMIN, .name = "listen", .type = KEY_LISTEN, .offset = AD(listen_host),
+	  .count_offset = AD(listen_port), .def_str = "127.0.0.1:9930" },
+	{ .section = SEC_ADMIN, .name = "token", .type = KEY_STRING, .offset = AD(token),
+	  .max = 1024, .def_str = "", .secret = true },
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -221,6 +260,14 @@ struct load {
 	bool section_misshapen[SEC_COUNT]; /* [x] where [[x]] belongs or the reverse */
 	struct pos key_at[CONFIG_NKEYS];   /* values in plain sections; line 0 = default */
 	struct user_pos *users;            /* parallel to cfg->users */
+	/* [cutover] groups and [cutover.weights], resolved once the legacy tables are known. */
+	const struct config_toml_value *groups; /* borrowed from the document */
+	struct weight_entry {
+		char name[CONFIG_NAME_MAX + 1];
+		int weight;
+		struct pos at;
+	} *weights;
+	size_t nweights;
 };
 
 static const struct pos no_pos = { 0, 0 };
@@ -382,6 +429,13 @@ const char *config_mysql_tls_name(enum config_mysql_tls mode)
 
 /* ---- lifecycle ---- */
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static void free_secret(char *s)
 {
 	if (!s)
@@ -416,8 +470,29 @@ static void config_free(struct config *cfg)
 	free(cfg->mysql.user);
 	free_secret(cfg->mysql.password);
 	free(cfg->mysql.ssl_ca);
+	free(cfg->cutover.key_text);
+	for (size_t i = 0; i < cfg->cutover.ngroups; i++) {
+		free(cfg->cutover.groups[i].name);
+		free(cfg->cutover.groups[i].tables);
+	}
+	free(cfg->cutover.groups);
+	free(cfg->cutover.group_of);
+	free(cfg->cutover.copied);
+	free_names(cfg->cutover.copied_names, cfg->cutover.ncopied_names);
+	free(cfg->cutover.control_table);
+	free(cfg->admin.listen_host);
+	free_secret(cfg->admin.token);
 	catalog_free(cfg->catalog);
 	free(cfg);
+}
+
+int config_legacy_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->legacy.ntables; i++) {
+		if (strcmp(cfg->legacy.tables[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 struct config *config_ref(struct config *cfg)
@@ -663,7 +738,6 @@ static bool split_listen(const char *s, char **host, uint16_t *port, const char 
 static void store_listen(struct load *ld, const struct config_key_def *k, void *base,
 			 const struct config_toml_value *v)
 {
-	struct config *cfg = base;
 	char q[CONFIG_QUOTE_MAX + 16];
 	char *host = NULL;
 	uint16_t port = 0;
@@ -672,13 +746,14 @@ static void store_listen(struct load *ld, const struct config_key_def *k, void *
 	if (!expect_kind(ld, k, v, CONFIG_TOML_STRING) || !check_text(ld, k, v))
 		return;
 	if (!split_listen(v->str, &host, &port, &why)) {
-		load_error(ld, value_pos(v), "proxy.listen: %s is not usable: %s",
-			   quoted(v->str, v->len, q), why);
+		load_error(ld, value_pos(v), "%s.%s: %s is not usable: %s",
+			   config_sections[k->section].name, k->name, quoted(v->str, v->len, q), why);
 		return;
 	}
-	free(cfg->proxy.listen_host);
-	cfg->proxy.listen_host = host;
-	cfg->proxy.listen_port = port;
+	char **slot = field(base, k->offset);
+	free(*slot);
+	*slot = host;
+	*(uint16_t *)field(base, k->count_offset) = port;
 }
 
 /* One legacy table name, folded to lower case as Postgres folds unquoted identifiers. */
@@ -712,12 +787,6 @@ static char *checked_name(struct load *ld, const struct config_key_def *k,
 	return name;
 }
 
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
 
 static void store_names(struct load *ld, const struct config_key_def *k, void *base,
 			const struct config_toml_value *v)
@@ -768,10 +837,53 @@ static void store_bool(struct load *ld, const struct config_key_def *k, void *ba
 		*(bool *)field(base, k->offset) = v->boolean;
 }
 
+static void store_rate(struct load *ld, const struct config_key_def *k, void *base,
+		       const struct config_toml_value *v)
+{
+	double x;
+
+	if (v->kind == CONFIG_TOML_INTEGER && (v->integer == 0 || v->integer == 1))
+		x = (double)v->integer;
+	else if (expect_kind(ld, k, v, CONFIG_TOML_FLOAT))
+		x = v->number;
+	else
+		return;
+	if (!(x >= 0.0 && x <= 1.0)) { /* also NaN */
+		load_error(ld, value_pos(v), "%s.%s: must be a fraction from 0 to 1 (0.10 = 10 %%)",
+			   config_sections[k->section].name, k->name);
+		return;
+	}
+	*(double *)field(base, k->offset) = x;
+}
+
+/* Kept as written: the names are checked against the legacy tables in check_cutover. */
+static void store_groups(struct load *ld, const struct config_key_def *k,
+			 const struct config_toml_value *v)
+{
+	if (!expect_kind(ld, k, v, CONFIG_TOML_ARRAY))
+		return;
+	for (size_t i = 0; i < v->nelems; i++) {
+		const struct config_toml_value *g = &v->elems[i];
+		if (g->kind != CONFIG_TOML_ARRAY || g->nelems == 0) {
+			load_error(ld, value_pos(g), "cutover.groups: each group is a non-empty array "
+				   "of table names, e.g. [[\"customers\", \"subscriptions\"]]");
+			return;
+		}
+	}
+	ld->groups = v;
+}
+
 static void store_value(struct load *ld, const struct config_key_def *k, void *base,
 			const struct config_toml_value *v)
 {
 	switch (k->type) {
+	case KEY_RATE:
+		store_rate(ld, k, base, v);
+		break;
+	case KEY_GROUPS:
+		if (v->kind != CONFIG_TOML_STRING) /* the default is "none" */
+			store_groups(ld, k, v);
+		break;
 	case KEY_BOOL:
 		store_bool(ld, k, base, v);
 		break;
@@ -810,6 +922,11 @@ static void apply_defaults(struct load *ld)
 		} else if (k->type == KEY_BOOL) {
 			v.kind = CONFIG_TOML_BOOLEAN;
 			v.boolean = k->def_int != 0;
+		} else if (k->type == KEY_RATE) {
+			v.kind = CONFIG_TOML_FLOAT;
+			v.number = k->def_rate;
+		} else if (k->type == KEY_GROUPS) {
+			continue;
 		} else {
 			v.str = (char *)k->def_str;
 			v.len = strlen(k->def_str);
@@ -892,12 +1009,48 @@ static void section_header(struct load *ld, enum config_section_id sec, int inde
 		ld->users[index].at = at;
 }
 
+/* A [cutover.weights] key: a legacy table's name, folded like the [legacy] names. */
+static void apply_weight(struct load *ld, const struct config_toml_entry *e)
+{
+	char q[CONFIG_QUOTE_MAX + 16];
+	struct pos at = { e->line, e->col };
+	const struct config_toml_value *v = &e->value;
+	size_t len = strlen(e->key);
+
+	if (len == 0 || len > CONFIG_NAME_MAX || has_control(e->key)) {
+		load_error(ld, at, "cutover.weights: %s is not a table name",
+			   quoted(e->key, len, q));
+		return;
+	}
+	if (v->kind != CONFIG_TOML_INTEGER || v->integer < 0 || v->integer > 100) {
+		load_error(ld, value_pos(v), "cutover.weights.%s: must be an integer from 0 to 100 "
+			   "(the percent of its reads served by Supabase)", e->key);
+		return;
+	}
+	struct weight_entry *grown = realloc(ld->weights, (ld->nweights + 1) * sizeof *grown);
+	if (!grown) {
+		load_error(ld, no_pos, "out of memory");
+		return;
+	}
+	ld->weights = grown;
+	struct weight_entry *w = &ld->weights[ld->nweights++];
+	for (size_t i = 0; i <= len; i++)
+		w->name[i] = (e->key[i] >= 'A' && e->key[i] <= 'Z') ? (char)(e->key[i] - 'A' + 'a')
+								   : e->key[i];
+	w->weight = (int)v->integer;
+	w->at = at;
+}
+
 static void apply_key(struct load *ld, enum config_section_id sec,
 		      const struct config_toml_entry *e)
 {
 	char q[CONFIG_QUOTE_MAX + 16];
 	struct pos at = { e->line, e->col };
 	const struct config_section_def *sd = &config_sections[sec];
+	if (sec == SEC_WEIGHTS) {
+		apply_weight(ld, e);
+		return;
+	}
 	const struct config_key_def *k = find_key(sec, e->key);
 
 	if (!k) {
@@ -930,9 +1083,19 @@ static void apply_entry(struct load *ld, const struct config_toml_entry *e)
 	bool header = e->key == NULL;
 	/* Problems with a section are reported once, at its (first) header; its keys are skipped. */
 	if (sec < 0) {
-		if (header && e->index <= 0)
-			load_error(ld, at, "unknown section %s",
-				   quoted(e->section, strlen(e->section), q));
+		const char *dot = strrchr(e->section, '.');
+		char parent[64];
+		if (!header || e->index > 0)
+			return;
+		if (dot && (size_t)(dot - e->section) < sizeof parent) {
+			snprintf(parent, sizeof parent, "%.*s", (int)(dot - e->section), e->section);
+			if (find_section(parent) >= 0) {
+				load_error(ld, at, "unknown key %s in [%s]",
+					   quoted(dot + 1, strlen(dot + 1), q), parent);
+				return;
+			}
+		}
+		load_error(ld, at, "unknown section %s", quoted(e->section, strlen(e->section), q));
 		return;
 	}
 	const struct config_section_def *sd = &config_sections[sec];
@@ -1092,6 +1255,230 @@ static void check_tls(struct load *ld)
 			       pos_of(ld, SEC_SUPABASE, "sslrootcert"));
 }
 
+/* ---- [cutover] across keys ---- */
+
+/* "user, application_name" -> bits; false with a message when a word is unknown. */
+static bool parse_cutover_key(struct load *ld, const char *text, unsigned *bits)
+{
+	static const struct { const char *word; unsigned bit; } words[] = {
+		{ "user", CONFIG_CUTOVER_KEY_USER },
+		{ "application_name", CONFIG_CUTOVER_KEY_APPLICATION },
+		{ "client_addr", CONFIG_CUTOVER_KEY_ADDR },
+	};
+	struct pos at = pos_of(ld, SEC_CUTOVER, "key");
+	char q[CONFIG_QUOTE_MAX + 16];
+
+	*bits = 0;
+	for (const char *p = text; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ", ");
+		if (n == 0)
+			break;
+		unsigned bit = 0;
+		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+			if (strlen(words[i].word) == n && memcmp(words[i].word, p, n) == 0)
+				bit = words[i].bit;
+		}
+		if (bit == 0) {
+			load_error(ld, at, "cutover.key: unknown part %s (expected user, "
+				   "application_name or client_addr, separated by commas)",
+				   quoted(p, n, q));
+			return false;
+		}
+		*bits |= bit;
+		p += n;
+	}
+	if (*bits == 0) {
+		load_error(ld, at, "cutover.key: name at least one of user, application_name, "
+			   "client_addr");
+		return false;
+	}
+	return true;
+}
+
+/* "schema.table" or "table", plain lower-case identifiers (it is spliced into SQL). */
+static bool plain_relation(const char *s)
+{
+	int dots = 0;
+	bool start = true;
+
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (start || ++dots > 1)
+				return false;
+			start = true;
+			continue;
+		}
+		bool alpha = (*s >= 'a' && *s <= 'z') || *s == '_';
+		if (!alpha && !(!start && *s >= '0' && *s <= '9'))
+			return false;
+		start = false;
+	}
+	return !start;
+}
+
+/* Appends a group to cfg->cutover; its name joins the tables with "+". */
+static struct config_cutover_group *add_group(struct load *ld, const size_t *tables, size_t n)
+{
+	struct config_cutover *co = &ld->cfg->cutover;
+	struct config_cutover_group *g = &co->groups[co->ngroups];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ld->cfg->legacy.tables[tables[i]]) + 1;
+	g->name = malloc(len + 1);
+	g->tables = malloc(n * sizeof *g->tables);
+	if (!g->name || !g->tables) {
+		free(g->name);
+		free(g->tables);
+		load_error(ld, no_pos, "out of memory");
+		return NULL;
+	}
+	g->name[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(g->name, "+");
+		strcat(g->name, ld->cfg->legacy.tables[tables[i]]);
+		g->tables[i] = tables[i];
+	}
+	g->ntables = n;
+	g->weight = -1;
+	co->ngroups++;
+	return g;
+}
+
+/* Reads [cutover] groups into cfg->cutover.groups; group_of[t] set for every member. */
+static void resolve_groups(struct load *ld, size_t *tmp)
+{
+	struct config *cfg = ld->cfg;
+	char q[CONFIG_QUOTE_MAX + 16];
+
+	for (size_t gi = 0; ld->groups && gi < ld->groups->nelems; gi++) {
+		const struct config_toml_value *g = &ld->groups->elems[gi];
+		size_t n = 0;
+		bool ok = true;
+		for (size_t j = 0; j < g->nelems; j++) {
+			const struct config_toml_value *v = &g->elems[j];
+			char name[CONFIG_NAME_MAX + 1];
+			if (v->kind != CONFIG_TOML_STRING || v->len > CONFIG_NAME_MAX ||
+			    strlen(v->str) != v->len) {
+				load_error(ld, value_pos(v), "cutover.groups: expected a table name");
+				ok = false;
+				continue;
+			}
+			for (size_t c = 0; c <= v->len; c++)
+				name[c] = (v->str[c] >= 'A' && v->str[c] <= 'Z')
+						  ? (char)(v->str[c] - 'A' + 'a') : v->str[c];
+			int t = config_legacy_index(cfg, name);
+			if (t < 0) {
+				load_error(ld, value_pos(v), "cutover.groups: %s is not a legacy table "
+					   "(see [legacy] tables)", quoted(v->str, v->len, q));
+				ok = false;
+			} else if (cfg->cutover.group_of[t] != SIZE_MAX) {
+				load_error(ld, value_pos(v), "cutover.groups: %s is in more than one "
+					   "group", quoted(v->str, v->len, q));
+				ok = false;
+			} else {
+				cfg->cutover.group_of[t] = cfg->cutover.ngroups;
+				tmp[n++] = (size_t)t;
+			}
+		}
+		if (ok && add_group(ld, tmp, n) == NULL)
+			return;
+		if (!ok) /* keep group_of consistent with the groups that exist */
+			for (size_t j = 0; j < n; j++)
+				cfg->cutover.group_of[tmp[j]] = SIZE_MAX;
+	}
+}
+
+/* Every group's weight from [cutover.weights]; members that disagree are an error. */
+static void resolve_weights(struct load *ld)
+{
+	struct config_cutover *co = &ld->cfg->cutover;
+	char q[CONFIG_QUOTE_MAX + 16];
+	int *from = calloc(co->ngroups ? co->ngroups : 1, sizeof *from);
+
+	if (!from) {
+		load_error(ld, no_pos, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < ld->nweights; i++) {
+		const struct weight_entry *w = &ld->weights[i];
+		int t = config_legacy_index(ld->cfg, w->name);
+		if (t < 0) {
+			load_error(ld, w->at, "cutover.weights: %s is not a legacy table (see "
+				   "[legacy] tables)", quoted(w->name, strlen(w->name), q));
+			continue;
+		}
+		if (co->group_of[t] == SIZE_MAX) /* out of memory earlier */
+			continue;
+		struct config_cutover_group *g = &co->groups[co->group_of[t]];
+		if (g->weight >= 0 && g->weight != w->weight) {
+			const struct weight_entry *first = &ld->weights[from[co->group_of[t]]];
+			load_error(ld, w->at, "cutover.weights: %s = %d but %s = %d, and both are in "
+				   "the group %s, which moves together: give them one weight",
+				   w->name, w->weight, first->name, first->weight, g->name);
+			continue;
+		}
+		g->weight = w->weight;
+		from[co->group_of[t]] = (int)i;
+	}
+	free(from);
+	for (size_t g = 0; g < co->ngroups; g++) {
+		if (co->groups[g].weight < 0)
+			co->groups[g].weight = 0;
+	}
+}
+
+static void check_cutover(struct load *ld)
+{
+	struct config *cfg = ld->cfg;
+	struct config_cutover *co = &cfg->cutover;
+	size_t n = cfg->legacy.ntables;
+	char q[CONFIG_QUOTE_MAX + 16];
+
+	co->configured = ld->section_at[SEC_CUTOVER].line != 0 ||
+			 ld->section_at[SEC_WEIGHTS].line != 0 ||
+			 ld->section_at[SEC_ROLLBACK].line != 0;
+	parse_cutover_key(ld, co->key_text, &co->key);
+	if (co->control_table[0] != '\0' && !plain_relation(co->control_table))
+		load_error(ld, pos_of(ld, SEC_CUTOVER, "control_table"),
+			   "cutover.control_table: %s must be \"table\" or \"schema.table\" in "
+			   "lower-case letters, digits and _", quoted(co->control_table,
+								 strlen(co->control_table), q));
+	co->groups = calloc(n ? n : 1, sizeof *co->groups);
+	co->group_of = malloc((n ? n : 1) * sizeof *co->group_of);
+	co->copied = calloc(n ? n : 1, sizeof *co->copied);
+	size_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+	if (!co->groups || !co->group_of || !co->copied || !tmp) {
+		free(tmp);
+		load_error(ld, no_pos, "out of memory");
+		return;
+	}
+	for (size_t t = 0; t < n; t++)
+		co->group_of[t] = SIZE_MAX;
+	resolve_groups(ld, tmp);
+	for (size_t t = 0; t < n; t++) {
+		if (co->group_of[t] != SIZE_MAX)
+			continue;
+		co->group_of[t] = co->ngroups;
+		if (add_group(ld, &t, 1) == NULL)
+			break;
+	}
+	free(tmp);
+	for (size_t i = 0; i < co->ncopied_names; i++) {
+		int t = config_legacy_index(cfg, co->copied_names[i]);
+		if (t < 0)
+			load_error(ld, pos_of(ld, SEC_CUTOVER, "copied"),
+				   "cutover.copied: %s is not a legacy table (see [legacy] tables)",
+				   quoted(co->copied_names[i], strlen(co->copied_names[i]), q));
+		else
+			co->copied[t] = true;
+	}
+	resolve_weights(ld);
+}
+
 /* The costly part, done only for a configuration with no error at all. */
 static void finish(struct load *ld)
 {
@@ -1099,6 +1486,7 @@ static void finish(struct load *ld)
 	size_t pw = key_index(SEC_USERS, "password");
 
 	cfg->mysql.configured = ld->section_at[SEC_MYSQL].line != 0;
+	cfg->admin.configured = ld->section_at[SEC_ADMIN].line != 0;
 	if (cfg->proxy.workers == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg->proxy.workers = cpus < 1 ? 1 : cpus > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS
@@ -1183,6 +1571,7 @@ static void load_document(struct load *ld, const char *text, size_t len)
 		check_verifiers(ld);
 		check_duplicate_users(ld);
 		check_tls(ld);
+		check_cutover(ld);
 		if (!ld->failed)
 			finish(ld);
 	}
@@ -1214,6 +1603,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 		free(text);
 	}
 	free(ld.users);
+	free(ld.weights);
 	flush_errors(&ld, errs);
 	if (ld.failed) {
 		config_free(ld.cfg);

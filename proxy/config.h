@@ -58,6 +58,21 @@ enum config_log_level {
 	CONFIG_LOG_DEBUG,     /* plus protocol detail (never secrets) */
 };
 
+/* What identifies a client for the cutover ([cutover] key): any of these. */
+enum config_cutover_key {
+	CONFIG_CUTOVER_KEY_USER = 1u << 0,        /* the startup packet's user */
+	CONFIG_CUTOVER_KEY_APPLICATION = 1u << 1, /* application_name at startup */
+	CONFIG_CUTOVER_KEY_ADDR = 1u << 2,        /* the client's IP address (no port) */
+};
+
+/* One group of legacy tables that always move together ([cutover] groups). */
+struct config_cutover_group {
+	char *name;      /* its tables joined with "+", e.g. "customers+subscriptions" */
+	size_t *tables;  /* indexes into legacy.tables, in file order */
+	size_t ntables;
+	int weight;      /* 0..100: percent of the group's reads served by Supabase */
+};
+
 /* One entry of [[users]]: who may connect to switchyard. */
 struct config_user {
 	char *name;
@@ -124,6 +139,40 @@ struct config {
 	} mysql;
 
 	/*
+	 * [cutover]: shifting legacy reads to Supabase copies. Every legacy
+	 * table is in exactly one group (a table no group names is a group
+	 * of its own), so group_of is total even without the section.
+	 */
+	struct config_cutover {
+		bool configured;         /* the file has a [cutover] section */
+		unsigned key;            /* enum config_cutover_key bits, never 0 */
+		char *key_text;          /* as written, e.g. "user,application_name" */
+		struct config_cutover_group *groups;
+		size_t ngroups;
+		size_t *group_of;        /* per legacy table: its group */
+		bool *copied;            /* per legacy table: a Supabase copy exists at weight 0 */
+		char **copied_names;     /* [cutover] copied as written (lower case) */
+		size_t ncopied_names;
+		int shadow_percent;      /* 0..100 */
+		char *control_table;     /* "" when unset, else "schema.table" or "table" */
+		struct {
+			int max_latency_ms;
+			double max_error_rate;    /* 0..1 */
+			double max_mismatch_rate; /* 0..1 */
+			int window_s;
+			int min_samples;
+		} rollback;
+	} cutover;
+
+	/* [admin]: the HTTP endpoint for metrics, status and weights. */
+	struct {
+		bool configured;   /* the file has an [admin] section: the endpoint runs */
+		char *listen_host;
+		uint16_t listen_port;
+		char *token;       /* "" when unset: only loopback clients may change anything */
+	} admin;
+
+	/*
 	 * The legacy tables as MySQL defines them (router/catalog.h), read at
 	 * load time by the MySQL backend; NULL without [mysql]. Owned: freed
 	 * with the snapshot.
@@ -163,5 +212,8 @@ const char *config_client_tls_name(enum config_client_tls mode);
 const char *config_log_level_name(enum config_log_level level);
 const char *config_pool_mode_name(enum config_pool_mode mode);
 const char *config_mysql_tls_name(enum config_mysql_tls mode);
+
+/* The index of legacy table <name> (lower case), or -1. */
+int config_legacy_index(const struct config *cfg, const char *name);
 
 #endif

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <string_view>
 
 #include <openssl/crypto.h>
@@ -68,9 +69,9 @@ enum config_toml_kind kind_of(const toml::node &n)
 	}
 }
 
-// Fills <v> from <n>. Arrays get their elements only when <deep>: no key
-// takes nested arrays, so one level is all config.c needs to see.
-void fill_value(const toml::node &n, struct config_toml_value *v, bool deep)
+// Fills <v> from <n>. Arrays get their elements <depth> levels deep: the
+// deepest key ([cutover] groups, an array of arrays of names) needs two.
+void fill_value(const toml::node &n, struct config_toml_value *v, int depth)
 {
 	v->kind = kind_of(n);
 	set_position(n.source(), &v->line, &v->col);
@@ -80,16 +81,18 @@ void fill_value(const toml::node &n, struct config_toml_value *v, bool deep)
 		v->len = text.size();
 	} else if (const auto *i = n.as_integer()) {
 		v->integer = i->get();
+	} else if (const auto *f = n.as_floating_point()) {
+		v->number = f->get();
 	} else if (const auto *b = n.as_boolean()) {
 		v->boolean = b->get();
-	} else if (const auto *a = n.as_array(); a && deep && !a->empty()) {
+	} else if (const auto *a = n.as_array(); a && depth > 0 && !a->empty()) {
 		v->elems = static_cast<struct config_toml_value *>(
 			std::calloc(a->size(), sizeof *v->elems));
 		if (!v->elems)
 			throw std::bad_alloc();
 		// Counted as they are filled so a throw leaves a clearable value.
 		for (const toml::node &elem : *a)
-			fill_value(elem, &v->elems[v->nelems++], false);
+			fill_value(elem, &v->elems[v->nelems++], depth - 1);
 	}
 }
 
@@ -113,32 +116,45 @@ void add_key(struct config_toml_doc *doc, const char *section, int index, const 
 	e->section = section ? dup_bytes(section, std::strlen(section)) : nullptr;
 	e->key = dup_bytes(k.str().data(), k.str().size());
 	set_position(k.source(), &e->line, &e->col);
-	fill_value(v, &e->value, true);
+	fill_value(v, &e->value, 2);
 }
 
-// One section: a header entry, then one entry per key in it.
-void add_section(struct config_toml_doc *doc, const toml::key &name, int index,
-		 const toml::table &t)
+// One section: a header entry, then one entry per key in it. A table inside
+// a plain section ([cutover.weights]) is a section of its own named
+// "parent.child", one level deep; deeper tables stay keys of kind TABLE.
+// An inline table (x = { ... }) stays a key. The header entry of [a.b] sits
+// where "b" is written.
+void add_section(struct config_toml_doc *doc, std::string_view name, int index,
+		 const toml::table &t, bool nested, const toml::source_region &at)
 {
 	struct config_toml_entry *e = add_entry(doc);
 	e->index = index;
-	e->section = dup_bytes(name.str().data(), name.str().size());
-	set_position(t.source(), &e->line, &e->col);
-	fill_value(t, &e->value, false);
+	e->section = dup_bytes(name.data(), name.size());
+	set_position(at, &e->line, &e->col);
+	fill_value(t, &e->value, 0);
 	const char *section = e->section; // stable: entries move, the string does not
-	for (const auto &[k, v] : t)
-		add_key(doc, section, index, k, v);
+	for (const auto &[k, v] : t) {
+		if (const auto *sub = v.as_table(); sub && nested && !sub->is_inline()) {
+			std::string child(section);
+			child += '.';
+			child += k.str();
+			add_section(doc, child, index, *sub, false, k.source());
+		} else {
+			add_key(doc, section, index, k, v);
+		}
+	}
 }
 
 void flatten(const toml::table &root, struct config_toml_doc *doc)
 {
 	for (const auto &[name, node] : root) {
 		if (const auto *t = node.as_table()) {
-			add_section(doc, name, -1, *t);
+			add_section(doc, name.str(), -1, *t, true, t->source());
 		} else if (const auto *a = node.as_array(); a && a->is_array_of_tables()) {
 			int index = 0;
 			for (const toml::node &elem : *a)
-				add_section(doc, name, index++, *elem.as_table());
+				add_section(doc, name.str(), index++, *elem.as_table(), false,
+					    elem.source());
 		} else {
 			add_key(doc, nullptr, -1, name, node);
 		}

@@ -22,7 +22,7 @@ extern "C" {
 enum config_toml_kind {
 	CONFIG_TOML_STRING = 0, /* str/len */
 	CONFIG_TOML_INTEGER,    /* integer */
-	CONFIG_TOML_FLOAT,      /* no payload: no key takes one */
+	CONFIG_TOML_FLOAT,      /* number */
 	CONFIG_TOML_BOOLEAN,    /* boolean */
 	CONFIG_TOML_DATETIME,   /* date, time or date-time; no payload */
 	CONFIG_TOML_ARRAY,      /* elems/nelems, one level deep */
@@ -35,10 +35,12 @@ struct config_toml_value {
 	char *str;      /* STRING: NUL-terminated copy, may hold NUL bytes before len */
 	size_t len;
 	int64_t integer;
+	double number;
 	bool boolean;
 	/*
-	 * ARRAY: its elements. An element that is itself an array or a table
-	 * carries only its kind and position: no key accepts one.
+	 * ARRAY: its elements, two levels deep (an array of arrays of
+	 * strings); deeper arrays and tables inside arrays carry only their
+	 * kind and position: no key accepts them.
 	 */
 	struct config_toml_value *elems;
 	size_t nelems;
@@ -48,6 +50,8 @@ struct config_toml_value {
  * One entry:
  *   section header  section = "proxy", index = -1, key = NULL, value.kind TABLE
  *   [[users]] entry section = "users", index = 0.., key = NULL, value.kind TABLE
+ *   [a.b] header    section = "a.b": a table inside a plain table is a
+ *                   section of its own, one level deep
  *   key in section  section, index as above, key = "listen", value
  *   top-level key   section = NULL, index = -1, key = "x", value (never a
  *                   table or an array of tables: those become sections)

@@ -564,6 +564,91 @@ static void test_mysql_section(void **state)
 	config_unref(cfg);
 }
 
+#define BASE_LEGACY "[legacy]\ntables = [\"customers\", \"subscriptions\", \"payments\"]\n"
+
+static void test_cutover_section(void **state)
+{
+	(void)state;
+	const char *want[] = {
+		"config/cutover.toml:11:7: cutover.key: unknown part \"tenant\" (expected user, "
+		"application_name or client_addr, separated by commas)",
+		"config/cutover.toml:12:39: cutover.groups: \"payments\" is in more than one group",
+		"config/cutover.toml:12:51: cutover.groups: \"orders\" is not a legacy table (see "
+		"[legacy] tables)",
+		"config/cutover.toml:13:18: cutover.shadow_percent: must be between 0 and 100, not 101",
+		"config/cutover.toml:14:17: cutover.control_table: \"x; drop\" must be \"table\" or "
+		"\"schema.table\" in lower-case letters, digits and _",
+		"config/cutover.toml:17:1: cutover.weights: \"orders\" is not a legacy table (see "
+		"[legacy] tables)",
+		"config/cutover.toml:18:12: cutover.weights.payments: must be an integer from 0 to 100 "
+		"(the percent of its reads served by Supabase)",
+		"config/cutover.toml:20:18: cutover.rollback.max_error_rate: must be a fraction from 0 "
+		"to 1 (0.10 = 10 %)",
+		"config/cutover.toml:22:10: admin.listen: \"nowhere\" is not usable: expected "
+		"\"host:port\" or \"[ipv6]:port\"",
+		NULL,
+	};
+	expect_errors("config/cutover.toml", want);
+
+	char err[512];
+	struct config *cfg;
+	/* absent: every table its own group at weight 0, admin off */
+	load_text(BASE_USERS BASE_SUPABASE BASE_LEGACY, err, sizeof err, &cfg);
+	assert_string_equal(err, "");
+	assert_false(cfg->cutover.configured);
+	assert_false(cfg->admin.configured);
+	assert_int_equal(cfg->cutover.ngroups, 3);
+	assert_int_equal(cfg->cutover.key, CONFIG_CUTOVER_KEY_USER | CONFIG_CUTOVER_KEY_APPLICATION);
+	for (size_t t = 0; t < 3; t++) {
+		assert_int_equal(cfg->cutover.group_of[t], t);
+		assert_int_equal(cfg->cutover.groups[t].weight, 0);
+		assert_false(cfg->cutover.copied[t]);
+	}
+	assert_string_equal(cfg->admin.listen_host, "127.0.0.1");
+	assert_int_equal(cfg->admin.listen_port, 9930);
+	assert_int_equal(cfg->cutover.rollback.max_latency_ms, 5000);
+	assert_true(cfg->cutover.rollback.max_error_rate > 0.0999 &&
+		    cfg->cutover.rollback.max_error_rate < 0.1001);
+	config_unref(cfg);
+
+	/* a group takes the weight one member gives; copied and key parts */
+	load_text(BASE_USERS BASE_SUPABASE BASE_LEGACY
+		  "[cutover]\nkey = \"client_addr, user\"\n"
+		  "groups = [[\"Subscriptions\", \"customers\"]]\ncopied = [\"payments\"]\n"
+		  "[cutover.weights]\ncustomers = 30\n"
+		  "[cutover.rollback]\nmax_error_rate = 1\nmax_mismatch_rate = 0.5\n"
+		  "[admin]\nlisten = \"127.0.0.1:19930\"\ntoken = \"t\"\n",
+		  err, sizeof err, &cfg);
+	assert_string_equal(err, "");
+	assert_true(cfg->cutover.configured);
+	assert_true(cfg->admin.configured);
+	assert_int_equal(cfg->admin.listen_port, 19930);
+	assert_string_equal(cfg->admin.token, "t");
+	assert_int_equal(cfg->cutover.key, CONFIG_CUTOVER_KEY_USER | CONFIG_CUTOVER_KEY_ADDR);
+	assert_int_equal(cfg->cutover.ngroups, 2);
+	assert_string_equal(cfg->cutover.groups[0].name, "subscriptions+customers");
+	assert_int_equal(cfg->cutover.groups[0].weight, 30);
+	assert_int_equal(cfg->cutover.group_of[0], 0);
+	assert_int_equal(cfg->cutover.group_of[1], 0);
+	assert_int_equal(cfg->cutover.group_of[2], 1);
+	assert_string_equal(cfg->cutover.groups[1].name, "payments");
+	assert_int_equal(cfg->cutover.groups[1].weight, 0);
+	assert_true(cfg->cutover.copied[2]);
+	assert_false(cfg->cutover.copied[0]);
+	assert_true(cfg->cutover.rollback.max_error_rate == 1.0);
+	config_unref(cfg);
+
+	/* members of a group that disagree */
+	load_text(BASE_USERS BASE_SUPABASE BASE_LEGACY
+		  "[cutover]\ngroups = [[\"customers\", \"subscriptions\"]]\n"
+		  "[cutover.weights]\ncustomers = 30\nsubscriptions = 10\n",
+		  err, sizeof err, &cfg);
+	assert_string_equal(err, ":14:1: cutover.weights: subscriptions = 10 but customers = 30, "
+			    "and both are in the group customers+subscriptions, which moves "
+			    "together: give them one weight");
+	assert_null(cfg);
+}
+
 static void test_file_errors(void **state)
 {
 	(void)state;
@@ -729,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_string_contents),
 		cmocka_unit_test(test_legacy_tables),
 		cmocka_unit_test(test_mysql_section),
+		cmocka_unit_test(test_cutover_section),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_errors_accumulate),
