@@ -155,7 +155,7 @@ struct config {
 		size_t ncopied_names;
 		int shadow_percent;      /* 0..100 */
 		char *control_table;     /* "" when unset, else "schema.table" or "table" */
-		struct {
+		struct config_rollback {
 			int max_latency_ms;
 			double max_error_rate;    /* 0..1 */
 			double max_mismatch_rate; /* 0..1 */
