@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/mysql.h"
 #include "proxy/proxy.h"
@@ -310,6 +311,13 @@ static void reload(void)
 		config_unref(cfg);
 		return;
 	}
+	if (!cutover_apply_config(p->cutover, cfg)) {
+		log_error(-1, -1, "reload rejected: out of memory for the cutover state", NULL);
+		SSL_CTX_free(ctls);
+		SSL_CTX_free(utls);
+		config_unref(cfg);
+		return;
+	}
 	if (strcmp(cfg->proxy.listen_host, p->cfg->proxy.listen_host) != 0 ||
 	    cfg->proxy.listen_port != p->cfg->proxy.listen_port ||
 	    cfg->proxy.workers != p->cfg->proxy.workers)
@@ -384,6 +392,9 @@ static bool proxy_init(struct proxy *p, struct config *cfg)
 	if (RAND_bytes(p->mock_secret, sizeof(p->mock_secret)) != 1)
 		return false;
 	if (!build_tls(cfg, &p->client_tls, &p->upstream_tls))
+		return false;
+	p->cutover = cutover_new();
+	if (p->cutover == NULL || !cutover_apply_config(p->cutover, cfg))
 		return false;
 	return cancel_registry_init(&p->cancels) && refusals_init(&p->refusals);
 }

@@ -57,6 +57,7 @@ struct proxy {
 
 	struct cancel_registry cancels;
 	struct refusals refusals;
+	struct cutover *cutover; /* live weights and rollback state (cutover.h) */
 };
 
 /* Wakes worker <w> from any thread with the given enum proxy_wake bits. */
