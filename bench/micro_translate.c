@@ -149,7 +149,7 @@ static void do_route(void *arg)
 {
 	struct route_case *c = arg;
 	struct route_decision d;
-	router_route(c->r, c->sql, c->len, &d);
+	router_route(c->r, c->sql, c->len, NULL, &d);
 	sink += d.target + d.flags;
 }
 
@@ -159,7 +159,7 @@ static void do_route_translate(void *arg)
 	struct route_case *c = arg;
 	struct route_decision d;
 	struct xlate_result x;
-	router_route(c->r, c->sql, c->len, &d);
+	router_route(c->r, c->sql, c->len, NULL, &d);
 	router_translate(c->r, c->sql, c->len, NULL, 0, &x);
 	sink += d.target + (unsigned)x.status + (unsigned)x.sql_len;
 }
@@ -178,7 +178,7 @@ static void do_route_literal(void *arg)
 			 1 + c->id++ % 1000000);
 	struct route_decision d;
 	struct xlate_result x;
-	router_route(c->r, c->buf, (size_t)n, &d);
+	router_route(c->r, c->buf, (size_t)n, NULL, &d);
 	router_translate(c->r, c->buf, (size_t)n, NULL, 0, &x);
 	sink += d.target + d.flags + (unsigned)x.status;
 }
@@ -283,7 +283,7 @@ static const char *target_name(enum route_target t)
 static void describe(struct router *r, const char *label, const char *sql)
 {
 	struct route_decision d;
-	router_route(r, sql, strlen(sql), &d);
+	router_route(r, sql, strlen(sql), NULL, &d);
 	printf("  %-12s -> %s%s%s\n", label, target_name(d.target), d.sqlstate ? " " : "",
 	       d.sqlstate ? d.sqlstate : "");
 }

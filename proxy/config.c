@@ -1438,6 +1438,9 @@ static void check_cutover(struct load *ld)
 	size_t n = cfg->legacy.ntables;
 	char q[CONFIG_QUOTE_MAX + 16];
 
+	if (n > 64) /* the router's table masks (ROUTE_MAX_TABLES) */
+		load_error(ld, pos_of(ld, SEC_LEGACY, "tables"),
+			   "legacy.tables: at most 64 tables, not %zu", n);
 	co->configured = ld->section_at[SEC_CUTOVER].line != 0 ||
 			 ld->section_at[SEC_WEIGHTS].line != 0 ||
 			 ld->section_at[SEC_ROLLBACK].line != 0;

@@ -302,7 +302,7 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 	memset(d, 0, sizeof(*d));
 	d->target = ROUTE_SUPABASE;
 #else
-	router_route(s->w->router, sql, len, d);
+	router_route(s->w->router, sql, len, NULL, d);
 #endif
 }
 
@@ -570,7 +570,7 @@ static enum step script_start(struct session *s, struct scan *sc, size_t total, 
 	}
 	memcpy(script->text, sql, len);
 	script->text[len] = '\0';
-	script->n = router_pieces(s->w->router, sql, len, script->pieces, SCRIPT_MAX_PIECES);
+	script->n = router_pieces(s->w->router, sql, len, NULL, script->pieces, SCRIPT_MAX_PIECES);
 	scan_drop(sc, total);
 	if (script->n == 0) {
 		free(script->text);

@@ -19,10 +19,16 @@
 
 #include "router/classify.h"
 
+/* A legacy table's name and its place in the configuration (its mask bit). */
+struct named {
+	const char *name; /* first: bsearch compares it through cmp_str */
+	size_t index;
+};
+
 struct route_policy {
 	char *schema;
 	char **tables;        /* configuration order */
-	const char **sorted;  /* the same strings, sorted for bsearch */
+	struct named *sorted; /* the same strings, sorted for bsearch */
 	size_t ntables;
 	bool mysql;
 };
@@ -55,8 +61,9 @@ struct route_policy *route_policy_new(const struct router_legacy *legacy)
 			route_policy_free(p);
 			return NULL;
 		}
-		p->tables[p->ntables] = t;
-		p->sorted[p->ntables++] = t;
+		p->sorted[p->ntables].name = t;
+		p->sorted[p->ntables].index = p->ntables;
+		p->tables[p->ntables++] = t;
 	}
 	qsort(p->sorted, p->ntables, sizeof(*p->sorted), cmp_str);
 	return p;
@@ -80,11 +87,17 @@ const char *const *route_policy_tables(const struct route_policy *p, size_t *n)
 	return (const char *const *)p->tables;
 }
 
-bool route_is_legacy(const struct route_policy *p, const char *schema, const char *name)
+static const struct named *find_legacy(const struct route_policy *p, const char *schema,
+				       const char *name)
 {
 	if (name == NULL || (schema != NULL && strcmp(schema, p->schema) != 0))
-		return false;
-	return bsearch(&name, p->sorted, p->ntables, sizeof(*p->sorted), cmp_str) != NULL;
+		return NULL;
+	return bsearch(&name, p->sorted, p->ntables, sizeof(*p->sorted), cmp_str);
+}
+
+bool route_is_legacy(const struct route_policy *p, const char *schema, const char *name)
+{
+	return find_legacy(p, schema, name) != NULL;
 }
 
 /* ---- text helpers ---- */
@@ -128,17 +141,6 @@ static void list_add(char *buf, size_t cap, const char *item)
 	int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", item);
 	if (n < 0 || (size_t)n >= cap - len)
 		copy(buf + cap - 4, 4, "...");
-}
-
-static void rel_text(const struct classify_rel *r, char *buf, size_t cap)
-{
-	if (r->name == NULL)
-		fmt(buf, cap, "all tables%s%s", r->schema ? " in schema " : "",
-		    r->schema ? r->schema : "");
-	else if (r->schema != NULL)
-		fmt(buf, cap, "%s.%s", r->schema, r->name);
-	else
-		copy(buf, cap, r->name);
 }
 
 static void reject(struct route_result *out, const char *sqlstate, const char *table)
@@ -198,6 +200,20 @@ static const struct classify_rel *first_platform(const struct route_policy *p,
 			return r;
 	}
 	return NULL;
+}
+
+/* The legacy tables the statement reads, one bit per configuration index. */
+static uint64_t legacy_mask(const struct route_policy *p, const struct classify_stmt *st)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < st->nrels; i++) {
+		const struct classify_rel *r = &st->rels[i];
+		const struct named *n = (r->roles & CLASSIFY_R_READ) ? find_legacy(p, r->schema, r->name)
+								     : NULL;
+		if (n != NULL && n->index < ROUTE_MAX_TABLES)
+			m |= (uint64_t)1 << n->index;
+	}
+	return m;
 }
 
 /* ---- refusals of one statement ---- */
@@ -326,43 +342,6 @@ static enum side refuse_doubt(const struct classify_stmt *st, const struct class
 	return SIDE_REJECT;
 }
 
-/* Lists the statement's tables by side for the "mixed" refusal. */
-static void list_sides(const struct route_policy *p, const struct classify_stmt *st,
-		       struct route_result *out)
-{
-	char legacy[ROUTE_DETAIL_MAX / 2] = "", platform[ROUTE_DETAIL_MAX / 2] = "";
-	char item[ROUTE_NAME_MAX * 2];
-	for (size_t i = 0; i < st->nrels; i++) {
-		const struct classify_rel *r = &st->rels[i];
-		if (r->name == NULL || !(r->roles & (CLASSIFY_R_READ | CLASSIFY_R_WRITE)))
-			continue;
-		rel_text(r, item, sizeof(item));
-		if (is_legacy(p, r))
-			list_add(legacy, sizeof(legacy), item);
-		else
-			list_add(platform, sizeof(platform), item);
-	}
-	fmt(out->detail, sizeof(out->detail), "Legacy tables (MySQL): %s. Supabase tables: %s.",
-	    legacy, platform);
-}
-
-static enum side refuse_mixed(const struct route_policy *p, const struct classify_stmt *st,
-			      const struct classify_rel *legacy,
-			      const struct classify_rel *platform, struct route_result *out)
-{
-	char where[ROUTE_NAME_MAX * 2];
-	rel_text(platform, where, sizeof(where));
-	reject(out, "0A000", legacy->name);
-	fmt(out->message, sizeof(out->message),
-	    "cannot combine legacy and Supabase tables in one statement: \"%s\" lives in MySQL, "
-	    "\"%s\" in Supabase", legacy->name, where);
-	list_sides(p, st, out);
-	copy(out->hint, sizeof(out->hint),
-	     "Query the legacy and the Supabase tables in separate statements and combine the "
-	     "results in the application.");
-	return SIDE_REJECT;
-}
-
 static enum side refuse_kind(const struct classify_stmt *st, const struct classify_rel *r,
 			     struct route_result *out)
 {
@@ -414,16 +393,25 @@ static bool mysql_can_serve(const struct classify_stmt *st)
 	}
 }
 
+/*
+ * A read of legacy tables. Together with platform tables it can only run on
+ * Supabase, on copies: which tables have one is known per call
+ * (route_resolve), so the statement is kept as "Supabase if copied" with the
+ * tables it needs; the refusal for when they are not is written then.
+ */
 static enum side legacy_read(const struct route_policy *p, const struct classify_stmt *st,
 			     const struct classify_rel *r, struct route_result *out)
 {
 	const struct classify_rel *platform = first_platform(p, st);
-	if (platform != NULL)
-		return refuse_mixed(p, st, r, platform, out);
+	if (platform != NULL) {
+		out->needs_copy |= legacy_mask(p, st);
+		return SIDE_SUPABASE;
+	}
 	if (!mysql_can_serve(st))
 		return refuse_kind(st, r, out);
 	if (!p->mysql)
 		return refuse_unconfigured(r, out);
+	out->reads |= legacy_mask(p, st);
 	return SIDE_MYSQL;
 }
 
@@ -617,19 +605,127 @@ void route_decide(const struct route_policy *p, const struct classify_result *fa
 	(void)legacy;
 }
 
-enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st)
+enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st,
+				    const struct route_context *ctx, uint64_t *tables)
 {
-	struct route_result scratch;
+	struct route_result scratch, resolved;
 
 	memset(&scratch, 0, sizeof(scratch));
+	*tables = 0;
 	switch (decide_stmt(p, st, &scratch)) {
 	case SIDE_MYSQL:
-		return ROUTE_MYSQL;
+		scratch.target = ROUTE_MYSQL;
+		break;
 	case SIDE_REJECT:
 		return ROUTE_REJECT;
 	default:
-		return ROUTE_SUPABASE;
+		scratch.target = ROUTE_SUPABASE;
+		break;
 	}
+	enum route_target t = scratch.target;
+	unsigned flags = scratch.flags;
+	*tables = scratch.reads | scratch.needs_copy;
+	route_apply_context(p, scratch.reads, scratch.needs_copy, ctx, &t, &flags, &resolved);
+	return t;
+}
+
+/* ---- the cutover's context ---- */
+
+/* The first table of <mask> in configuration order, for messages. */
+static const char *first_of(const struct route_policy *p, uint64_t mask)
+{
+	for (size_t i = 0; i < p->ntables && i < ROUTE_MAX_TABLES; i++) {
+		if (mask & ((uint64_t)1 << i))
+			return p->tables[i];
+	}
+	return "?";
+}
+
+/* "a, b, c" of the tables in <mask>. */
+static void mask_list(const struct route_policy *p, uint64_t mask, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->ntables && i < ROUTE_MAX_TABLES; i++) {
+		if (mask & ((uint64_t)1 << i))
+			list_add(buf, cap, p->tables[i]);
+	}
+}
+
+static void refuse_uncopied(const struct route_policy *p, uint64_t missing,
+			    struct route_result *out)
+{
+	char list[ROUTE_DETAIL_MAX / 2];
+	const char *t = first_of(p, missing);
+
+	mask_list(p, missing, list, sizeof(list));
+	reject(out, "0A000", t);
+	fmt(out->message, sizeof(out->message),
+	    "cannot combine legacy and Supabase tables in one statement: \"%s\" lives in MySQL "
+	    "and has no copy in Supabase", t);
+	fmt(out->detail, sizeof(out->detail),
+	    "Legacy tables without a Supabase copy: %s. A statement that reads legacy tables "
+	    "together with Supabase tables runs on Supabase, and only when every legacy table in "
+	    "it has a copy there (listed in [cutover] copied, or a weight above 0).", list);
+	copy(out->hint, sizeof(out->hint),
+	     "Query the legacy and the Supabase tables in separate statements and combine the "
+	     "results in the application.");
+}
+
+static void refuse_split(const struct route_policy *p, uint64_t supa, uint64_t missing,
+			 struct route_result *out)
+{
+	char on[ROUTE_DETAIL_MAX / 4], off[ROUTE_DETAIL_MAX / 4];
+	const char *t = first_of(p, missing);
+
+	mask_list(p, supa, on, sizeof(on));
+	mask_list(p, missing, off, sizeof(off));
+	reject(out, "0A000", t);
+	fmt(out->message, sizeof(out->message),
+	    "legacy tables on different sides for this client: \"%s\" is read from its Supabase "
+	    "copy, \"%s\" from MySQL", first_of(p, supa), t);
+	fmt(out->detail, sizeof(out->detail),
+	    "The cutover serves %s from Supabase for this client; %s has no copy in Supabase, so "
+	    "one statement cannot read them together.", on, off);
+	copy(out->hint, sizeof(out->hint),
+	     "Read them in separate statements, or put the tables in one [cutover] group so that "
+	     "they move together.");
+}
+
+void route_apply_context(const struct route_policy *p, uint64_t reads, uint64_t needs_copy,
+			 const struct route_context *ctx, enum route_target *target,
+			 unsigned *flags, struct route_result *refusal)
+{
+	if (*target == ROUTE_REJECT || (reads | needs_copy) == 0)
+		return;
+	uint64_t copied = (ctx && ctx->copied) ? ctx->copied(ctx->arg) : 0;
+	if (needs_copy & ~copied) {
+		memset(refusal, 0, sizeof(*refusal));
+		refuse_uncopied(p, needs_copy & ~copied, refusal);
+		*target = ROUTE_REJECT;
+		return;
+	}
+	if (*target != ROUTE_MYSQL || reads == 0)
+		return;
+	uint64_t supa = (ctx && ctx->on_supabase) ? ctx->on_supabase(ctx->arg, reads) : 0;
+	supa &= reads;
+	if (supa == 0)
+		return;
+	*flags |= ROUTE_F_CUTOVER;
+	if (*flags & ROUTE_F_MULTI) {
+		/* Whole on Supabase, or statement by statement (router_pieces decides each). */
+		if (supa == reads)
+			*target = ROUTE_SUPABASE;
+		return;
+	}
+	uint64_t missing = reads & ~(supa | copied);
+	if (missing != 0) {
+		memset(refusal, 0, sizeof(*refusal));
+		refuse_split(p, supa, missing, refusal);
+		*target = ROUTE_REJECT;
+		*flags &= ~(unsigned)ROUTE_F_CUTOVER;
+		return;
+	}
+	*target = ROUTE_SUPABASE;
 }
 
 void route_supabase(struct route_result *out)

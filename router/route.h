@@ -41,6 +41,10 @@ struct route_result {
 	char prepare_name[ROUTE_NAME_MAX];
 	char execute_name[ROUTE_NAME_MAX];
 	char deallocate_name[ROUTE_NAME_MAX]; /* "" with ROUTE_F_DEALLOCATE means ALL */
+	/* Facts the cutover's context decides on (bit i = legacy table i, config order). */
+	uint64_t reads;        /* tables of statements that read legacy tables only */
+	uint64_t needs_copy;   /* tables of statements that read them with platform tables:
+				  Supabase when all have copies, else refused (route_resolve) */
 };
 
 struct route_policy;
@@ -62,11 +66,24 @@ void route_decide(const struct route_policy *p, const struct classify_result *fa
 		  struct route_result *out);
 
 /*
- * One statement's own side, as route_decide would see it alone: ROUTE_MYSQL
- * for a legacy read, ROUTE_REJECT for a refused one, ROUTE_SUPABASE for the
- * rest (also statements that run anywhere, such as BEGIN).
+ * One statement's own side, as route_decide and route_apply_context would
+ * see it alone: ROUTE_MYSQL for a legacy read served by MySQL, ROUTE_REJECT
+ * for a refused one, ROUTE_SUPABASE for the rest (also statements that run
+ * anywhere, such as BEGIN). *tables: the legacy tables it reads.
  */
-enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st);
+enum route_target route_stmt_target(const struct route_policy *p, const struct classify_stmt *st,
+				    const struct route_context *ctx, uint64_t *tables);
+
+/*
+ * Applies context <ctx> (may be NULL: nothing copied, every legacy read on
+ * MySQL) to a decision with cached facts <reads>/<needs_copy>: a legacy
+ * read may move to Supabase (ROUTE_F_CUTOVER), a statement over uncopied
+ * tables, or over tables on both sides, is refused: then *target is
+ * ROUTE_REJECT and *refusal holds the error.
+ */
+void route_apply_context(const struct route_policy *p, uint64_t reads, uint64_t needs_copy,
+			 const struct route_context *ctx, enum route_target *target,
+			 unsigned *flags, struct route_result *refusal);
 
 /* The pre-filter's answer: Supabase, no flags, no fingerprint (nothing was parsed). */
 void route_supabase(struct route_result *out);

@@ -44,6 +44,8 @@ enum packed_field {
 /* Followed by the NUL-terminated strings; off[] are offsets from the blob start. */
 struct packed_head {
 	uint64_t fingerprint;
+	uint64_t reads;      /* route_result.reads */
+	uint64_t needs_copy; /* route_result.needs_copy */
 	uint32_t flags;
 	uint32_t target;
 	uint16_t off[PK_COUNT];
@@ -149,6 +151,8 @@ static size_t pack(const struct route_result *res, unsigned char *blob)
 {
 	struct packed_head h = {
 		.fingerprint = res->fingerprint,
+		.reads = res->reads,
+		.needs_copy = res->needs_copy,
 		.flags = res->flags,
 		.target = (uint32_t)res->target,
 	};
@@ -171,11 +175,16 @@ static const char *unpack_str(const unsigned char *blob, const struct packed_hea
 	return h->off[f] == PK_NONE ? NULL : (const char *)blob + h->off[f];
 }
 
-/* <blob> is borrowed: the decision's strings point into it. */
-static void unpack(const unsigned char *blob, struct route_decision *out)
+/*
+ * <blob> is borrowed: the decision's strings point into it. The facts the
+ * context decides on come back in *h.
+ */
+static void unpack(const unsigned char *blob, struct route_decision *out, struct packed_head *hp)
 {
 	struct packed_head h;
 	memcpy(&h, blob, sizeof(h));
+	*hp = h;
+	out->legacy_tables = h.reads | h.needs_copy;
 	out->target = (enum route_target)h.target;
 	out->flags = h.flags;
 	out->fingerprint = h.fingerprint;
@@ -248,8 +257,32 @@ static bool decide(struct router *r, const char *sql, size_t len)
 	return true;
 }
 
-void router_route(struct router *r, const char *sql, size_t len, struct route_decision *out)
+/* The cached facts under the session's context: a refusal is written into r->result. */
+static void apply_context(struct router *r, const struct packed_head *h,
+			  const struct route_context *ctx, struct route_decision *out)
 {
+	enum route_target target = out->target;
+	unsigned flags = out->flags;
+
+	if ((h->reads | h->needs_copy) == 0)
+		return;
+	route_apply_context(r->policy, h->reads, h->needs_copy, ctx, &target, &flags, &r->result);
+	out->flags = flags;
+	if (target == ROUTE_REJECT && out->target != ROUTE_REJECT) {
+		out->sqlstate = r->result.sqlstate;
+		out->message = r->result.message;
+		out->detail = r->result.detail[0] ? r->result.detail : NULL;
+		out->hint = r->result.hint[0] ? r->result.hint : NULL;
+		out->table = r->result.table[0] ? r->result.table : NULL;
+	}
+	out->target = target;
+}
+
+void router_route(struct router *r, const char *sql, size_t len, const struct route_context *ctx,
+		  struct route_decision *out)
+{
+	struct packed_head h;
+
 	if (sql == NULL) {
 		sql = "";
 		len = 0;
@@ -259,7 +292,8 @@ void router_route(struct router *r, const char *sql, size_t len, struct route_de
 		const unsigned char *v = stmt_cache_get(r->cache, sql, len, &vlen);
 		if (v != NULL) {
 			r->stats.cache_hits++;
-			unpack(v, out);
+			unpack(v, out, &h);
+			apply_context(r, &h, ctx, out);
 			return;
 		}
 	}
@@ -281,7 +315,8 @@ void router_route(struct router *r, const char *sql, size_t len, struct route_de
 	const unsigned char *stored = NULL;
 	if (r->cache != NULL && cacheable)
 		stored = stmt_cache_put(r->cache, sql, len, r->packed, n);
-	unpack(stored ? stored : r->packed, out);
+	unpack(stored ? stored : r->packed, out, &h);
+	apply_context(r, &h, ctx, out);
 }
 
 void router_get_stats(const struct router *r, struct router_stats *out)
@@ -379,8 +414,8 @@ void router_translate(struct router *r, const char *sql, size_t len, const uint3
 
 /* ---- multi-statement texts ---- */
 
-size_t router_pieces(struct router *r, const char *sql, size_t len, struct router_piece *out,
-		     size_t max)
+size_t router_pieces(struct router *r, const char *sql, size_t len,
+		     const struct route_context *ctx, struct router_piece *out, size_t max)
 {
 	struct classify_result facts;
 
@@ -392,7 +427,7 @@ size_t router_pieces(struct router *r, const char *sql, size_t len, struct route
 		return 0;
 	for (size_t i = 0; i < facts.nstmts; i++) {
 		const struct classify_stmt *st = &facts.stmts[i];
-		enum route_target t = route_stmt_target(r->policy, st);
+		enum route_target t = route_stmt_target(r->policy, st, ctx, &out[i].legacy_tables);
 		if (t == ROUTE_REJECT || st->offset > len || st->len > len - st->offset)
 			return 0;
 		out[i].offset = (uint32_t)st->offset;

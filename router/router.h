@@ -33,6 +33,27 @@ enum route_flags {
 	ROUTE_F_EMPTY = 1u << 6,        /* no statement at all (only comments/whitespace) */
 	ROUTE_F_SET_ONLY = 1u << 7,     /* only SET/RESET statements that a replay can carry
 					   to another connection (RESET ALL undoes them) */
+	ROUTE_F_CUTOVER = 1u << 8,      /* legacy reads the cutover sends to their Supabase
+					   copies (all of them, or with MULTI some pieces) */
+};
+
+/* Legacy tables a decision can name in its masks (bit i = table i of the configuration). */
+#define ROUTE_MAX_TABLES 64
+
+/*
+ * What routing depends on besides the text: the cutover's side for this
+ * session and which legacy tables have a Supabase copy. Asked only for
+ * texts that read legacy tables. A NULL context: nothing copied, every
+ * legacy read on MySQL.
+ */
+struct route_context {
+	/*
+	 * Of <tables>, those whose reads go to Supabase for this session now.
+	 * Sides a transaction has not fixed yet are fixed by the call.
+	 */
+	uint64_t (*on_supabase)(void *arg, uint64_t tables);
+	uint64_t (*copied)(void *arg); /* tables with a Supabase copy now */
+	void *arg;
 };
 
 /*
@@ -80,6 +101,7 @@ struct route_decision {
 	enum route_target target;
 	unsigned flags;             /* enum route_flags */
 	uint64_t fingerprint;       /* statement shape (pg_query fingerprint), 0 if unparseable */
+	uint64_t legacy_tables;     /* legacy tables the text reads (masks as route_context) */
 
 	/* ROUTE_REJECT only */
 	const char *sqlstate;       /* five characters, e.g. "25006" */
@@ -110,13 +132,15 @@ void router_free(struct router *r);
  * refuses the whole text. Never fails: out-of-memory or unparseable input
  * yields a decision per the routing rules (rule 7).
  */
-void router_route(struct router *r, const char *sql, size_t len, struct route_decision *out);
+void router_route(struct router *r, const char *sql, size_t len, const struct route_context *ctx,
+		  struct route_decision *out);
 
 /* One statement of a multi-statement text, with its own side. */
 struct router_piece {
 	uint32_t offset;   /* where it sits in the text */
 	uint32_t len;
-	uint8_t target;    /* enum route_target: ROUTE_SUPABASE or ROUTE_MYSQL */
+	uint8_t target;    /* enum route_target: ROUTE_SUPABASE or ROUTE_MYSQL, for <ctx> */
+	uint64_t legacy_tables; /* legacy tables it reads */
 	bool txn_control;  /* BEGIN, COMMIT, SAVEPOINT, ... */
 };
 
@@ -126,8 +150,8 @@ struct router_piece {
  * were written to out[0, max); 0 when the text has more than <max>
  * statements, one is refused, or memory ran out.
  */
-size_t router_pieces(struct router *r, const char *sql, size_t len, struct router_piece *out,
-		     size_t max);
+size_t router_pieces(struct router *r, const char *sql, size_t len,
+		     const struct route_context *ctx, struct router_piece *out, size_t max);
 
 /* FETCH, MOVE and CLOSE of a cursor, as router_cursor_op reads them. */
 enum router_cursor_kind {

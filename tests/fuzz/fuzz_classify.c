@@ -60,11 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *sql = (const char *)data + 1;
 	size_t len = size - 1;
 	struct route_decision first, again;
-	router_route(r, sql, len, &first);
+	router_route(r, sql, len, NULL, &first);
 	size_t n1 = touch_all(&first);
 	enum route_target target = first.target;
 	unsigned flags = first.flags;
-	router_route(r, sql, len, &again);
+	router_route(r, sql, len, NULL, &again);
 	if (again.target != target || again.flags != flags || touch_all(&again) != n1)
 		abort();
 	if (again.target == ROUTE_REJECT && (again.sqlstate == NULL || strlen(again.sqlstate) != 5))

@@ -40,7 +40,7 @@ static struct router *new_router(bool mysql, size_t entries, size_t bytes)
 static struct route_decision route_str(struct router *r, const char *sql)
 {
 	struct route_decision d;
-	router_route(r, sql, strlen(sql), &d);
+	router_route(r, sql, strlen(sql), NULL, &d);
 	return d;
 }
 
@@ -138,7 +138,7 @@ static struct route_decision route_exact(struct router *r, const char *sql, size
 	assert_non_null(copy);
 	memcpy(copy, sql, len);
 	struct route_decision d;
-	router_route(r, copy, len, &d);
+	router_route(r, copy, len, NULL, &d);
 	free(copy);
 	return d;
 }
@@ -155,9 +155,9 @@ static void test_corpus_routes(void **state)
 	for (size_t i = 0; i < cp.n; i++) {
 		const struct corpus_case *cc = &cp.cases[i];
 		struct route_decision d;
-		router_route(cached, cc->sql, cc->sql_len, &d);
+		router_route(cached, cc->sql, cc->sql_len, NULL, &d);
 		bad += check(cc, &d, "cold cache");
-		router_route(cached, cc->sql, cc->sql_len, &d);
+		router_route(cached, cc->sql, cc->sql_len, NULL, &d);
 		bad += check(cc, &d, "warm cache");
 		d = route_exact(uncached, cc->sql, cc->sql_len);
 		bad += check(cc, &d, "no cache");
@@ -241,8 +241,8 @@ static void test_messages(void **state)
 
 	d = route_str(r, "SELECT * FROM customers c JOIN workflows w ON true");
 	assert_string_equal(d.sqlstate, "0A000");
-	assert_non_null(strstr(d.message, "\"customers\" lives in MySQL"));
-	assert_non_null(strstr(d.message, "\"workflows\" in Supabase"));
+	assert_non_null(strstr(d.message, "\"customers\" lives in MySQL and has no copy"));
+	assert_non_null(strstr(d.detail, "Legacy tables without a Supabase copy: customers."));
 
 	d = route_str(r, "SELEC * FROM payments");
 	assert_string_equal(d.sqlstate, "42601");
@@ -253,6 +253,121 @@ static void test_messages(void **state)
 	/* A statement's position is given when a multi-statement text is refused. */
 	d = route_str(r, "SELECT 1; SELECT 2; TRUNCATE payments");
 	assert_non_null(strstr(d.detail, "Statement 3 of 3"));
+	router_free(r);
+}
+
+/* A context for the cutover tests: fixed answers, and what was asked. */
+struct fake_ctx {
+	uint64_t supabase, copied;
+	uint64_t asked;
+	int calls;
+};
+
+static uint64_t fake_on_supabase(void *arg, uint64_t tables)
+{
+	struct fake_ctx *f = arg;
+	f->asked |= tables;
+	f->calls++;
+	return f->supabase & tables;
+}
+
+static uint64_t fake_copied(void *arg)
+{
+	return ((struct fake_ctx *)arg)->copied;
+}
+
+static struct route_decision route_ctx(struct router *r, const char *sql, struct fake_ctx *f)
+{
+	struct route_context ctx = { fake_on_supabase, fake_copied, f };
+	struct route_decision d;
+	f->asked = 0;
+	f->calls = 0;
+	router_route(r, sql, strlen(sql), &ctx, &d);
+	return d;
+}
+
+enum { CUST = 1, SUBS = 2, PAY = 4 }; /* legacy_tables order */
+
+static void test_cutover_context(void **state)
+{
+	(void)state;
+	struct router *r = new_router(true, 64, 1u << 16);
+	struct fake_ctx f = { 0 };
+	/* twice each: the parse, then the cache hit, must agree */
+	for (int round = 0; round < 2; round++) {
+		f.supabase = 0;
+		f.copied = 0;
+		struct route_decision d = route_ctx(r, "SELECT * FROM customers WHERE id = 1", &f);
+		assert_int_equal(d.target, ROUTE_MYSQL);
+		assert_int_equal(d.legacy_tables, CUST);
+		assert_int_equal(f.asked, CUST);
+		assert_false(d.flags & ROUTE_F_CUTOVER);
+
+		f.supabase = CUST;
+		d = route_ctx(r, "SELECT * FROM customers WHERE id = 1", &f);
+		assert_int_equal(d.target, ROUTE_SUPABASE);
+		assert_true(d.flags & ROUTE_F_CUTOVER);
+
+		/* two groups on different sides: Supabase when the other has a copy ... */
+		f.supabase = CUST;
+		f.copied = PAY;
+		d = route_ctx(r, "SELECT * FROM customers JOIN payments USING (id)", &f);
+		assert_int_equal(d.target, ROUTE_SUPABASE);
+		assert_int_equal(d.legacy_tables, CUST | PAY);
+		/* ... else refused, naming both sides */
+		f.copied = 0;
+		d = route_ctx(r, "SELECT * FROM customers JOIN payments USING (id)", &f);
+		assert_int_equal(d.target, ROUTE_REJECT);
+		assert_string_equal(d.sqlstate, "0A000");
+		assert_string_equal(d.table, "payments");
+		assert_non_null(strstr(d.message, "\"customers\" is read from its Supabase copy, "
+					"\"payments\" from MySQL"));
+		assert_non_null(d.hint);
+
+		/* legacy with platform tables: Supabase once every legacy table has a copy */
+		f.supabase = 0;
+		f.copied = CUST;
+		d = route_ctx(r, "SELECT * FROM customers c JOIN workflows w ON true", &f);
+		assert_int_equal(d.target, ROUTE_SUPABASE);
+		assert_int_equal(f.calls, 0); /* no side needed: it runs on Supabase anyway */
+		d = route_ctx(r, "SELECT * FROM customers c JOIN payments p USING (id) "
+				 "JOIN workflows w ON true", &f);
+		assert_int_equal(d.target, ROUTE_REJECT);
+		assert_string_equal(d.table, "payments");
+		assert_non_null(strstr(d.detail, "without a Supabase copy: payments."));
+
+		/* writes are refused whatever the context */
+		f.copied = CUST | SUBS | PAY;
+		f.supabase = CUST | SUBS | PAY;
+		d = route_ctx(r, "UPDATE customers SET name = 'x'", &f);
+		assert_string_equal(d.sqlstate, "25006");
+
+		/* platform-only text: the context is never asked */
+		d = route_ctx(r, "SELECT * FROM workflows", &f);
+		assert_int_equal(d.target, ROUTE_SUPABASE);
+		assert_int_equal(f.calls, 0);
+
+		/* a multi-statement text: whole on Supabase when all its reads are */
+		d = route_ctx(r, "BEGIN; SELECT * FROM customers; SELECT * FROM payments; COMMIT", &f);
+		assert_int_equal(d.target, ROUTE_SUPABASE);
+		assert_true(d.flags & ROUTE_F_MULTI);
+		f.supabase = CUST;
+		d = route_ctx(r, "BEGIN; SELECT * FROM customers; SELECT * FROM payments; COMMIT", &f);
+		assert_int_equal(d.target, ROUTE_MYSQL);
+		assert_true(d.flags & ROUTE_F_CUTOVER);
+	}
+	/* ... whose pieces then go each to its side */
+	struct router_piece pieces[8];
+	struct route_context ctx = { fake_on_supabase, fake_copied, &f };
+	const char *text = "BEGIN; SELECT * FROM customers; SELECT * FROM payments; COMMIT";
+	f.supabase = CUST;
+	f.copied = 0;
+	size_t n = router_pieces(r, text, strlen(text), &ctx, pieces, 8);
+	assert_int_equal(n, 4);
+	assert_int_equal(pieces[1].target, ROUTE_SUPABASE);
+	assert_int_equal(pieces[1].legacy_tables, CUST);
+	assert_int_equal(pieces[2].target, ROUTE_MYSQL);
+	assert_int_equal(pieces[2].legacy_tables, PAY);
 	router_free(r);
 }
 
@@ -364,7 +479,7 @@ static void test_cache_bounds(void **state)
 	router_get_stats(r, &st);
 	before_bytes = st.cache_bytes;
 	struct route_decision d;
-	router_route(r, huge, len, &d);
+	router_route(r, huge, len, NULL, &d);
 	assert_int_equal(d.target, ROUTE_MYSQL);
 	router_get_stats(r, &st);
 	assert_true(st.cache_bytes <= before_bytes);
@@ -385,10 +500,10 @@ static void test_length_is_honoured(void **state)
 	assert_int_equal(d.target, ROUTE_MYSQL);
 	/* A zero byte could make a backend read less than switchyard checked. */
 	static const char nul[] = "SELECT 1\0; DELETE FROM customers";
-	router_route(r, nul, sizeof(nul) - 1, &d);
+	router_route(r, nul, sizeof(nul) - 1, NULL, &d);
 	assert_int_equal(d.target, ROUTE_REJECT);
 	assert_string_equal(d.sqlstate, "08P01");
-	router_route(r, NULL, 0, &d);
+	router_route(r, NULL, 0, NULL, &d);
 	assert_int_equal(d.target, ROUTE_SUPABASE);
 	assert_int_equal(d.flags, ROUTE_F_EMPTY);
 	d = route_str(r, "   \n\t ");
@@ -408,10 +523,10 @@ static void test_too_long(void **state)
 	memcpy(sql, "BEGIN;", 6);
 	memcpy(sql + len - 24, "SELECT * FROM workflows", 23);
 	struct route_decision d;
-	router_route(r, sql, len, &d);
+	router_route(r, sql, len, NULL, &d);
 	assert_int_equal(d.target, ROUTE_SUPABASE);
 	memcpy(sql + len - 24, "SELECT * FROM customers", 23);
-	router_route(r, sql, len, &d);
+	router_route(r, sql, len, NULL, &d);
 	assert_int_equal(d.target, ROUTE_REJECT);
 	assert_string_equal(d.sqlstate, "54000");
 	assert_string_equal(d.table, "customers");
@@ -450,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_corpus_routes),
 		cmocka_unit_test(test_prefilter_is_sound),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_cutover_context),
 		cmocka_unit_test(test_mysql_not_configured),
 		cmocka_unit_test(test_other_legacy_schema),
 		cmocka_unit_test(test_stats_and_cache),
