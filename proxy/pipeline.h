@@ -86,6 +86,10 @@ struct pl_entry {
 	struct pl_effect effect;
 	void *work;       /* PL_MYSQL: the caller's work (legacy.h), owned by the caller */
 	uint32_t seg;     /* the caller's: which client Query or Sync this is (relay.c) */
+	/* The caller's: a legacy read to account to the cutover (relay.c). */
+	uint8_t cut_table; /* 1 + the legacy table's index; 0 = none */
+	uint8_t cut_side;  /* enum cutover_side */
+	int64_t t0_us;     /* when it was sent */
 };
 
 /* Transaction status as the client must see it ('I', 'T', 'E'). */

@@ -37,7 +37,9 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "proxy/clock.h"
 #include "proxy/conn.h"
+#include "proxy/cutover.h"
 #include "proxy/legacy.h"
 #include "proxy/log.h"
 #include "proxy/pipeline.h"
@@ -291,6 +293,117 @@ static bool send_to_server(struct session *s)
 	return !out->failed && conn_write(s->server->conn, out->buf, out->len);
 }
 
+/* ---- the cutover's context for this session ---- */
+
+/* The client key the configuration asks for (cutover_client_key). */
+static size_t client_key(struct session *s, char *out, size_t cap)
+{
+	const char *app = NULL;
+	char ip[64];
+
+	for (uint32_t i = 0; s->param_names != NULL && i < s->nparams; i++) {
+		if (strcmp(s->param_names[i], "application_name") == 0)
+			app = s->param_values[i];
+	}
+	/* s->addr is "ip:port" or "[ip]:port": the port changes every connection */
+	snprintf(ip, sizeof(ip), "%s", s->addr ? s->addr : "");
+	char *colon = strrchr(ip, ':');
+	if (colon != NULL)
+		*colon = '\0';
+	if (ip[0] == '[') {
+		size_t n = strlen(ip);
+		memmove(ip, ip + 1, n);
+		if (n >= 2 && ip[n - 2] == ']')
+			ip[n - 2] = '\0';
+	}
+	return cutover_client_key(s->w->cfg->cutover.key, session_user(s), app, ip, out, cap);
+}
+
+/*
+ * Of <tables>, those this session reads from Supabase: a group's side is
+ * fixed for the transaction when it first touches it (route() forgets the
+ * sides between transactions), from the client's point and the weight now.
+ */
+static uint64_t cut_on_supabase(void *arg, uint64_t tables)
+{
+	struct session *s = arg;
+	const struct config *cfg = s->w->cfg;
+	char key[512];
+	size_t klen = 0;
+
+	for (size_t t = 0; t < cfg->legacy.ntables && t < ROUTE_MAX_TABLES; t++) {
+		uint64_t bit = (uint64_t)1 << t;
+		if (!(tables & bit) || (s->cut_fixed & bit))
+			continue;
+		const struct config_cutover_group *g = &cfg->cutover.groups[cfg->cutover.group_of[t]];
+		int weight = s->w->cut[t] ? cutover_weight(s->w->cut[t]) : 0;
+		bool supa = false;
+		if (weight >= 100) {
+			supa = true;
+		} else if (weight > 0) {
+			if (klen == 0)
+				klen = client_key(s, key, sizeof(key));
+			supa = cutover_point(key, klen, g->name) < (unsigned)weight;
+		}
+		for (size_t i = 0; i < g->ntables; i++) {
+			uint64_t m = (uint64_t)1 << g->tables[i];
+			s->cut_fixed |= m;
+			if (supa)
+				s->cut_supabase |= m;
+		}
+	}
+	return s->cut_supabase & tables;
+}
+
+/* Legacy tables with a Supabase copy now: [cutover] copied, or a weight above 0. */
+static uint64_t cut_copied(void *arg)
+{
+	struct session *s = arg;
+	const struct config *cfg = s->w->cfg;
+	uint64_t m = 0;
+
+	for (size_t t = 0; t < cfg->legacy.ntables && t < ROUTE_MAX_TABLES; t++) {
+		if (cfg->cutover.copied[t] || (s->w->cut[t] && cutover_weight(s->w->cut[t]) > 0))
+			m |= (uint64_t)1 << t;
+	}
+	return m;
+}
+
+static int first_table(uint64_t tables)
+{
+	return tables ? __builtin_ctzll(tables) : -1;
+}
+
+/* The next Execute (or this Query) of the segment reads <tables> on <side>. */
+static void cut_pending(struct session *s, uint64_t tables, enum cutover_side side)
+{
+	s->cut_pending = tables;
+	s->cut_pending_side = (uint8_t)side;
+	s->cut_pending_us = clock_us();
+}
+
+/* Marks entry <e> as a legacy read of <tables> on <side>, for the cutover's accounting. */
+static void cut_mark(struct pl_entry *e, uint64_t tables, enum cutover_side side)
+{
+	if (e == NULL || tables == 0)
+		return;
+	e->cut_table = (uint8_t)(first_table(tables) + 1);
+	e->cut_side = (uint8_t)side;
+	e->t0_us = clock_us();
+}
+
+/* A marked entry retired: its latency and outcome count for its group. */
+static void cut_note(struct session *s, const struct pl_entry *e, bool failed)
+{
+	struct cutover_table *t;
+
+	if (e->cut_table == 0 || (t = s->w->cut[e->cut_table - 1]) == NULL)
+		return;
+	int64_t us = clock_us() - e->t0_us;
+	cutover_note_read(s->w->proxy->cutover, s->w->cfg, t, (enum cutover_side)e->cut_side,
+			  us > 0 ? (uint64_t)us : 0, failed);
+}
+
 /* Asks the router about the text of a Query or Parse. */
 static void route(struct session *s, const char *sql, size_t len, struct route_decision *d)
 {
@@ -302,7 +415,11 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 	memset(d, 0, sizeof(*d));
 	d->target = ROUTE_SUPABASE;
 #else
-	router_route(s->w->router, sql, len, NULL, d);
+	struct route_context ctx = { cut_on_supabase, cut_copied, s };
+	/* Between transactions the sides are taken afresh: a weight applies to new ones. */
+	if (session_is_idle(s))
+		s->cut_fixed = s->cut_supabase = 0;
+	router_route(s->w->router, sql, len, &ctx, d);
 #endif
 }
 
@@ -425,6 +542,12 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 	e->work = lw;
 	e->ready_after = ready_after;
 	e->seg = s->seg_no;
+	if (s->cut_pending != 0 && s->cut_pending_side == CUTOVER_MYSQL &&
+	    (kind == PL_QUERY || kind == PL_EXECUTE)) {
+		cut_mark(e, s->cut_pending, CUTOVER_MYSQL);
+		e->t0_us = s->cut_pending_us;
+		s->cut_pending = 0;
+	}
 	if (kind == PL_QUERY)
 		s->seg_no++;
 	if (e->flags & PL_F_SILENT) /* skipped after an upstream error: it will never run */
@@ -570,7 +693,8 @@ static enum step script_start(struct session *s, struct scan *sc, size_t total, 
 	}
 	memcpy(script->text, sql, len);
 	script->text[len] = '\0';
-	script->n = router_pieces(s->w->router, sql, len, NULL, script->pieces, SCRIPT_MAX_PIECES);
+	struct route_context ctx = { cut_on_supabase, cut_copied, s };
+	script->n = router_pieces(s->w->router, sql, len, &ctx, script->pieces, SCRIPT_MAX_PIECES);
 	scan_drop(sc, total);
 	if (script->n == 0) {
 		free(script->text);
@@ -710,6 +834,7 @@ static enum step legacy_query(struct session *s, struct scan *sc, size_t total, 
 	scan_drop(sc, total);
 	if (xr.status != XLATE_OK)
 		return refuse_translation(s, PL_QUERY, &xr, d, &local);
+	cut_pending(s, d->legacy_tables, CUTOVER_MYSQL);
 	return queue_mysql(s, sc, PL_QUERY, legacy_work_query(s, &xr), true);
 }
 
@@ -744,9 +869,42 @@ static enum step answer_here(struct session *s, enum pl_kind kind, const uint8_t
 			     size_t n, int what, void *arg);
 
 /* A Parse of a legacy read: translated now, answered here. */
+/*
+ * Every named legacy read keeps its Parse body: each Bind takes the side in
+ * force then (cut_bind), so a weight change or a rollback reaches prepared
+ * statements too.
+ */
+static bool remember_legacy_stmt(struct session *s, const uint8_t *body, uint32_t blen,
+				 const char *name)
+{
+	size_t skip = strlen(name) + 1;
+	struct client_stmt *old = stmt_table_find(&s->cut_stmts, name);
+
+	if (old != NULL) {
+		stmt_table_unlink(&s->cut_stmts, old);
+		client_stmt_free(old);
+	}
+	return skip <= blen && stmt_table_add(&s->cut_stmts, name, body + skip, blen - skip) != NULL;
+}
+
+static void forget_legacy_stmt(struct session *s, const char *name)
+{
+	struct client_stmt *old = name[0] ? stmt_table_find(&s->cut_stmts, name) : NULL;
+
+	if (old != NULL) {
+		stmt_table_unlink(&s->cut_stmts, old);
+		client_stmt_free(old);
+	}
+}
+
+/*
+ * <fallback>: the read would run on Supabase now (a named statement the
+ * cutover moved); a translation MySQL cannot take is then not refused but
+ * left to Supabase (STEP_NOT_MINE).
+ */
 static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t total,
 				  const uint8_t *body, uint32_t blen, const struct pgmsg_parse *p,
-				  const struct route_decision *d)
+				  const struct route_decision *d, bool fallback)
 {
 	struct xlate_result xr;
 	uint16_t ntypes;
@@ -761,6 +919,8 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 			 "COPY of a legacy read is supported in a simple Query only");
 		xr.detail[0] = '\0';
 	}
+	if (xr.status != XLATE_OK && fallback)
+		return STEP_NOT_MINE;
 	if (xr.status != XLATE_OK) {
 		scan_drop(sc, total);
 		enum step st = refuse_translation(s, PL_PARSE, &xr, d, &s->skip_local);
@@ -772,6 +932,10 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 			return duplicate_statement(s, sc, total, p->name);
 		return out_of_memory(s), STEP_STOP;
 	}
+	if (p->name[0] == '\0')
+		s->cut_unnamed = d->legacy_tables;
+	else if (!remember_legacy_stmt(s, body, blen, p->name))
+		return out_of_memory(s), STEP_STOP;
 	s->legacy_seg = true;
 	scan_drop(sc, total);
 	return answer_here(s, PL_PARSE, parse_complete, sizeof(parse_complete), 0, NULL);
@@ -812,6 +976,8 @@ static enum step legacy_bind_error(struct session *s, struct scan *sc, size_t to
 static ssize_t bind_names_end(struct scan *sc, size_t total);
 static const char *bind_names(struct session *s, struct scan *sc, size_t head, const char **stmt);
 static enum step need_whole(struct session *s, struct scan *sc, size_t total, uint32_t blen);
+static enum step cut_bind(struct session *s, struct scan *sc, size_t total, size_t head,
+			  const char *portal, const struct client_stmt *cs);
 static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, uint32_t blen,
 			    uint8_t type)
 {
@@ -833,9 +999,23 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 			legacy_forget_portal(s, portal);
 			return STEP_NOT_MINE;
 		}
+		uint64_t tables = stmt[0] ? 0 : s->cut_unnamed;
+		struct client_stmt *cs = stmt[0] ? stmt_table_find(&s->cut_stmts, stmt) : NULL;
+		if (cs != NULL) {
+			struct route_decision rd;
+			route(s, (const char *)cs->body, strnlen((const char *)cs->body, cs->len), &rd);
+			tables = rd.legacy_tables;
+			if (rd.target == ROUTE_SUPABASE && (rd.flags & ROUTE_F_CUTOVER) &&
+			    s->server != NULL) {
+				legacy_forget_portal(s, portal);
+				cut_pending(s, tables, CUTOVER_SUPABASE);
+				return cut_bind(s, sc, total, (size_t)head, portal, cs);
+			}
+		}
 		enum step st = need_whole(s, sc, total, blen);
 		if (st != STEP_NEXT)
 			return st;
+		cut_pending(s, tables, CUTOVER_MYSQL);
 		const uint8_t *body = scan_body(sc, blen, s->w);
 		if (body == NULL)
 			return out_of_memory(s), STEP_STOP;
@@ -872,6 +1052,8 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 	if (type == 'E')
 		return queue_mysql(s, sc, PL_EXECUTE, legacy_work_execute(s, name, max_rows), false);
 	if (type == 'C') {
+		if (kind == 'S')
+			forget_legacy_stmt(s, name);
 		legacy_close(s, kind, name);
 		return answer_here(s, PL_CLOSE, close_complete, sizeof(close_complete), 0, NULL);
 	}
@@ -920,6 +1102,7 @@ void relay_local_done(struct session *s)
 		return;
 	(void)pipeline_pop_head(&s->q, &e);
 	bool failed = legacy_work_failed(e.work);
+	cut_note(s, &e, failed);
 	legacy_work_free(e.work);
 	if (failed && !after_mysql_error(s, (enum pl_kind)e.kind))
 		return;
@@ -1420,10 +1603,11 @@ static const char *bind_names(struct session *s, struct scan *sc, size_t head, c
  * Bind under transaction pooling. Only its two names are looked at (and the
  * statement's rewritten); the parameters, which can be large, stream through.
  */
+static enum step bind_as(struct session *s, struct scan *sc, size_t total, size_t head,
+			 const char *portal, const struct server_stmt *ss);
 static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint32_t blen)
 {
 	ssize_t head = bind_names_end(sc, total);
-	char sname[STMTS_NAME_MAX];
 
 	if (head < 0)
 		return protocol_violation(s, "invalid Bind message");
@@ -1444,8 +1628,21 @@ static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint
 	struct server_stmt *ss = prepare_here(s, out, st->body, st->len, st->hash, true);
 	if (ss == NULL)
 		return STEP_STOP;
+	return bind_as(s, sc, total, (size_t)head, portal, ss);
+}
+
+/*
+ * Sends the Bind at pos for statement <ss> of the connection (prepared there
+ * already, in <out>): its header rewritten, the parameters streamed through.
+ */
+static enum step bind_as(struct session *s, struct scan *sc, size_t total, size_t head,
+			 const char *portal, const struct server_stmt *ss)
+{
+	struct pgmsg_writer *out = &s->w->out; /* appended to what prepare_here wrote */
+	char sname[STMTS_NAME_MAX];
+
 	server_stmt_name(ss, sname);
-	size_t rest = total - (size_t)head;
+	size_t rest = total - head;
 	size_t newlen = 4 + strlen(portal) + 1 + strlen(sname) + 1 + rest;
 	if (newlen > PGMSG_MAX_LEN)
 		return protocol_violation(s, "Bind message too long");
@@ -1459,6 +1656,21 @@ static enum step txn_bind(struct session *s, struct scan *sc, size_t total, uint
 	if (!send_to_server(s))
 		return out_of_memory(s), STEP_STOP;
 	return scan_pass(sc, rest, &s->c2s_pass);
+}
+
+/*
+ * A Bind of a named legacy read whose side is now Supabase: the statement is
+ * prepared on the upstream connection (once per connection, as sy_<n>) and
+ * the Bind goes there; its portal is Supabase's.
+ */
+static enum step cut_bind(struct session *s, struct scan *sc, size_t total, size_t head,
+			  const char *portal, const struct client_stmt *cs)
+{
+	struct server_stmt *ss = prepare_here(s, worker_writer(s->w), cs->body, cs->len, cs->hash,
+					      true);
+	if (ss == NULL)
+		return STEP_STOP;
+	return bind_as(s, sc, total, head, portal, ss);
 }
 
 /* Describe and Close need the whole (small) message under transaction pooling. */
@@ -1500,6 +1712,17 @@ static void note_session_effects(struct session *s, const struct route_decision 
 		server_stmts_clear(&s->server->stmts);
 		s->server->unnamed_owner = 0;
 	}
+}
+
+/*
+ * Session pooling: the sy_<n> statements a cutover Bind prepared do not
+ * survive a client's DEALLOCATE ALL or DISCARD either.
+ */
+static void forget_server_stmts(struct session *s, const struct route_decision *d)
+{
+	bool all = (d->flags & ROUTE_F_DEALLOCATE) && d->deallocate_name == NULL;
+	if (s->server != NULL && (all || route_pin_of(d->flags) == ROUTE_PIN_DISCARD))
+		server_stmts_clear(&s->server->stmts);
 }
 
 /*
@@ -1617,6 +1840,8 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_query(s, sc, total, sql, len, &d);
+	if (!s->txn_pool && (d.flags & (ROUTE_F_DEALLOCATE | ROUTE_F_SESSION_STATE)))
+		forget_server_stmts(s, &d);
 	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
 		note_set(s, sql, len);
 	if (s->legacy != NULL && (d.flags & (ROUTE_F_PREPARE | ROUTE_F_EXECUTE | ROUTE_F_DEALLOCATE))) {
@@ -1642,6 +1867,8 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	struct pl_entry *e = push(s, PL_QUERY, PL_UPSTREAM, NULL, 0);
 	if (e == NULL)
 		return STEP_STOP;
+	if (d.flags & ROUTE_F_CUTOVER)
+		cut_mark(e, d.legacy_tables, CUTOVER_SUPABASE);
 	if (s->txn_pool) {
 		note_session_effects(s, &d);
 		if ((d.flags & ROUTE_F_SET_ONLY) && !s->pinned) {
@@ -1674,8 +1901,21 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		s->skip_to_sync = true;
 		return st;
 	}
+	forget_legacy_stmt(s, p.name);
+	if (p.name[0] == '\0')
+		s->cut_unnamed = 0;
 	if (d.target == ROUTE_MYSQL)
-		return legacy_parse_msg(s, sc, total, body, blen, &p, &d);
+		return legacy_parse_msg(s, sc, total, body, blen, &p, &d, false);
+	if ((d.flags & ROUTE_F_CUTOVER) && !(d.flags & ROUTE_F_MULTI)) {
+		/* A legacy read on its Supabase copy: named ones decide at each Bind. */
+		if (p.name[0] != '\0') {
+			enum step ls = legacy_parse_msg(s, sc, total, body, blen, &p, &d, true);
+			if (ls != STEP_NOT_MINE)
+				return ls;
+		} else {
+			cut_pending(s, d.legacy_tables, CUTOVER_SUPABASE);
+		}
+	}
 	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
 		note_set(s, p.sql, p.sql_len);
 	if (legacy_has_cursors(s)) {
@@ -1718,6 +1958,7 @@ static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 	s->legacy_seg = false;
 	s->skip_to_sync = false;
 	s->skip_local = false;
+	s->cut_pending = 0;
 	if (local) {
 		/* The whole segment was refused here: so is its ReadyForQuery. */
 		scan_drop(sc, total);
@@ -1758,6 +1999,11 @@ static enum step forward(struct session *s, struct scan *sc, size_t total, enum 
 
 	if (e == NULL)
 		return STEP_STOP;
+	if (kind == PL_EXECUTE && s->cut_pending != 0 && s->cut_pending_side == CUTOVER_SUPABASE) {
+		cut_mark(e, s->cut_pending, CUTOVER_SUPABASE);
+		e->t0_us = s->cut_pending_us;
+		s->cut_pending = 0;
+	}
 	/* Nothing will answer a Flush or CopyDone: at the head it is done already. */
 	if ((e->flags & PL_F_SILENT) && !emit_ready(s, NULL))
 		return STEP_STOP;
@@ -2057,6 +2303,7 @@ static enum step server_message(struct session *s, struct scan *sc)
 	}
 	if (res.retired) {
 		free(res.entry.msg);
+		cut_note(s, &res.entry, (res.entry.flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0);
 		apply_effect(s, &res.entry);
 	}
 	if (type == 'Z') {

@@ -329,6 +329,7 @@ void session_free(struct session *s)
 	scram_server_free(s->scram);
 	relay_session_free(s);
 	stmt_table_free(&s->stmts);
+	stmt_table_free(&s->cut_stmts);
 	client_stmt_free(s->unnamed);
 	free(s->sets);
 	free(s->set_portal);

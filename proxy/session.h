@@ -88,6 +88,19 @@ struct session {
 	char *set_portal;       /* portal bound from a SET statement (extended protocol), or NULL */
 	char *set_portal_sql;   /* ...and that SET's text, remembered when the portal runs */
 
+	/*
+	 * The cutover (relay.c): the sides this transaction fixed per legacy
+	 * table (bit i = table i), the legacy tables behind the unnamed statement
+	 * and portal (for accounting their Executes), and every named legacy
+	 * read's Parse body, so that each Bind can take the side in force.
+	 */
+	uint64_t cut_fixed, cut_supabase;
+	uint64_t cut_unnamed;   /* legacy tables of the unnamed statement, when MySQL's */
+	uint64_t cut_pending;   /* a legacy read's tables, accounted at the segment's Execute */
+	uint8_t cut_pending_side; /* enum cutover_side */
+	int64_t cut_pending_us; /* when its Parse or Bind came */
+	struct stmt_table cut_stmts;
+
 	/* Legacy reads answered from MySQL (legacy.c); NULL until the first. */
 	struct legacy_state *legacy;
 	struct relay_script *script; /* a multi-statement Query run statement by statement */

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/legacy.h"
 #include "proxy/mysql.h"
@@ -131,6 +132,8 @@ static void adopt_snapshot(struct worker *w)
 	w->upstream_tls = utls;
 	struct config *old = w->cfg;
 	w->cfg = cfg;
+	if (!cutover_bind(p->cutover, cfg, w->cut))
+		log_error(w->id, -1, "cutover state missing for a legacy table", NULL);
 	/* Idle upstreams were opened with the old [supabase] settings: retire them. */
 	if (old != NULL && (strcmp(old->supabase.host, cfg->supabase.host) != 0 ||
 			    old->supabase.port != cfg->supabase.port ||

@@ -65,6 +65,8 @@ struct worker {
 	SSL_CTX *client_tls;
 	SSL_CTX *upstream_tls;
 	struct router *router;
+	/* Per legacy table of <cfg>: the cutover state its group's weight is read through. */
+	struct cutover_table *cut[64];
 
 	struct session_list sessions;  /* every live session */
 	struct session_list doomed;    /* closed; freed after the current callback */
