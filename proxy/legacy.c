@@ -157,6 +157,14 @@ struct legacy_state {
 	char extra_float_digits[16];
 	char bytea_output[16];
 	char statement_timeout[32];
+	/*
+	 * settings_of's last answer, kept while nothing it reads changed: the
+	 * session's own SETs (legacy_note_set clears pv_valid) and what the
+	 * upstream reported (server.params_gen); startup values never change.
+	 */
+	struct pgv_session pv;
+	uint64_t pv_gen;
+	bool pv_valid;
 	bool closing;              /* the session is closing: nothing more is written */
 };
 
@@ -354,7 +362,7 @@ static const char *setting(const struct session *s, const char *name)
 	return startup_option(s, name, opt, sizeof(opt));
 }
 
-static void settings_of(struct session *s, struct pgv_session *pv)
+static void settings_read(struct session *s, struct pgv_session *pv)
 {
 	pgv_session_init(pv);
 	static const char *const reported[] = { "DateStyle", "IntervalStyle" };
@@ -372,6 +380,23 @@ static void settings_of(struct session *s, struct pgv_session *pv)
 	const char *tz = server_param(s, "TimeZone");
 	if (tz != NULL)
 		pgv_session_set_tz(pv, zone_get(s->w->id, tz), tz);
+}
+
+/* The session's value settings; read once and kept until one of them changes. */
+static void settings_of(struct session *s, struct pgv_session *pv)
+{
+	struct legacy_state *ls = s->legacy;
+	uint64_t gen = s->server != NULL ? s->server->params_gen : 0;
+	if (ls != NULL && ls->pv_valid && ls->pv_gen == gen) {
+		*pv = ls->pv;
+		return;
+	}
+	settings_read(s, pv);
+	if (ls != NULL) {
+		ls->pv = *pv;
+		ls->pv_gen = gen;
+		ls->pv_valid = true;
+	}
 }
 
 /* ---- SQL with its slots filled ---- */
@@ -1869,6 +1894,7 @@ void legacy_note_set(struct session *s, const char *name, const char *value, boo
 		return;
 	if ((ls = state_of(s)) == NULL)
 		return;
+	ls->pv_valid = false;
 	const char *v = reset ? "" : value;
 	if (all || strcasecmp(name, "extra_float_digits") == 0)
 		snprintf(ls->extra_float_digits, sizeof(ls->extra_float_digits), "%s", v);
