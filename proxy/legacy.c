@@ -37,6 +37,8 @@
 #define LEGACY_LOW_WATER (128u * 1024)
 /* Rows of a corked answer are written out once this much is waiting. */
 #define LEGACY_FLUSH_AT (32u * 1024)
+/* DataRows are batched (legacy_state.rows) up to this much before they go to the connection. */
+#define LEGACY_ROWS_BATCH (8u * 1024)
 
 /* ---- time zones, shared by every worker ---- */
 
@@ -146,6 +148,13 @@ struct legacy_state {
 	struct mysqlb_conn *pin;   /* the transaction block's snapshot connection */
 	struct stream *running;    /* the stream whose job runs now */
 	struct pgv_buf val;        /* one converted value */
+	/*
+	 * DataRows not yet handed to the connection: written out before
+	 * anything else is (send_built), at LEGACY_ROWS_BATCH, when the
+	 * MySQL job waits for its socket and when a work ends, so it is
+	 * empty whenever control goes back to the event loop.
+	 */
+	struct pgmsg_writer rows;
 	/*
 	 * A work that ended tells relay.c from here, a callback of its own:
 	 * the end comes from inside a MySQL callback (or the call that
@@ -488,9 +497,20 @@ static void write_row_description(struct pgmsg_writer *out, const struct xlate_c
 	pgmsg_end(out);
 }
 
+/* The batched DataRows to the connection; false when the connection refused them. */
+static bool flush_rows(struct session *s)
+{
+	struct legacy_state *ls = s->legacy;
+	if (ls == NULL || (ls->rows.len == 0 && !ls->rows.failed))
+		return true;
+	bool ok = !ls->rows.failed && conn_write(s->conn, ls->rows.buf, ls->rows.len);
+	pgmsg_writer_reset(&ls->rows);
+	return ok;
+}
+
 static bool send_built(struct session *s)
 {
-	return session_send_built(s);
+	return flush_rows(s) && session_send_built(s);
 }
 
 static void write_error(struct pgmsg_writer *out, const char *sqlstate, const char *message,
@@ -507,6 +527,7 @@ static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warn
 static void work_finish(struct legacy_work *lw, bool failed)
 {
 	struct session *s = lw->s;
+	(void)flush_rows(s); /* a refusal closes the session: the error shows there */
 	lw->finished = true;
 	lw->failed |= failed;
 	if (lw->stream != NULL && lw->stream->work == lw)
@@ -594,6 +615,7 @@ static enum mysqlb_row_verdict value_error(struct stream *st, unsigned i, enum p
 					   const struct pgv_error *perr)
 {
 	struct session *s = st->s;
+	pgmsg_abandon(&s->legacy->rows); /* the row this value was for */
 	if (ps == PGV_OOM || st->work == NULL)
 		return MYSQLB_ROW_STOP;
 	struct pgmsg_writer *out = worker_writer(s->w);
@@ -665,6 +687,7 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 			pgmsg_put_byte(out, '\n');
 			pgmsg_end(out);
 		} else {
+			out = &s->legacy->rows;
 			pgmsg_begin(out, 'D');
 			pgmsg_put_int16(out, (int16_t)ncols);
 			for (unsigned i = 0; i < ncols && i < st->ncols; i++) {
@@ -685,7 +708,8 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 			}
 			pgmsg_end(out);
 		}
-		if (!send_built(s))
+		if (lw->is_copy ? !send_built(s)
+				: s->legacy->rows.len >= LEGACY_ROWS_BATCH && !flush_rows(s))
 			return MYSQLB_ROW_STOP;
 	}
 	st->rows++;
@@ -717,6 +741,8 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 		conn_cork(s->conn);
 	}
 	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER && !st->in_memory) {
+		if (!flush_rows(s))
+			return MYSQLB_ROW_STOP;
 		st->paused_for_client = true;
 		conn_notify_drain(s->conn, LEGACY_LOW_WATER);
 		return MYSQLB_ROW_PAUSE;
@@ -724,10 +750,17 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 	return MYSQLB_ROW_MORE;
 }
 
+static void stream_waiting(void *arg)
+{
+	struct stream *st = arg;
+	(void)flush_rows(st->s); /* a refusal closes the session */
+}
+
 static const struct mysqlb_ops stream_ops = {
 	.columns = stream_columns,
 	.row = stream_row,
 	.done = stream_done,
+	.waiting = stream_waiting,
 };
 
 static void stream_free(struct stream *st)
@@ -1878,6 +1911,7 @@ void legacy_session_free(struct session *s)
 	if (ls->pin != NULL)
 		mysqlb_unpin(&ls->pin);
 	pgv_buf_free(&ls->val);
+	pgmsg_writer_free(&ls->rows);
 	event_free(ls->done_ev);
 	event_free(ls->resume_ev);
 	free(ls);

@@ -640,6 +640,10 @@ static void wait_for(struct mysqlb_conn *c, int status)
 {
 	short what = 0;
 	struct timeval tv, *tvp = NULL;
+	struct mysqlb_job *j = c->job;
+
+	if (j != NULL && !j->abandoned && j->ops->waiting != NULL)
+		j->ops->waiting(j->arg);
 
 	if (status == MYSQL_WAIT_READ && c->rev != NULL) {
 		c->waiting = true;
