@@ -467,6 +467,14 @@ void pgmsg_end(struct pgmsg_writer *w)
 	w->buf[at + 3] = (uint8_t)len;
 }
 
+void pgmsg_abandon(struct pgmsg_writer *w)
+{
+	if (!w->open)
+		return;
+	w->open = false;
+	w->len = w->msg_start;
+}
+
 /* ---- whole-message builders ---- */
 
 static void put_field(struct pgmsg_writer *w, uint8_t field, const char *value)

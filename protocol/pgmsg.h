@@ -202,6 +202,8 @@ void pgmsg_put_string(struct pgmsg_writer *w, const char *s);
 void pgmsg_put_bytes(struct pgmsg_writer *w, const void *p, size_t n);
 /* Closes the open message, filling in its length. */
 void pgmsg_end(struct pgmsg_writer *w);
+/* Drops the open message (what was put since pgmsg_begin); the ones before it stay. */
+void pgmsg_abandon(struct pgmsg_writer *w);
 /* Appends raw, already-framed bytes. */
 void pgmsg_put_raw(struct pgmsg_writer *w, const void *p, size_t n);
 

@@ -37,6 +37,8 @@
 #define LEGACY_LOW_WATER (128u * 1024)
 /* Rows of a corked answer are written out once this much is waiting. */
 #define LEGACY_FLUSH_AT (32u * 1024)
+/* DataRows are batched (legacy_state.rows) up to this much before they go to the connection. */
+#define LEGACY_ROWS_BATCH (8u * 1024)
 
 /* ---- time zones, shared by every worker ---- */
 
@@ -147,6 +149,13 @@ struct legacy_state {
 	struct stream *running;    /* the stream whose job runs now */
 	struct pgv_buf val;        /* one converted value */
 	/*
+	 * DataRows not yet handed to the connection: written out before
+	 * anything else is (send_built), at LEGACY_ROWS_BATCH, when the
+	 * MySQL job waits for its socket and when a work ends, so it is
+	 * empty whenever control goes back to the event loop.
+	 */
+	struct pgmsg_writer rows;
+	/*
 	 * A work that ended tells relay.c from here, a callback of its own:
 	 * the end comes from inside a MySQL callback (or the call that
 	 * started the work), where the queue must not move yet.
@@ -157,6 +166,14 @@ struct legacy_state {
 	char extra_float_digits[16];
 	char bytea_output[16];
 	char statement_timeout[32];
+	/*
+	 * settings_of's last answer, kept while nothing it reads changed: the
+	 * session's own SETs (legacy_note_set clears pv_valid) and what the
+	 * upstream reported (server.params_gen); startup values never change.
+	 */
+	struct pgv_session pv;
+	uint64_t pv_gen;
+	bool pv_valid;
 	bool closing;              /* the session is closing: nothing more is written */
 };
 
@@ -354,7 +371,7 @@ static const char *setting(const struct session *s, const char *name)
 	return startup_option(s, name, opt, sizeof(opt));
 }
 
-static void settings_of(struct session *s, struct pgv_session *pv)
+static void settings_read(struct session *s, struct pgv_session *pv)
 {
 	pgv_session_init(pv);
 	static const char *const reported[] = { "DateStyle", "IntervalStyle" };
@@ -372,6 +389,23 @@ static void settings_of(struct session *s, struct pgv_session *pv)
 	const char *tz = server_param(s, "TimeZone");
 	if (tz != NULL)
 		pgv_session_set_tz(pv, zone_get(s->w->id, tz), tz);
+}
+
+/* The session's value settings; read once and kept until one of them changes. */
+static void settings_of(struct session *s, struct pgv_session *pv)
+{
+	struct legacy_state *ls = s->legacy;
+	uint64_t gen = s->server != NULL ? s->server->params_gen : 0;
+	if (ls != NULL && ls->pv_valid && ls->pv_gen == gen) {
+		*pv = ls->pv;
+		return;
+	}
+	settings_read(s, pv);
+	if (ls != NULL) {
+		ls->pv = *pv;
+		ls->pv_gen = gen;
+		ls->pv_valid = true;
+	}
 }
 
 /* ---- SQL with its slots filled ---- */
@@ -463,9 +497,20 @@ static void write_row_description(struct pgmsg_writer *out, const struct xlate_c
 	pgmsg_end(out);
 }
 
+/* The batched DataRows to the connection; false when the connection refused them. */
+static bool flush_rows(struct session *s)
+{
+	struct legacy_state *ls = s->legacy;
+	if (ls == NULL || (ls->rows.len == 0 && !ls->rows.failed))
+		return true;
+	bool ok = !ls->rows.failed && conn_write(s->conn, ls->rows.buf, ls->rows.len);
+	pgmsg_writer_reset(&ls->rows);
+	return ok;
+}
+
 static bool send_built(struct session *s)
 {
-	return session_send_built(s);
+	return flush_rows(s) && session_send_built(s);
 }
 
 static void write_error(struct pgmsg_writer *out, const char *sqlstate, const char *message,
@@ -482,6 +527,7 @@ static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warn
 static void work_finish(struct legacy_work *lw, bool failed)
 {
 	struct session *s = lw->s;
+	(void)flush_rows(s); /* a refusal closes the session: the error shows there */
 	lw->finished = true;
 	lw->failed |= failed;
 	if (lw->stream != NULL && lw->stream->work == lw)
@@ -569,6 +615,7 @@ static enum mysqlb_row_verdict value_error(struct stream *st, unsigned i, enum p
 					   const struct pgv_error *perr)
 {
 	struct session *s = st->s;
+	pgmsg_abandon(&s->legacy->rows); /* the row this value was for */
 	if (ps == PGV_OOM || st->work == NULL)
 		return MYSQLB_ROW_STOP;
 	struct pgmsg_writer *out = worker_writer(s->w);
@@ -640,6 +687,7 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 			pgmsg_put_byte(out, '\n');
 			pgmsg_end(out);
 		} else {
+			out = &s->legacy->rows;
 			pgmsg_begin(out, 'D');
 			pgmsg_put_int16(out, (int16_t)ncols);
 			for (unsigned i = 0; i < ncols && i < st->ncols; i++) {
@@ -660,7 +708,8 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 			}
 			pgmsg_end(out);
 		}
-		if (!send_built(s))
+		if (lw->is_copy ? !send_built(s)
+				: s->legacy->rows.len >= LEGACY_ROWS_BATCH && !flush_rows(s))
 			return MYSQLB_ROW_STOP;
 	}
 	st->rows++;
@@ -692,6 +741,8 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 		conn_cork(s->conn);
 	}
 	if (conn_out_pending(s->conn) > LEGACY_HIGH_WATER && !st->in_memory) {
+		if (!flush_rows(s))
+			return MYSQLB_ROW_STOP;
 		st->paused_for_client = true;
 		conn_notify_drain(s->conn, LEGACY_LOW_WATER);
 		return MYSQLB_ROW_PAUSE;
@@ -699,10 +750,17 @@ static enum mysqlb_row_verdict emit_row(struct stream *st, char **vals, unsigned
 	return MYSQLB_ROW_MORE;
 }
 
+static void stream_waiting(void *arg)
+{
+	struct stream *st = arg;
+	(void)flush_rows(st->s); /* a refusal closes the session */
+}
+
 static const struct mysqlb_ops stream_ops = {
 	.columns = stream_columns,
 	.row = stream_row,
 	.done = stream_done,
+	.waiting = stream_waiting,
 };
 
 static void stream_free(struct stream *st)
@@ -1853,6 +1911,7 @@ void legacy_session_free(struct session *s)
 	if (ls->pin != NULL)
 		mysqlb_unpin(&ls->pin);
 	pgv_buf_free(&ls->val);
+	pgmsg_writer_free(&ls->rows);
 	event_free(ls->done_ev);
 	event_free(ls->resume_ev);
 	free(ls);
@@ -1869,6 +1928,7 @@ void legacy_note_set(struct session *s, const char *name, const char *value, boo
 		return;
 	if ((ls = state_of(s)) == NULL)
 		return;
+	ls->pv_valid = false;
 	const char *v = reset ? "" : value;
 	if (all || strcasecmp(name, "extra_float_digits") == 0)
 		snprintf(ls->extra_float_digits, sizeof(ls->extra_float_digits), "%s", v);

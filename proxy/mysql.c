@@ -496,7 +496,8 @@ enum conn_op {
 	OP_SETUP,     /* the session set-up statement */
 	OP_PING,      /* mysql_ping before reuse */
 	OP_BEGIN,     /* START TRANSACTION for a new pin */
-	OP_QUERY,     /* the job's statement */
+	OP_QUERY,     /* the job's statement, sent ... */
+	OP_RESULT,    /* ... and its answer, read once the socket has it */
 	OP_FETCH,     /* the next row */
 	OP_FREE,      /* mysql_free_result (reads what is left of the result) */
 	OP_WARNINGS,  /* SHOW WARNINGS after a result that had some ... */
@@ -639,6 +640,10 @@ static void wait_for(struct mysqlb_conn *c, int status)
 {
 	short what = 0;
 	struct timeval tv, *tvp = NULL;
+	struct mysqlb_job *j = c->job;
+
+	if (j != NULL && !j->abandoned && j->ops->waiting != NULL)
+		j->ops->waiting(j->arg);
 
 	if (status == MYSQL_WAIT_READ && c->rev != NULL) {
 		c->waiting = true;
@@ -785,23 +790,36 @@ static bool run_op(struct mysqlb_conn *c, int ready, bool *ok)
 	}
 	case OP_SETUP:
 	case OP_BEGIN:
-	case OP_ROLLBACK:
-	case OP_QUERY: {
+	case OP_ROLLBACK: {
 		const char *sql;
 		size_t len;
 		if (c->op == OP_SETUP)
 			sql = xlate_session_setup(), len = strlen(sql);
 		else if (c->op == OP_BEGIN)
 			sql = "START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT", len = strlen(sql);
-		else if (c->op == OP_ROLLBACK)
-			sql = "ROLLBACK", len = 8;
 		else
-			sql = c->job->sql, len = c->job->len;
+			sql = "ROLLBACK", len = 8;
 		st = first ? mysql_real_query_start(&ret, m, sql, (unsigned long)len)
 			   : mysql_real_query_cont(&ret, m, ready);
 		if (st != 0)
 			break;
 		*ok = ret == 0;
+		return true;
+	}
+	case OP_QUERY:
+		st = first ? mysql_send_query_start(&ret, m, c->job->sql, (unsigned long)c->job->len)
+			   : mysql_send_query_cont(&ret, m, ready);
+		if (st != 0)
+			break;
+		*ok = ret == 0;
+		return true;
+	case OP_RESULT: {
+		my_bool failed = 1;
+		st = first ? mysql_read_query_result_start(&failed, m)
+			   : mysql_read_query_result_cont(&failed, m, ready);
+		if (st != 0)
+			break;
+		*ok = failed == 0;
 		return true;
 	}
 	case OP_PING:
@@ -983,6 +1001,16 @@ static bool next_op(struct mysqlb_conn *c, bool ok)
 		start_op(c, OP_QUERY);
 		return true;
 	case OP_QUERY:
+		if (!ok)
+			break;
+		/*
+		 * The answer cannot be there yet: wait for it before the first
+		 * read (mysql_real_query would try one at once, in vain, every time).
+		 */
+		start_op(c, OP_RESULT);
+		wait_for(c, MYSQL_WAIT_READ);
+		return false;
+	case OP_RESULT:
 		if (!ok)
 			break;
 		if (mysql_field_count(&c->mysql) == 0) {

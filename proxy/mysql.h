@@ -74,6 +74,11 @@ struct mysqlb_ops {
 	enum mysqlb_row_verdict (*row)(void *arg, char **vals, unsigned long *lens, unsigned ncols);
 	/* The end: err is NULL on success. <warnings>: MySQL's warning count. */
 	void (*done)(void *arg, const struct mysqlb_error *err, unsigned warnings);
+	/*
+	 * Optional: the job waits for the socket now, so the rows so far are
+	 * all there is for a while (the owner writes out what it batched).
+	 */
+	void (*waiting)(void *arg);
 };
 
 struct mysqlb_pool;

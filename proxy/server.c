@@ -11,6 +11,7 @@
 #include "proxy/server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -171,8 +172,12 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- parameters ---- */
 
+/* Shared by every worker's servers, so that no two of them ever show the same generation. */
+static _Atomic uint64_t params_gen_seq;
+
 void server_note_param(struct server *srv, const char *name, const char *value)
 {
+	srv->params_gen = atomic_fetch_add(&params_gen_seq, 1) + 1;
 	for (size_t i = 0; i < srv->nreported; i++) {
 		if (strcmp(srv->reported[i].name, name) == 0) {
 			char *v = strdup(value);

@@ -68,6 +68,12 @@ struct server {
 
 	struct server_param *reported; /* ParameterStatus set, kept current */
 	size_t nreported;
+	/*
+	 * Changes with every server_note_param, to a value no other server has
+	 * had (0: nothing reported yet): a cache of what <reported> says is
+	 * current while it holds the same number (legacy.c's session settings).
+	 */
+	uint64_t params_gen;
 
 	struct cancel_target cancel;  /* address + the server's BackendKeyData */
 	struct scram_client *scram;

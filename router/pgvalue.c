@@ -184,19 +184,18 @@ static int64_t dt_to_usecs(const struct dt *t)
 
 /* Small writers into a char array; callers size them for the worst case. */
 
+/* v in decimal, zero-padded to <width> digits: counted first, then written back to front. */
 static char *put_uint(char *p, uint64_t v, int width)
 {
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n < width)
-		tmp[n++] = '0';
-	while (n)
-		*p++ = tmp[--n];
-	return p;
+	int n = 1;
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	if (n < width)
+		n = width;
+	char *end = p + n;
+	for (char *q = end; q > p; v /= 10)
+		*--q = (char)('0' + v % 10);
+	return end;
 }
 
 static char *put_int(char *p, int64_t v)
