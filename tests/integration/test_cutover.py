@@ -125,8 +125,14 @@ def test_group_moves_together_and_key_parts(copy_db, make_proxy, mariadb):
     assert len(seen) == 1
 
 
-def test_transaction_keeps_its_side_across_a_weight_change(copy_db, make_proxy, mariadb):
+@pytest.mark.parametrize("pool_mode", ["session", "transaction"])
+def test_transaction_keeps_its_side_across_a_weight_change(copy_db, make_proxy, mariadb,
+                                                          pool_mode):
     p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0})
+    if pool_mode == "transaction":
+        p.stop()
+        p.apply({"proxy": {"pool_mode": "transaction"}})
+        p.start()
     with p.connect(dbname=COPY_DB, application_name="txn") as c:
         c.execute("BEGIN")
         assert side(c) == "mysql"
@@ -144,8 +150,13 @@ def test_transaction_keeps_its_side_across_a_weight_change(copy_db, make_proxy, 
         assert side(c) == "mysql"
 
 
-def test_prepared_statements_follow_the_weight(copy_db, make_proxy, mariadb):
+@pytest.mark.parametrize("pool_mode", ["session", "transaction"])
+def test_prepared_statements_follow_the_weight(copy_db, make_proxy, mariadb, pool_mode):
     p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0})
+    if pool_mode == "transaction":
+        p.stop()
+        p.apply({"proxy": {"pool_mode": "transaction"}})
+        p.start()
     with p.connect(dbname=COPY_DB, application_name="prep") as c:
         q = "SELECT email FROM customers WHERE customer_id = %s"
         for _ in range(3):
