@@ -28,6 +28,7 @@ struct event;
 struct router;
 struct mysqlb_pool;
 struct session;
+struct metrics;
 
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(cancel_conn_list, cancel_conn);
@@ -65,6 +66,8 @@ struct worker {
 	SSL_CTX *client_tls;
 	SSL_CTX *upstream_tls;
 	struct router *router;
+	struct metrics *metrics;       /* this worker's /metrics counters (metrics.h) */
+	struct event *metrics_ev;      /* publishes the router's counters every second */
 
 	struct session_list sessions;  /* every live session */
 	struct session_list doomed;    /* closed; freed after the current callback */
