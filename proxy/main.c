@@ -456,18 +456,22 @@ static int run(struct config *cfg)
 	evsignal_add(sig_hup, NULL);
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
-	for (int i = 0; i < p->nworkers; i++) {
-		if (!worker_init(&p->workers[i], p, i)) {
-			log_error(i, -1, "worker failed to start", NULL);
-			return 1;
-		}
-	}
-	/* The admin runs on this thread's base: it reads p->cfg, which only this thread swaps. */
+	/*
+	 * The admin runs on this thread's base: it reads p->cfg, which only this
+	 * thread swaps. It is bound before the workers' listeners, so it answers
+	 * by the time clients can connect.
+	 */
 	if (cfg->admin.configured) {
 		admin = admin_new(base, p, (int64_t)started.tv_sec * 1000 + started.tv_nsec / 1000000,
 				  admin_reload, NULL);
 		if (admin == NULL)
 			return 1;
+	}
+	for (int i = 0; i < p->nworkers; i++) {
+		if (!worker_init(&p->workers[i], p, i)) {
+			log_error(i, -1, "worker failed to start", NULL);
+			return 1;
+		}
 	}
 	atomic_store(&workers_running, p->nworkers);
 	for (int i = 0; i < p->nworkers; i++)

@@ -8,7 +8,7 @@ import subprocess
 import psycopg
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_port
 from helpers import log_lines, wait_for_log
 
 GROUPED = {
@@ -27,7 +27,9 @@ def admin_overrides(token="", **extra):
 
 @pytest.fixture
 def admin_proxy(make_proxy):
-    return make_proxy(**admin_overrides())
+    p = make_proxy(**admin_overrides())
+    wait_port(admin_port(p), proc=p.proc)
+    return p
 
 
 def admin_port(proxy):
@@ -217,6 +219,7 @@ def test_without_token_only_loopback_may_change(admin_proxy):
 
 def test_token_is_required_when_set(make_proxy):
     p = make_proxy(**admin_overrides(token="s3cret-admin-token"))
+    wait_port(admin_port(p), proc=p.proc)
     put = lambda hdrs, src="127.0.0.1": request(p, "PUT", "/cutover/customers", {"weight": 40},
                                                 hdrs, source=src)
     # A token replaces the loopback rule: loopback without it is refused too.

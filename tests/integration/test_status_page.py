@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from conftest import wait_port
+
 from test_admin import admin_overrides, admin_port, request, weights
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -114,6 +116,7 @@ WEIGHT_OF = "(t => { const e = document.querySelector('.weight[data-table=\"' + 
 
 def test_page_renders_and_follows_weight_changes(make_proxy, browser, tmp_path):
     p = make_proxy(**admin_overrides())
+    wait_port(admin_port(p), proc=p.proc)
     with p.connect() as conn:
         conn.execute("SELECT 1")
     browser.open(f"http://127.0.0.1:{admin_port(p)}/")
@@ -125,9 +128,9 @@ def test_page_renders_and_follows_weight_changes(make_proxy, browser, tmp_path):
     assert "customers, subscriptions" in headings[0] and "payments" in headings[1]
     assert browser.js(WEIGHT_OF + "('customers')") == "0"
     assert browser.js(WEIGHT_OF + "('payments')") == "0"
-    # Four charts per group, each an SVG with a line per series over the 60 history points.
-    assert browser.js("document.querySelectorAll('svg.chart').length") == 8
-    assert browser.js("document.querySelectorAll('svg.chart polyline').length") == 14
+    # Five charts per group, each an SVG with a line per series over the 60 history points.
+    assert browser.js("document.querySelectorAll('svg.chart').length") == 10
+    assert browser.js("document.querySelectorAll('svg.chart polyline').length") == 16
     assert browser.js("document.querySelector('svg.chart polyline').getAttribute('points')"
                       ".trim().split(' ').length") == 60
     assert "version" in browser.js("document.getElementById('summary').textContent")
