@@ -14,12 +14,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "proxy/admin.h"
 #include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/mysql.h"
@@ -93,13 +95,19 @@ static void apply_log_level(const struct config *cfg)
 	log_set_level((enum config_log_level)level);
 }
 
-/* Loads and validates; on failure prints every problem and returns NULL. */
-static struct config *load_config(bool reloading)
+/*
+ * Loads and validates; on failure prints every problem and returns NULL,
+ * with the first one in <why> when given.
+ */
+static struct config *load_config(bool reloading, char *why, size_t why_cap)
 {
 	struct config_errors errs = { 0 };
 	struct config *cfg = config_load(cli.config_path, &errs);
 
 	if (cfg == NULL) {
+		if (why != NULL)
+			snprintf(why, why_cap, "%s%s", errs.n ? errs.lines[0] : "configuration invalid",
+				 errs.n > 1 ? " (and more: see the log)" : "");
 		for (size_t i = 0; i < errs.n; i++) {
 			if (reloading) {
 				char q[600];
@@ -291,37 +299,48 @@ static void log_refusal_totals(void)
 			 (unsigned long long)atomic_load(&the_proxy.pins));
 }
 
-static void reload(void)
+/*
+ * SIGHUP and POST /reload: true if the file was loaded and published,
+ * otherwise false with why in <why> (the running configuration stays).
+ */
+static bool reload(char *why, size_t why_cap)
 {
 	struct proxy *p = &the_proxy;
 	SSL_CTX *ctls, *utls;
-	struct config *cfg = load_config(true);
+	struct config *cfg = load_config(true, why, why_cap);
 
 	if (cfg != NULL && !attach_catalog(cfg, p->cfg)) {
 		config_unref(cfg);
 		cfg = NULL;
+		snprintf(why, why_cap, "legacy MySQL check failed (see the log)");
 	}
 	if (cfg == NULL) {
 		log_error(-1, -1, "reload rejected: keeping the running configuration", "file=%s",
 			  cli.config_path);
-		return;
+		return false;
 	}
 	if (!build_tls(cfg, &ctls, &utls)) {
 		log_error(-1, -1, "reload rejected: TLS files unusable", "file=%s", cli.config_path);
+		snprintf(why, why_cap, "TLS files unusable (see the log)");
 		config_unref(cfg);
-		return;
+		return false;
 	}
 	if (!cutover_apply_config(p->cutover, cfg)) {
 		log_error(-1, -1, "reload rejected: out of memory for the cutover state", NULL);
+		snprintf(why, why_cap, "out of memory for the cutover state");
 		SSL_CTX_free(ctls);
 		SSL_CTX_free(utls);
 		config_unref(cfg);
-		return;
+		return false;
 	}
 	if (strcmp(cfg->proxy.listen_host, p->cfg->proxy.listen_host) != 0 ||
 	    cfg->proxy.listen_port != p->cfg->proxy.listen_port ||
 	    cfg->proxy.workers != p->cfg->proxy.workers)
 		log_warn(-1, -1, "listen and workers changes take effect only after a restart", NULL);
+	if (cfg->admin.configured != p->cfg->admin.configured ||
+	    strcmp(cfg->admin.listen_host, p->cfg->admin.listen_host) != 0 ||
+	    cfg->admin.listen_port != p->cfg->admin.listen_port)
+		log_warn(-1, -1, "[admin] listen changes take effect only after a restart", NULL);
 	pthread_mutex_lock(&p->snap_lock);
 	struct config *old = p->cfg;
 	SSL_CTX *old_c = p->client_tls, *old_u = p->upstream_tls;
@@ -340,6 +359,16 @@ static void reload(void)
 	proxy_wake_all(p, PROXY_WAKE_RELOAD, NULL);
 	log_info(-1, -1, "configuration reloaded", "users=%zu pool_size=%d log_level=%s",
 		 cfg->nusers, cfg->supabase.pool_size, config_log_level_name(cfg->proxy.log_level));
+	return true;
+}
+
+/* POST /reload: the same path as SIGHUP. */
+static bool admin_reload(void *arg, char *why, size_t why_cap)
+{
+	(void)arg;
+	bool ok = reload(why, why_cap);
+	log_refusal_totals();
+	return ok;
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -348,7 +377,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		reload();
+		char why[1024];
+		(void)reload(why, sizeof(why));
 		log_refusal_totals();
 		return;
 	}
@@ -403,6 +433,10 @@ static int run(struct config *cfg)
 {
 	struct proxy *p = &the_proxy;
 	struct event_base *base;
+	struct admin *admin = NULL;
+	struct timespec started;
+
+	clock_gettime(CLOCK_REALTIME, &started);
 
 	if (!proxy_init(p, cfg))
 		return 1;
@@ -422,6 +456,17 @@ static int run(struct config *cfg)
 	evsignal_add(sig_hup, NULL);
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
+	/*
+	 * The admin runs on this thread's base: it reads p->cfg, which only this
+	 * thread swaps. It is bound before the workers' listeners, so it answers
+	 * by the time clients can connect.
+	 */
+	if (cfg->admin.configured) {
+		admin = admin_new(base, p, (int64_t)started.tv_sec * 1000 + started.tv_nsec / 1000000,
+				  admin_reload, NULL);
+		if (admin == NULL)
+			return 1;
+	}
 	for (int i = 0; i < p->nworkers; i++) {
 		if (!worker_init(&p->workers[i], p, i)) {
 			log_error(i, -1, "worker failed to start", NULL);
@@ -443,6 +488,7 @@ static int run(struct config *cfg)
 	for (int i = 0; i < p->nworkers; i++)
 		worker_destroy(&p->workers[i]);
 	log_refusal_totals();
+	admin_free(admin);
 	event_free(sig_hup);
 	event_free(sig_term);
 	event_free(sig_int);
@@ -464,7 +510,7 @@ int main(int argc, char **argv)
 	if (!parse_args(argc, argv, &cli))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	struct config *cfg = load_config(false);
+	struct config *cfg = load_config(false, NULL, 0);
 	if (cfg == NULL)
 		return 1;
 	struct nofile nf;

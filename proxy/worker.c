@@ -29,6 +29,7 @@
 #include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/legacy.h"
+#include "proxy/metrics.h"
 #include "proxy/mysql.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -123,6 +124,11 @@ static void adopt_snapshot(struct worker *w)
 		SSL_CTX_free(ctls);
 		SSL_CTX_free(utls);
 		return;
+	}
+	if (w->router != NULL) {
+		struct router_stats st;
+		router_get_stats(w->router, &st);
+		metrics_router_retire(w->metrics, &st);
 	}
 	router_free(w->router);
 	w->router = router;
@@ -287,6 +293,18 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (flags & PROXY_WAKE_CANCEL)
 		run_cancels(w);
 	maybe_exit(w);
+}
+
+/* The router is not thread safe: its counters reach /metrics as a copy. */
+static void metrics_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct router_stats st;
+
+	(void)fd;
+	(void)what;
+	router_get_stats(w->router, &st);
+	metrics_router_publish(w->metrics, &st);
 }
 
 static void reaper_cb(evutil_socket_t fd, short what, void *arg)
@@ -460,7 +478,10 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	    event_add(w->wake_ev, NULL) != 0)
 		return false;
 	w->mysql = mysqlb_pool_new(w);
-	if (w->mysql == NULL)
+	w->metrics = metrics_new();
+	w->metrics_ev = event_new(w->base, -1, EV_PERSIST, metrics_tick_cb, w);
+	if (w->mysql == NULL || w->metrics == NULL || w->metrics_ev == NULL ||
+	    event_add(w->metrics_ev, &(struct timeval){ 1, 0 }) != 0)
 		return false;
 	adopt_snapshot(w);
 	if (w->router == NULL)
@@ -516,6 +537,9 @@ void worker_destroy(struct worker *w)
 	pool_destroy(&w->pool);
 	mysqlb_pool_free(w->mysql);
 	router_free(w->router);
+	if (w->metrics_ev)
+		event_free(w->metrics_ev);
+	metrics_free(w->metrics);
 	SSL_CTX_free(w->client_tls);
 	SSL_CTX_free(w->upstream_tls);
 	config_unref(w->cfg);

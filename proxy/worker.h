@@ -28,6 +28,7 @@ struct event;
 struct router;
 struct mysqlb_pool;
 struct session;
+struct metrics;
 
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(cancel_conn_list, cancel_conn);
@@ -67,6 +68,8 @@ struct worker {
 	struct router *router;
 	/* Per legacy table of <cfg>: the cutover state its group's weight is read through. */
 	struct cutover_table *cut[64];
+	struct metrics *metrics;       /* this worker's /metrics counters (metrics.h) */
+	struct event *metrics_ev;      /* publishes the router's counters every second */
 
 	struct session_list sessions;  /* every live session */
 	struct session_list doomed;    /* closed; freed after the current callback */

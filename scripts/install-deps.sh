@@ -8,10 +8,13 @@ packages=(
 	# build
 	build-essential cmake pkg-config clang-14 libclang-rt-14-dev
 	libevent-dev libssl-dev libpg-query-dev libprotobuf-c-dev libtomlplusplus-dev libcmocka-dev
+	libjansson-dev
 	# servers and tools the demo, tests and benchmark start
 	postgresql-15 postgresql-client-15 pgbouncer openssl procps iproute2
 	mariadb-server mariadb-client libmariadb-dev
 	# test drivers
+	# admin tests: promtool (checks /metrics), headless chromium (the status page)
+	prometheus chromium
 	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2 python3-pymysql
 	default-jdk-headless libpostgresql-jdbc-java golang-go golang-github-jackc-pgx-v4-dev
 )
