@@ -19,6 +19,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/mysql.h"
 #include "proxy/relay.h"
 #include "proxy/server.h"
@@ -622,6 +623,7 @@ static enum mysqlb_row_verdict value_error(struct stream *st, unsigned i, enum p
 	char msg[300];
 	snprintf(msg, sizeof(msg), "column \"%s\": %s", st->cols[i].name, perr->message);
 	write_error(out, perr->sqlstate[0] ? perr->sqlstate : "XX000", msg, NULL);
+	metrics_error(s->w->metrics, METRICS_MYSQL, perr->sqlstate[0] ? perr->sqlstate : "XX000");
 	st->work->failed = true;
 	(void)send_built(s);
 	return MYSQLB_ROW_STOP;
@@ -840,6 +842,7 @@ static void stream_done(void *arg, const struct mysqlb_error *err, unsigned warn
 		/* the error is written already */
 	} else if (err != NULL) {
 		write_error(worker_writer(s->w), err->sqlstate, err->message, err->detail);
+		metrics_error(s->w->metrics, METRICS_MYSQL, err->sqlstate);
 		if (!send_built(s))
 			return;
 		lw->failed = true;
@@ -1043,6 +1046,7 @@ static void answer_fixed(struct session *s, struct legacy_work *lw, const char *
 	struct pgmsg_writer *out = worker_writer(s->w);
 	if (sqlstate != NULL) {
 		write_error(out, sqlstate, message, NULL);
+		metrics_error(s->w->metrics, METRICS_LOCAL, sqlstate);
 	} else {
 		pgmsg_begin(out, 'C');
 		pgmsg_put_string(out, tag);

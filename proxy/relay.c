@@ -42,6 +42,7 @@
 #include "proxy/cutover.h"
 #include "proxy/legacy.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pipeline.h"
 #include "proxy/refusals.h"
 #include "proxy/server.h"
@@ -222,6 +223,8 @@ static struct pl_entry *push(struct session *s, enum pl_kind kind, enum pl_produ
 		out_of_memory(s);
 	else
 		e->seg = s->seg_no;
+	if (e != NULL && (kind == PL_QUERY || kind == PL_EXECUTE))
+		e->t0_us = clock_us();
 	/* A client's Query or Sync ends what came before it: legacy portals count by these. */
 	if (kind == PL_QUERY || kind == PL_SYNC)
 		s->seg_no++;
@@ -404,6 +407,16 @@ static void cut_note(struct session *s, const struct pl_entry *e, bool failed)
 			  us > 0 ? (uint64_t)us : 0, failed);
 }
 
+/* A client's Query or Execute was answered: its time counts for /metrics. */
+static void note_statement(struct session *s, const struct pl_entry *e, enum metrics_backend b)
+{
+	if ((e->kind != PL_QUERY && e->kind != PL_EXECUTE) || e->t0_us == 0 ||
+	    (e->flags & (PL_F_HIDE_OK | PL_F_HIDE_ALL | PL_F_SKIPPED)))
+		return;
+	int64_t us = clock_us() - e->t0_us;
+	metrics_statement(s->w->metrics, b, us > 0 ? (uint64_t)us : 0);
+}
+
 /* Asks the router about the text of a Query or Parse. */
 static void route(struct session *s, const char *sql, size_t len, struct route_decision *d)
 {
@@ -430,6 +443,8 @@ static uint8_t *build_refusal(struct session *s, const struct route_decision *d,
 
 	refusals_note(&s->w->proxy->refusals, s->w->id, s->id, d->fingerprint, d->table,
 		      d->sqlstate, d->message, s->log_user, s->log_app);
+	metrics_statement(s->w->metrics, METRICS_LOCAL, 0);
+	metrics_error(s->w->metrics, METRICS_LOCAL, d->sqlstate);
 	pgmsg_write_error(out, false, d->sqlstate, d->message, d->detail, d->hint);
 	return copy_built(s, len);
 }
@@ -542,6 +557,7 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 	e->work = lw;
 	e->ready_after = ready_after;
 	e->seg = s->seg_no;
+	e->t0_us = clock_us();
 	if (s->cut_pending != 0 && s->cut_pending_side == CUTOVER_MYSQL &&
 	    (kind == PL_QUERY || kind == PL_EXECUTE)) {
 		cut_mark(e, s->cut_pending, CUTOVER_MYSQL);
@@ -1103,6 +1119,7 @@ void relay_local_done(struct session *s)
 	(void)pipeline_pop_head(&s->q, &e);
 	bool failed = legacy_work_failed(e.work);
 	cut_note(s, &e, failed);
+	note_statement(s, &e, METRICS_MYSQL);
 	legacy_work_free(e.work);
 	if (failed && !after_mysql_error(s, (enum pl_kind)e.kind))
 		return;
@@ -2234,6 +2251,8 @@ static bool inspect(struct session *s, struct scan *sc, uint32_t blen, struct pl
 		if (body == NULL || !pgmsg_parse_error(body, blen, &e))
 			return true; /* relayed as it is; the queue only needs its type */
 		r->marker_error = strcmp(e.sqlstate, REFUSAL_MARKER_SQLSTATE) == 0;
+		if (!r->marker_error && strlen(e.sqlstate) == 5)
+			metrics_error(s->w->metrics, METRICS_SUPABASE, e.sqlstate);
 		r->fatal = strcmp(e.severity, "FATAL") == 0 || strcmp(e.severity, "PANIC") == 0;
 		s->upstream_fatal |= r->fatal;
 		return true;
@@ -2304,6 +2323,7 @@ static enum step server_message(struct session *s, struct scan *sc)
 	if (res.retired) {
 		free(res.entry.msg);
 		cut_note(s, &res.entry, (res.entry.flags & (PL_F_ERRORED | PL_F_SKIPPED)) != 0);
+		note_statement(s, &res.entry, METRICS_SUPABASE);
 		apply_effect(s, &res.entry);
 	}
 	if (type == 'Z') {

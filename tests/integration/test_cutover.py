@@ -4,15 +4,17 @@ The "Supabase" here is a database of its own (cutover_copy) holding copies of th
 loaded from the fixture MariaDB, plus a platform table; the copy of customer 1 carries a marker
 e-mail, so every read tells which side answered it.
 """
+import json
 import re
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 from psycopg import pq
 
-from conftest import Proxy, load_legacy_ref, legacy_overrides
+from conftest import Proxy, free_port, load_legacy_ref, legacy_overrides
 
 COPY_DB = "cutover_copy"
 MARK = "copy@supabase.example"
@@ -208,9 +210,16 @@ def rolled_back(p):
     return "cutover rolled back" in p.log()
 
 
+def admin_get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
 def test_rollback_on_errors(copy_db, make_proxy, mariadb):
+    admin_port = free_port()
     p = cutover_proxy(make_proxy, mariadb, weights={"customers": 100},
-                      rollback={"min_samples": 10, "max_error_rate": 0.2, "window_s": 30})
+                      rollback={"min_samples": 10, "max_error_rate": 0.2, "window_s": 30},
+                      admin={"listen": f"127.0.0.1:{admin_port}"})
     with copy_admin(copy_db) as admin:
         admin.execute("ALTER TABLE customers RENAME TO customers_gone")
         try:
@@ -230,6 +239,22 @@ def test_rollback_on_errors(copy_db, make_proxy, mariadb):
             # it stays rolled back: new sessions read MySQL
             with p.connect(dbname=COPY_DB, application_name="after") as c:
                 assert side(c) == "mysql"
+            # /status and /metrics say so, with the reason and the reads on each side
+            group = next(g for g in json.loads(admin_get(admin_port, "/status"))["groups"]
+                         if "customers" in g["tables"])
+            assert group["state"] == "rolled_back" and group["weight"] == 0
+            assert group["reason"].startswith("error rate 100.0 %")
+            assert group["changed_by"] == "rollback"
+            assert group["window"]["supabase"]["errors"] == errors
+            assert group["window"]["mysql"]["reads"] >= 2
+            metrics = admin_get(admin_port, "/metrics")
+            assert 'switchyard_cutover_rolled_back{table="customers"} 1' in metrics
+            assert 'switchyard_cutover_weight{table="customers"} 0' in metrics
+            assert re.search(r'switchyard_cutover_errors_total\{table="customers",'
+                             r'backend="supabase"\} ' + str(errors), metrics)
+            assert re.search(r'switchyard_errors_total\{backend="supabase",sqlstate="42P01"\} '
+                             + str(errors), metrics)
+            assert re.search(r'switchyard_queries_total\{backend="mysql"\} [1-9]', metrics)
         finally:
             admin.execute("ALTER TABLE customers_gone RENAME TO customers")
     # an unrelated reload keeps it at 0; a changed file weight raises it again
