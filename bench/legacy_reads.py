@@ -189,14 +189,23 @@ def preflight(dsn, my):
     return warnings
 
 
-def start_switchyard(work, pg, my, args):
+# --cutover: the same switchyard with the cutover configured and every weight 0, so that what
+# the cutover costs a legacy read that stays on MySQL (placement, accounting) is measured.
+CUTOVER_SECTIONS = "\n".join([
+    benchlib.toml_table("cutover", {"key": "user,application_name", "shadow_percent": 0}),
+    'groups = [["customers", "subscriptions"]]',
+    benchlib.toml_table("cutover.weights", {"customers": 0, "subscriptions": 0, "payments": 0}),
+])
+
+
+def start_switchyard(work, pg, my, args, label="switchyard", more=""):
     """switchyard with [mysql]: (process, dsn), or Unavailable when it does not start."""
     proxy = {"workers": args.workers, "pool_mode": "session"}
     try:
-        proc, port = benchlib.start_switchyard(work, pg, "switchyard", SWITCHYARD, proxy=proxy,
+        proc, port = benchlib.start_switchyard(work, pg, label, SWITCHYARD, proxy=proxy,
                                                supabase={"pool_size": 20},
                                                extra=mysql_section(my, args.mysql_pool)
-                                               + "\n" + LEGACY_SECTION)
+                                               + "\n" + LEGACY_SECTION + "\n" + more)
     except TimeoutError:
         raise Unavailable("switchyard did not start with a [mysql] section: "
                           f"`{log_problem(work, 'switchyard')}`") from None
@@ -435,6 +444,20 @@ def report(args, targets, results, status, notes):
                     f"{'—' if good is None else ('**pass**' if good else '**FAIL**')} | "
                     f"{m['failed']} | {err} |")
     lines.append("")
+    for workload in args.workloads:
+        for c in args.clients:
+            for mode in ("extended", "prepared"):
+                base = results.get((workload, c, f"switchyard ({mode})"))
+                with_cut = results.get((workload, c, f"switchyard-cutover ({mode})"))
+                if not base or not with_cut:
+                    continue
+                b, w = cell(base), cell(with_cut)
+                if b["tps"] and w["tps"]:
+                    lines.append(f"Cutover at weight 0, {workload} -M {mode}, {c} clients: "
+                                 f"{w['tps'] / b['tps']:.3f}x the tps without [cutover] "
+                                 f"(target >= 0.97), CPU µs/txn of switchyard "
+                                 f"{fmt(w['cpu_switchyard'], '.1f')} vs {fmt(b['cpu_switchyard'], '.1f')}.")
+    lines.append("")
     if verdicts:
         passed = sum(1 for v in verdicts if v[2])
         lines.append(f"Targets met at 8 clients: {passed} of {len(verdicts)} ("
@@ -480,6 +503,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2, help="switchyard workers")
     ap.add_argument("--mysql-pool", type=int, default=16, help="switchyard [mysql] pool_size")
     ap.add_argument("--no-postgres", action="store_true", help="skip the postgres-direct reference")
+    ap.add_argument("--cutover", action="store_true",
+                    help="also a switchyard with [cutover] at weight 0 (the cutover's cost)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (configurations, logs, data)")
@@ -507,6 +532,10 @@ def main():
                    Target("mariadb-direct", "mysql_direct", "prepared")]
         sy = [Target("switchyard", "pgbench", "extended"), Target("switchyard", "pgbench", "prepared")]
         targets += sy
+        cut = []
+        if args.cutover:
+            cut = [Target("switchyard-cutover", "pgbench", m) for m in ("extended", "prepared")]
+            targets += cut
         try:
             dsn = None
             proc, dsn = start_switchyard(work, pg, my, args)
@@ -514,6 +543,12 @@ def main():
             notes += [f"Warning: {w}" for w in preflight(dsn, my)]
             for t in sy:
                 t.dsn, t.sy_pid = dsn, proc.pid
+            if cut:
+                cproc, cdsn = start_switchyard(work, pg, my, args, "switchyard-cutover",
+                                               CUTOVER_SECTIONS)
+                procs.append(cproc)
+                for t in cut:
+                    t.dsn, t.sy_pid = cdsn, cproc.pid
         except Unavailable as e:
             status = str(e)
             print(f"legacy_reads: switchyard cannot serve legacy reads: {status}", file=sys.stderr)

@@ -404,6 +404,14 @@ static enum side legacy_read(const struct route_policy *p, const struct classify
 {
 	const struct classify_rel *platform = first_platform(p, st);
 	if (platform != NULL) {
+		if (out->needs_copy == 0) {
+			char where[ROUTE_NAME_MAX];
+			if (platform->schema != NULL)
+				fmt(where, sizeof(where), "%s.%s", platform->schema, platform->name);
+			else
+				copy(where, sizeof(where), platform->name);
+			copy(out->platform, sizeof(out->platform), where);
+		}
 		out->needs_copy |= legacy_mask(p, st);
 		return SIDE_SUPABASE;
 	}
@@ -625,7 +633,8 @@ enum route_target route_stmt_target(const struct route_policy *p, const struct c
 	enum route_target t = scratch.target;
 	unsigned flags = scratch.flags;
 	*tables = scratch.reads | scratch.needs_copy;
-	route_apply_context(p, scratch.reads, scratch.needs_copy, ctx, &t, &flags, &resolved);
+	route_apply_context(p, scratch.reads, scratch.needs_copy, scratch.platform, ctx, &t, &flags,
+			    &resolved);
 	return t;
 }
 
@@ -651,7 +660,7 @@ static void mask_list(const struct route_policy *p, uint64_t mask, char *buf, si
 	}
 }
 
-static void refuse_uncopied(const struct route_policy *p, uint64_t missing,
+static void refuse_uncopied(const struct route_policy *p, uint64_t missing, const char *platform,
 			    struct route_result *out)
 {
 	char list[ROUTE_DETAIL_MAX / 2];
@@ -661,7 +670,8 @@ static void refuse_uncopied(const struct route_policy *p, uint64_t missing,
 	reject(out, "0A000", t);
 	fmt(out->message, sizeof(out->message),
 	    "cannot combine legacy and Supabase tables in one statement: \"%s\" lives in MySQL "
-	    "and has no copy in Supabase", t);
+	    "and has no copy in Supabase, \"%s\" in Supabase", t,
+	    platform && platform[0] ? platform : "?");
 	fmt(out->detail, sizeof(out->detail),
 	    "Legacy tables without a Supabase copy: %s. A statement that reads legacy tables "
 	    "together with Supabase tables runs on Supabase, and only when every legacy table in "
@@ -692,15 +702,15 @@ static void refuse_split(const struct route_policy *p, uint64_t supa, uint64_t m
 }
 
 void route_apply_context(const struct route_policy *p, uint64_t reads, uint64_t needs_copy,
-			 const struct route_context *ctx, enum route_target *target,
-			 unsigned *flags, struct route_result *refusal)
+			 const char *platform, const struct route_context *ctx,
+			 enum route_target *target, unsigned *flags, struct route_result *refusal)
 {
 	if (*target == ROUTE_REJECT || (reads | needs_copy) == 0)
 		return;
 	uint64_t copied = (ctx && ctx->copied) ? ctx->copied(ctx->arg) : 0;
 	if (needs_copy & ~copied) {
 		memset(refusal, 0, sizeof(*refusal));
-		refuse_uncopied(p, needs_copy & ~copied, refusal);
+		refuse_uncopied(p, needs_copy & ~copied, platform, refusal);
 		*target = ROUTE_REJECT;
 		return;
 	}

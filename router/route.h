@@ -44,7 +44,9 @@ struct route_result {
 	/* Facts the cutover's context decides on (bit i = legacy table i, config order). */
 	uint64_t reads;        /* tables of statements that read legacy tables only */
 	uint64_t needs_copy;   /* tables of statements that read them with platform tables:
-				  Supabase when all have copies, else refused (route_resolve) */
+				  Supabase when all have copies, else refused (route_apply_context) */
+	char platform[ROUTE_NAME_MAX]; /* with needs_copy: the first platform table, for that
+					  refusal's message */
 };
 
 struct route_policy;
@@ -82,8 +84,8 @@ enum route_target route_stmt_target(const struct route_policy *p, const struct c
  * ROUTE_REJECT and *refusal holds the error.
  */
 void route_apply_context(const struct route_policy *p, uint64_t reads, uint64_t needs_copy,
-			 const struct route_context *ctx, enum route_target *target,
-			 unsigned *flags, struct route_result *refusal);
+			 const char *platform, const struct route_context *ctx,
+			 enum route_target *target, unsigned *flags, struct route_result *refusal);
 
 /* The pre-filter's answer: Supabase, no flags, no fingerprint (nothing was parsed). */
 void route_supabase(struct route_result *out);

@@ -36,6 +36,7 @@ enum packed_field {
 	PK_PREPARE,      /* .prepare_name */
 	PK_EXECUTE,      /* .execute_name */
 	PK_DEALLOCATE,   /* .deallocate_name */
+	PK_PLATFORM,     /* .platform */
 	PK_COUNT,        /* number of fields */
 };
 
@@ -53,7 +54,7 @@ struct packed_head {
 
 #define PACKED_MAX                                                                          \
 	(sizeof(struct packed_head) + 6 + ROUTE_MESSAGE_MAX + ROUTE_DETAIL_MAX +            \
-	 ROUTE_HINT_MAX + 4 * ROUTE_NAME_MAX)
+	 ROUTE_HINT_MAX + 5 * ROUTE_NAME_MAX)
 
 struct router {
 	struct route_policy *policy;
@@ -165,6 +166,7 @@ static size_t pack(const struct route_result *res, unsigned char *blob)
 	at = pack_str(blob, at, &h, PK_PREPARE, res->prepare_name);
 	at = pack_str(blob, at, &h, PK_EXECUTE, res->execute_name);
 	at = pack_str(blob, at, &h, PK_DEALLOCATE, res->deallocate_name);
+	at = pack_str(blob, at, &h, PK_PLATFORM, res->platform);
 	memcpy(blob, &h, sizeof(h));
 	return at;
 }
@@ -179,7 +181,8 @@ static const char *unpack_str(const unsigned char *blob, const struct packed_hea
  * <blob> is borrowed: the decision's strings point into it. The facts the
  * context decides on come back in *h.
  */
-static void unpack(const unsigned char *blob, struct route_decision *out, struct packed_head *hp)
+static void unpack(const unsigned char *blob, struct route_decision *out, struct packed_head *hp,
+		   const char **platform)
 {
 	struct packed_head h;
 	memcpy(&h, blob, sizeof(h));
@@ -196,6 +199,7 @@ static void unpack(const unsigned char *blob, struct route_decision *out, struct
 	out->prepare_name = unpack_str(blob, &h, PK_PREPARE);
 	out->execute_name = unpack_str(blob, &h, PK_EXECUTE);
 	out->deallocate_name = unpack_str(blob, &h, PK_DEALLOCATE);
+	*platform = unpack_str(blob, &h, PK_PLATFORM);
 }
 
 /* ---- deciding ---- */
@@ -258,7 +262,7 @@ static bool decide(struct router *r, const char *sql, size_t len)
 }
 
 /* The cached facts under the session's context: a refusal is written into r->result. */
-static void apply_context(struct router *r, const struct packed_head *h,
+static void apply_context(struct router *r, const struct packed_head *h, const char *platform,
 			  const struct route_context *ctx, struct route_decision *out)
 {
 	enum route_target target = out->target;
@@ -266,7 +270,12 @@ static void apply_context(struct router *r, const struct packed_head *h,
 
 	if ((h->reads | h->needs_copy) == 0)
 		return;
-	route_apply_context(r->policy, h->reads, h->needs_copy, ctx, &target, &flags, &r->result);
+	/* the refusal is written into r->result: the name must not point there */
+	char where[ROUTE_NAME_MAX] = "";
+	if (h->needs_copy != 0 && platform != NULL)
+		snprintf(where, sizeof(where), "%s", platform);
+	route_apply_context(r->policy, h->reads, h->needs_copy, where, ctx, &target, &flags,
+			    &r->result);
 	out->flags = flags;
 	if (target == ROUTE_REJECT && out->target != ROUTE_REJECT) {
 		out->sqlstate = r->result.sqlstate;
@@ -282,6 +291,7 @@ void router_route(struct router *r, const char *sql, size_t len, const struct ro
 		  struct route_decision *out)
 {
 	struct packed_head h;
+	const char *platform;
 
 	if (sql == NULL) {
 		sql = "";
@@ -292,8 +302,8 @@ void router_route(struct router *r, const char *sql, size_t len, const struct ro
 		const unsigned char *v = stmt_cache_get(r->cache, sql, len, &vlen);
 		if (v != NULL) {
 			r->stats.cache_hits++;
-			unpack(v, out, &h);
-			apply_context(r, &h, ctx, out);
+			unpack(v, out, &h, &platform);
+			apply_context(r, &h, platform, ctx, out);
 			return;
 		}
 	}
@@ -315,8 +325,8 @@ void router_route(struct router *r, const char *sql, size_t len, const struct ro
 	const unsigned char *stored = NULL;
 	if (r->cache != NULL && cacheable)
 		stored = stmt_cache_put(r->cache, sql, len, r->packed, n);
-	unpack(stored ? stored : r->packed, out, &h);
-	apply_context(r, &h, ctx, out);
+	unpack(stored ? stored : r->packed, out, &h, &platform);
+	apply_context(r, &h, platform, ctx, out);
 }
 
 void router_get_stats(const struct router *r, struct router_stats *out)
