@@ -63,8 +63,9 @@
  *     timestamptz (a cast, date_trunc's result, timestamptz - timestamp,
  *     a literal without a zone) takes the offset Postgres resolves for that
  *     local time, gaps and overlaps included (out_utc,
- *     XLATE_S_TZ_LOCAL_STEPS); current_date and localtimestamp the offset
- *     now (XLATE_S_TZ_OFFSET);
+ *     XLATE_S_TZ_LOCAL_STEPS); timestamptz ± interval adds months and days
+ *     to the local time (out_tstz_add); current_date and localtimestamp
+ *     take the offset now (XLATE_S_TZ_OFFSET);
  *   - FLOAT columns are read as CAST(col AS DOUBLE) (emit_col): MySQL prints
  *     FLOAT with 6 digits; the double is the float's exact value;
  *   - a MySQL zero date (or one with a zero month/day) IS NULL;
