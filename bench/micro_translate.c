@@ -220,8 +220,13 @@ static void do_fill(void *arg)
 			uint32_t oid = sl->param < r->nparams ? r->param_types[sl->param] : PG_OID_INT8;
 			if (pgv_param_literal(&c->out, oid, 0, v, strlen(v), &c->s, &err) != PGV_OK)
 				c->out.failed = true;
-		} else {
+		} else if (sl->kind == XLATE_S_TZ_OFFSET) {
 			pgv_buf_put(&c->out, "0", 1); /* UTC */
+		} else {
+			static const int32_t utc[1] = { 0 }; /* UTC's steps: no breakpoint */
+			char steps[32];
+			size_t n = xlate_tz_steps_text(steps, sizeof(steps), NULL, utc, 0);
+			pgv_buf_put(&c->out, steps, n);
 		}
 	}
 	pgv_buf_put(&c->out, r->sql + at, r->sql_len - at);

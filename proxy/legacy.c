@@ -419,9 +419,25 @@ static int32_t offset_now(const struct pgv_session *pv)
 	return tz_offset_at(pv->tz, (int64_t)time(NULL), NULL, NULL);
 }
 
+/* A per-row zone offset slot: the session zone's steps as translate.h spells them. */
+static void put_tz_steps(struct pgv_buf *b, uint16_t kind, const struct pgv_session *pv)
+{
+	struct tz_steps st;
+	tz_steps(pv->tz, kind == XLATE_S_TZ_LOCAL_STEPS ? TZ_STEPS_LOCAL : TZ_STEPS_UTC, &st);
+	size_t n = xlate_tz_steps_text(NULL, 0, st.at, st.off, st.n);
+	char *text = malloc(n);
+	if (text == NULL) {
+		b->failed = true;
+		return;
+	}
+	xlate_tz_steps_text(text, n, st.at, st.off, st.n);
+	pgv_buf_put(b, text, n);
+	free(text);
+}
+
 /*
  * xr's SQL with every slot filled: parameters from lits[] (literals already
- * made), the zone offset from <pv>. Owned by the caller; NULL on OOM.
+ * made), the zone offsets from <pv>. Owned by the caller; NULL on OOM.
  */
 static char *fill_slots(const struct xlate_result *xr, char *const *lits, const size_t *litlen,
 			const struct pgv_session *pv, size_t *len)
@@ -436,6 +452,8 @@ static char *fill_slots(const struct xlate_result *xr, char *const *lits, const 
 			char num[16];
 			int n = snprintf(num, sizeof(num), "%d", (int)offset_now(pv));
 			pgv_buf_put(&b, num, (size_t)n);
+		} else if (sl->kind == XLATE_S_TZ_UTC_STEPS || sl->kind == XLATE_S_TZ_LOCAL_STEPS) {
+			put_tz_steps(&b, sl->kind, pv);
 		} else if (lits != NULL && sl->param < xr->nparams) {
 			pgv_buf_put(&b, lits[sl->param], litlen[sl->param]);
 		} else {

@@ -39,7 +39,8 @@
  *     turns MySQL's data warnings into Postgres errors (so varchar(n) casts
  *     are LEFT(), not CAST AS CHAR(n), which warns when it truncates);
  *   - time_zone '+00:00': TIMESTAMP columns and NOW() read as UTC; the
- *     session's own TimeZone enters through XLATE_S_TZ_OFFSET slots.
+ *     session's own TimeZone enters through slots: XLATE_S_TZ_OFFSET (the
+ *     offset now) and the per-row XLATE_S_TZ_UTC_STEPS/_LOCAL_STEPS.
  *
  * Postgres semantics that are emulated:
  *   - text compares, LIKE, ORDER BY, GROUP BY, DISTINCT, min/max, set
@@ -56,9 +57,15 @@
  *   - result types and names as Postgres reports them (checked against
  *     PostgreSQL 15 by tests/unit/translate/check_postgres.py), including
  *     count/sum/avg's (avg's scale too, div_pg_scale);
- *   - current_date, localtimestamp, extract/date_trunc of timestamptz and
- *     timestamptz literals use the session TimeZone's offset (slot
- *     XLATE_S_TZ_OFFSET, seconds east of UTC);
+ *   - extract/date_trunc/::date/::timestamp of a timestamptz take each
+ *     value's own offset in the session TimeZone (out_local, slot
+ *     XLATE_S_TZ_UTC_STEPS); a timestamp, date or literal made a
+ *     timestamptz (a cast, date_trunc's result, timestamptz - timestamp,
+ *     a literal without a zone) takes the offset Postgres resolves for that
+ *     local time, gaps and overlaps included (out_utc,
+ *     XLATE_S_TZ_LOCAL_STEPS); timestamptz ± interval adds months and days
+ *     to the local time (out_tstz_add); current_date and localtimestamp
+ *     take the offset now (XLATE_S_TZ_OFFSET);
  *   - FLOAT columns are read as CAST(col AS DOUBLE) (emit_col): MySQL prints
  *     FLOAT with 6 digits; the double is the float's exact value;
  *   - a MySQL zero date (or one with a zero month/day) IS NULL;
@@ -85,9 +92,9 @@
  *     inside a larger expression or a subquery keeps MySQL's scale;
  *   - TINYINT(1) values other than 0/1 are true, but group and sort apart;
  *   - now()/current_timestamp are the statement's time, not the transaction's;
- *   - the session offset is the one in force now, not at each value's date
- *     (no zone is affected while its offset is constant, e.g. Asia/Seoul
- *     since 1988; America/New_York's DST and Seoul's LMT before 1908 are);
+ *   - per-row offsets are exact for every transition in the zone's table
+ *     and its rule carried to 2100 (tz.h, tz_steps); later times keep the
+ *     offset of December 2099;
  *   - sum(real) adds doubles (Postgres rounds to float4 at each step);
  *   - float::numeric inside a larger expression is refused (float8_numeric's
  *     %.15g has no MySQL spelling);
@@ -402,14 +409,57 @@ static bool out_strlit(struct xlate *x, const char *s)
  * marker byte (they are refused).
  */
 
+static const char slot_letter[] = { [XLATE_S_PARAM] = 'P', [XLATE_S_TZ_OFFSET] = 'T',
+				     [XLATE_S_TZ_UTC_STEPS] = 'U', [XLATE_S_TZ_LOCAL_STEPS] = 'L' };
+
 static bool add_slot(struct xlate *x, uint16_t kind, uint16_t param)
 {
-	return outf(x, "%c%c%05u", SLOT_MARK, kind == XLATE_S_PARAM ? 'P' : 'T', (unsigned)param);
+	return outf(x, "%c%c%05u", SLOT_MARK, slot_letter[kind], (unsigned)param);
 }
 
+static uint16_t slot_kind(char letter)
+{
+	for (uint16_t k = 0; k < sizeof(slot_letter); k++) {
+		if (slot_letter[k] == letter)
+			return k;
+	}
+	return XLATE_S_PARAM; /* not reached: only add_slot writes markers */
+}
+
+static bool cut(struct xlate *x, size_t start, char **text);
+
+/* The session TimeZone's offset now (current_date, localtimestamp). */
 static bool out_tz(struct xlate *x)
 {
 	return add_slot(x, XLATE_S_TZ_OFFSET, 0);
+}
+
+/*
+ * The session TimeZone's offset at <text>'s own time, looked up per row in
+ * the steps the proxy fills in (translate.h): <kind> says whether <text>
+ * is a UTC instant or a local time.
+ */
+static bool out_tz_steps(struct xlate *x, uint16_t kind, const char *text)
+{
+	return out(x, "ELT(INTERVAL(TIMESTAMPDIFF(SECOND, '0001-01-01', ") && out(x, text) &&
+	       out(x, ")") && add_slot(x, kind, 0) && out(x, ")");
+}
+
+/* <text>, a MySQL DATETIME holding a UTC instant, as local time in the session TimeZone. */
+static bool out_local(struct xlate *x, const char *text)
+{
+	return out(x, "DATE_ADD(") && out(x, text) && out(x, ", INTERVAL ") &&
+	       out_tz_steps(x, XLATE_S_TZ_UTC_STEPS, text) && out(x, " SECOND)");
+}
+
+/*
+ * <text>, local time in the session TimeZone (a MySQL DATETIME or DATE), as
+ * the UTC instant Postgres' timestamp -> timestamptz makes of it.
+ */
+static bool out_utc(struct xlate *x, const char *text)
+{
+	return out(x, "DATE_SUB(") && out(x, text) && out(x, ", INTERVAL ") &&
+	       out_tz_steps(x, XLATE_S_TZ_LOCAL_STEPS, text) && out(x, " SECOND)");
 }
 
 /* Moves buf[m, e) in front of buf[a, m). */
@@ -429,7 +479,7 @@ static bool buf_rotate(struct xlate *x, size_t a, size_t m, size_t e)
 /* Takes the slot markers out of the text, recording where each was. */
 static bool finish_slots(struct xlate *x)
 {
-	size_t w = 0;
+	size_t w = 0, steps = 0;
 	x->nslots = 0;
 	for (size_t r = 0; r < x->n;) {
 		if (x->buf[r] != SLOT_MARK) {
@@ -447,16 +497,72 @@ static bool finish_slots(struct xlate *x)
 		unsigned v = 0;
 		for (size_t k = 2; k < SLOT_LEN; k++)
 			v = v * 10 + (unsigned)(x->buf[r + k] - '0');
-		x->slots[x->nslots++] = (struct xlate_slot){
+		struct xlate_slot *sl = &x->slots[x->nslots++];
+		*sl = (struct xlate_slot){
 			.at = (uint32_t)w,
-			.kind = x->buf[r + 1] == 'P' ? XLATE_S_PARAM : XLATE_S_TZ_OFFSET,
+			.kind = slot_kind(x->buf[r + 1]),
 			.param = (uint16_t)v,
 		};
+		steps += sl->kind == XLATE_S_TZ_UTC_STEPS || sl->kind == XLATE_S_TZ_LOCAL_STEPS;
 		r += SLOT_LEN;
 	}
 	x->n = w;
 	x->buf[w] = '\0';
+	/* Each is a zone's whole history once filled in (some KB for America/New_York). */
+	if (steps > XLATE_MAX_TZ_STEPS)
+		return fail(x, "0A000", "more than %d time zone conversions in one statement are not "
+			    "supported for legacy tables", XLATE_MAX_TZ_STEPS);
 	return true;
+}
+
+/* Writes <v> in decimal at out + *len (while it fits in <cap>), advancing *len. */
+static void steps_put_int(char *out, size_t cap, size_t *len, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		tmp[n++] = '-';
+	for (size_t i = 0; i < n; i++, (*len)++) {
+		if (out != NULL && *len < cap)
+			out[*len] = tmp[n - 1 - i];
+	}
+}
+
+static void steps_put(char *out, size_t cap, size_t *len, const char *s)
+{
+	for (; *s; s++, (*len)++) {
+		if (out != NULL && *len < cap)
+			out[*len] = *s;
+	}
+}
+
+size_t xlate_tz_steps_text(char *out, size_t cap, const int64_t *at, const int32_t *off, size_t n)
+{
+	/* Seconds since 0001-01-01, what out_tz_steps() counts. */
+	const int64_t base = -62135596800LL;
+	size_t len = 0;
+	if (n == 0) {
+		steps_put(out, cap, &len, ", 0) + 1, ");
+		steps_put_int(out, cap, &len, off[0]);
+		steps_put(out, cap, &len, ", ");
+		steps_put_int(out, cap, &len, off[0]);
+		return len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		steps_put(out, cap, &len, ", ");
+		steps_put_int(out, cap, &len, at[i] - base);
+	}
+	steps_put(out, cap, &len, ") + 1");
+	for (size_t i = 0; i <= n; i++) {
+		steps_put(out, cap, &len, ", ");
+		steps_put_int(out, cap, &len, off[i]);
+	}
+	return len;
 }
 
 
@@ -711,13 +817,13 @@ static bool emit_tstz_literal(struct xlate *x, const char *s)
 		n--;
 	long off = 0;
 	bool fixed = false;
-	size_t cut = n;
+	size_t end = n;
 	if (n >= 1 && (s[n - 1] == 'Z' || s[n - 1] == 'z')) {
 		fixed = true;
-		cut = n - 1;
+		end = n - 1;
 	} else if (n >= 3 && ieq(s + n - 3, "utc")) {
 		fixed = true;
-		cut = n - 3;
+		end = n - 3;
 	} else {
 		/* [+-]HH, [+-]HHMM or [+-]HH:MM after the time part. */
 		size_t i = n;
@@ -735,26 +841,28 @@ static bool emit_tstz_literal(struct xlate *x, const char *s)
 			if (s[i - 1] == '-')
 				off = -off;
 			fixed = true;
-			cut = i - 1;
+			end = i - 1;
 		}
 	}
-	while (cut > 0 && is_space(s[cut - 1]))
-		cut--;
-	if (cut == 0 || cut >= sizeof(local))
+	while (end > 0 && is_space(s[end - 1]))
+		end--;
+	if (end == 0 || end >= sizeof(local))
 		return refuse(x, "this timestamp with time zone literal");
-	for (size_t k = 0; k < cut; k++) {
+	for (size_t k = 0; k < end; k++) {
 		if ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z')) {
 			if (!(k == 10 && (s[k] == 'T' || s[k] == 't')))
 				return refuse(x, "a timestamp with time zone literal with a named zone");
 		}
 	}
-	memcpy(local, s, cut);
-	local[cut] = '\0';
-	if (!out(x, "DATE_SUB(CAST(") || !out_strlit(x, local) || !out(x, " AS DATETIME(6)), INTERVAL "))
+	memcpy(local, s, end);
+	local[end] = '\0';
+	size_t s0 = x->n;
+	char *dt;
+	if (!out(x, "CAST(") || !out_strlit(x, local) || !out(x, " AS DATETIME(6))") || !cut(x, s0, &dt))
 		return false;
-	if (fixed ? !outf(x, "%ld", off) : !out_tz(x))
-		return false;
-	return out(x, " SECOND)");
+	if (!fixed)
+		return out_utc(x, dt);
+	return out(x, "DATE_SUB(") && out(x, dt) && outf(x, ", INTERVAL %ld SECOND)", off);
 }
 
 /* Rejects Postgres' special date/time inputs MySQL does not know. */
@@ -1640,6 +1748,32 @@ static bool out_date_add(struct xlate *x, const char *text, const struct interva
 	return !v[2] || out_interval_part(x, factor, v[2], "MICROSECOND");
 }
 
+/*
+ * timestamptz ± interval as Postgres' timestamptz_pl_interval adds it: the
+ * months, then the days, each to the local time in the session TimeZone,
+ * made a timestamptz again (a day stays a calendar day across a DST
+ * change); then the time part to the instant.
+ */
+static bool out_tstz_add(struct xlate *x, const char *text, const struct interval *iv, int sign,
+			 const char *factor)
+{
+	const struct interval part[2] = { { iv->months, 0, 0 }, { 0, iv->days, 0 } };
+	const struct interval rest = { 0, 0, iv->usec };
+	const char *cur = text;
+	for (int i = 0; i < 2; i++) {
+		if (part[i].months == 0 && part[i].days == 0)
+			continue;
+		size_t s0 = x->n;
+		char *local, *moved, *utc;
+		if (!out_local(x, cur) || !cut(x, s0, &local) ||
+		    !out_date_add(x, local, &part[i], sign, factor) || !cut(x, s0, &moved) ||
+		    !out_utc(x, moved) || !cut(x, s0, &utc))
+			return false;
+		cur = utc;
+	}
+	return out_date_add(x, cur, &rest, sign, factor);
+}
+
 /* n * interval '...' (or the other way round): the literal's node and the factor's, else false. */
 static bool scaled_interval(struct xlate *x, uint32_t n, uint32_t *lit, uint32_t *factor)
 {
@@ -1698,8 +1832,6 @@ static bool out_as_text(struct xlate *x, const char *text, const struct ty *t)
 	return out(x, text);
 }
 
-static bool out_local(struct xlate *x, const char *text);
-
 /*
  * An interval value's MySQL form for interval arithmetic: days * 10^15 +
  * microseconds (TY_IVENC, printed by PGV_C_INTERVAL_DT). A TIME value is
@@ -1749,9 +1881,9 @@ static bool out_timestamp_diff(struct xlate *x, const char *lt, const struct ty 
 	char *w[2];
 	for (int i = 0; i < 2; i++) {
 		size_t s0 = x->n;
-		/* Mixed with a timestamptz, a timestamp is local time in the session zone. */
-		bool local = ta[i]->oid == PG_OID_TIMESTAMPTZ && ta[1 - i]->oid != PG_OID_TIMESTAMPTZ;
-		if (!(local ? out_local(x, a[i]) : out(x, a[i])) || !cut(x, s0, &w[i]))
+		/* Mixed with a timestamptz, a timestamp is local time made a timestamptz (as Postgres casts it). */
+		bool utc = ta[i]->oid != PG_OID_TIMESTAMPTZ && ta[1 - i]->oid == PG_OID_TIMESTAMPTZ;
+		if (!(utc ? out_utc(x, a[i]) : out(x, a[i])) || !cut(x, s0, &w[i]))
 			return false;
 	}
 	size_t s0 = x->n;
@@ -1812,6 +1944,8 @@ static bool emit_date_arith(struct xlate *x, struct scope *sc, uint32_t f, const
 				return false;
 			lt = cast;
 		}
+		if (l.oid == PG_OID_TIMESTAMPTZ)
+			return out_tstz_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor);
 		return out_date_add(x, lt, &iv, strcmp(op, "-") == 0 ? -1 : 1, factor);
 	}
 	return refuse(x, "this date/time arithmetic");
@@ -2643,13 +2777,6 @@ static bool out_cast(struct xlate *x, const char *text, uint32_t oid, int32_t ty
 	       out(x, ")");
 }
 
-/* A timestamptz as local time in the session TimeZone (a MySQL DATETIME). */
-static bool out_local(struct xlate *x, const char *text)
-{
-	return out(x, "DATE_ADD(") && out(x, text) && out(x, ", INTERVAL ") && out_tz(x) &&
-	       out(x, " SECOND)");
-}
-
 /* An explicit cast to varchar(n)/char(n) truncates silently in Postgres, as LEFT does. */
 static bool out_truncated(struct xlate *x, const char *text, int32_t typmod)
 {
@@ -2753,9 +2880,12 @@ static bool cast_value(struct xlate *x, const char *text, struct ty *a, uint32_t
 	case PG_OID_TIMESTAMPTZ:
 		if (a->oid == PG_OID_TIMESTAMPTZ)
 			return out(x, text);
-		if (a->oid == PG_OID_DATE || a->oid == PG_OID_TIMESTAMP || ty_textual(a))
-			return out(x, "DATE_SUB(") && out_cast(x, text, PG_OID_TIMESTAMP, typmod) &&
-			       out(x, ", INTERVAL ") && out_tz(x) && out(x, " SECOND)");
+		if (a->oid == PG_OID_DATE || a->oid == PG_OID_TIMESTAMP || ty_textual(a)) {
+			size_t s0 = x->n;
+			char *local;
+			return out_cast(x, text, PG_OID_TIMESTAMP, typmod) && cut(x, s0, &local) &&
+			       out_utc(x, local);
+		}
 		break;
 	case PG_OID_INTERVAL:
 	case PG_OID_BYTEA:
@@ -3403,8 +3533,9 @@ static bool fn_date_trunc(struct xlate *x, struct fargs *a, const char *name, st
 	*t = ty_of(in == PG_OID_TIMESTAMP ? PG_OID_TIMESTAMP : PG_OID_TIMESTAMPTZ);
 	if (in == PG_OID_TIMESTAMP)
 		return out_trunc(x, unit, v);
-	return out(x, "DATE_SUB(") && out_trunc(x, unit, v) && out(x, ", INTERVAL ") && out_tz(x) &&
-	       out(x, " SECOND)");
+	size_t s0 = x->n;
+	char *local;
+	return out_trunc(x, unit, v) && cut(x, s0, &local) && out_utc(x, local);
 }
 
 /* reverse(text): MySQL's REVERSE is character-wise in utf8mb4, as Postgres'. */

@@ -60,28 +60,45 @@ enum xlate_wrap {
 	XLATE_W_COPY,       /* COPY (SELECT ...) TO STDOUT [WITH (FORMAT text|csv, HEADER, ...)] */
 };
 
-/* What the proxy inserts at a slot of the MySQL text, per execution. */
 /*
- * Not yet built (the next step for zones with DST changes, see README "Known
- * limits"): the offset "now" is exact for Asia/Seoul but not across New
- * York's DST changes. Two more kinds would make it per row, the text staying
- * session-independent for the cache. The translator writes
- * `ELT(INTERVAL(<seconds>` and the proxy fills the slot with
- * `, t_1, ..., t_n) + 1, o_0, o_1, ..., o_n` (ascending breakpoints; o_0
- * before t_1, o_i from t_i on; a fixed zone: t_1 = -62135596800, o_0 = o_1;
- * NULL seconds give INTERVAL -1, ELT(0) NULL):
- *   TZ_UTC_STEPS   <seconds> = TIMESTAMPDIFF(SECOND, '1970-01-01', <utc>); t_i the
- *                  zone's transitions (its footer rule carried to ~2100), o_i from
- *                  tz_offset_at: timestamptz -> local (extract, date_trunc, ::date).
- *   TZ_LOCAL_STEPS <seconds> = the local time as if UTC; for each transition a -> b
- *                  at t the breakpoints t+a and t+b, o_i = tz_offset_for_local there
- *                  (Postgres' gap and overlap rule): local -> timestamptz.
- * The same data would let AT TIME ZONE 'zone' be translated.
+ * What the proxy inserts at a slot of the MySQL text, per execution.
+ *
+ * The session TimeZone's offset is looked up per row where it depends on the
+ * value's own date (DST, a zone's history such as Seoul's LMT before 1908):
+ * the translator writes
+ *     ELT(INTERVAL(TIMESTAMPDIFF(SECOND, '0001-01-01', <v>)<slot>)
+ * and the proxy fills the slot with xlate_tz_steps_text() of the session
+ * zone's tz_steps (router/tz.h):
+ *     , t_1, ..., t_n) + 1, o_0, o_1, ..., o_n
+ * t_i the ascending breakpoints in seconds since 0001-01-01 (so every row's
+ * count is >= 0 and truncates like a floor), o_0 the offset before t_1, o_i
+ * from t_i on. INTERVAL() finds the step (by binary search, its list being
+ * constant), ELT() its offset; a NULL <v> gives INTERVAL -1 and ELT(0) NULL.
+ * A zone with one offset is written as one breakpoint with o_0 = o_1. The
+ * MySQL text before filling stays independent of the session, so the
+ * translation cache serves every zone.
  */
 enum xlate_slot_kind {
-	XLATE_S_PARAM = 0,  /* parameter $<param+1> as a MySQL literal of its Postgres type */
-	XLATE_S_TZ_OFFSET,  /* the session TimeZone's UTC offset now, in seconds (integer) */
+	XLATE_S_PARAM = 0,     /* parameter $<param+1> as a MySQL literal of its Postgres type */
+	XLATE_S_TZ_OFFSET,     /* the session TimeZone's UTC offset now, in seconds (integer):
+				  current_date, localtimestamp */
+	XLATE_S_TZ_UTC_STEPS,  /* <v> a UTC instant; o_i its offset (TZ_STEPS_UTC):
+				  timestamptz -> local (extract, date_trunc, ::date, ::timestamp) */
+	XLATE_S_TZ_LOCAL_STEPS, /* <v> a local time; o_i its offset as Postgres resolves gaps and
+				  overlaps (TZ_STEPS_LOCAL): local -> timestamptz */
 };
+
+/* At most this many XLATE_S_TZ_*_STEPS slots in one statement (more is refused, 0A000). */
+#define XLATE_MAX_TZ_STEPS 256
+
+/*
+ * The text of a XLATE_S_TZ_UTC_STEPS or XLATE_S_TZ_LOCAL_STEPS slot for the
+ * steps at[0, n) (seconds since the epoch, after 0001-01-01, ascending) and
+ * off[0, n] (seconds east): writes at most <cap> bytes to <out> (nothing
+ * when out is NULL) and returns the length of the whole text, as snprintf
+ * does (no NUL is written).
+ */
+size_t xlate_tz_steps_text(char *out, size_t cap, const int64_t *at, const int32_t *off, size_t n);
 
 struct xlate_slot {
 	uint32_t at;        /* byte offset in sql where the value goes */

@@ -12,7 +12,8 @@
  * went forward, the earlier-offset ("after") one when they went back.
  *
  * Everything read from TZif bytes is bounds-checked before use; a zone is
- * one allocation and immutable once built.
+ * one allocation (and one per step function, tz_steps) and immutable once
+ * built.
  */
 #include "router/tz.h"
 
@@ -67,7 +68,14 @@ struct tz_zone {
 	const char *chars;      /* NUL-terminated abbreviations */
 	bool has_rule;
 	struct tz_rule rule;
+	struct steps {       /* tz_steps, by enum tz_steps_kind; built with the zone */
+		int64_t *at;
+		int32_t *off;
+		uint32_t n;
+	} steps[2];
 };
+
+static bool build_steps(struct tz_zone *z);
 
 /* Calendar arithmetic (proleptic Gregorian), days since 1970-01-01. */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -396,6 +404,10 @@ struct tz_zone *tz_fixed(const char *name)
 		return NULL;
 	z->has_rule = true;
 	z->rule = r;
+	if (!build_steps(z)) {
+		tz_free(z);
+		return NULL;
+	}
 	return z;
 }
 
@@ -562,6 +574,10 @@ struct tz_zone *tz_from_tzif(const char *name, const uint8_t *data, size_t len)
 			z->has_rule = true;
 		}
 	}
+	if (!build_steps(z)) {
+		tz_free(z);
+		return NULL;
+	}
 	return z;
 bad:
 	free(z);
@@ -570,6 +586,12 @@ bad:
 
 void tz_free(struct tz_zone *z)
 {
+	if (z == NULL)
+		return;
+	for (int k = 0; k < 2; k++) {
+		free(z->steps[k].at);
+		free(z->steps[k].off);
+	}
 	free(z);
 }
 
@@ -674,4 +696,141 @@ int32_t tz_offset_for_local(const struct tz_zone *z, int64_t local)
 		return after;
 	/* A gap (clocks forward) takes "before", an overlap (clocks back) "after". */
 	return bt > at ? before : after;
+}
+
+/* ---- step functions (tz_steps) ---- */
+
+/* A step function being built: off[0..n], at[0..n). */
+struct steps_b {
+	struct steps s;
+	uint32_t cap;
+	bool failed;
+};
+
+static void steps_init(struct steps_b *b, int32_t off0)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = 16;
+	b->s.at = malloc(b->cap * sizeof(*b->s.at));
+	b->s.off = malloc((b->cap + 1) * sizeof(*b->s.off));
+	b->failed = b->s.at == NULL || b->s.off == NULL;
+	if (!b->failed)
+		b->s.off[0] = off0;
+}
+
+/* From <at> on (after every breakpoint so far), <off>; nothing when the offset stays. */
+static void steps_add(struct steps_b *b, int64_t at, int32_t off)
+{
+	if (b->failed || off == b->s.off[b->s.n])
+		return;
+	if (b->s.n == b->cap) {
+		uint32_t cap = b->cap * 2;
+		int64_t *a = realloc(b->s.at, cap * sizeof(*a));
+		if (a != NULL)
+			b->s.at = a;
+		int32_t *o = a != NULL ? realloc(b->s.off, (cap + 1) * sizeof(*o)) : NULL;
+		if (o == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->s.off = o;
+		b->cap = cap;
+	}
+	b->s.at[b->s.n++] = at;
+	b->s.off[b->s.n] = off;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Where the exact range starts: the zone's table covers history from its
+ * first type on; a rule alone is carried back to 1900 only.
+ */
+static int64_t steps_start(const struct tz_zone *z)
+{
+	return z->ntimes > 0 ? TZ_STEPS_FIRST : TZ_STEPS_RULE_FROM;
+}
+
+/*
+ * The offset of a UTC instant changes only at the zone's transitions: the
+ * table's, then the rule's (next_boundary walks both, as zone_at reads them).
+ */
+static bool build_utc_steps(const struct tz_zone *z, struct steps *out)
+{
+	int64_t t = steps_start(z), at;
+	int32_t before, after;
+	struct steps_b b;
+	steps_init(&b, zone_at(z, t).off);
+	while (!b.failed && next_boundary(z, t, &at, &before, &after) && at < TZ_STEPS_END) {
+		steps_add(&b, at, zone_at(z, at).off);
+		t = at;
+	}
+	*out = b.s;
+	return !b.failed;
+}
+
+/*
+ * tz_offset_for_local(L) looks at the first transition after L - 24h and at
+ * L minus the offsets on both sides of it, so its answer can only change
+ * where L - 24h passes a transition T (L = T + 24h) or L passes T + before
+ * or T + after. Those candidates, each answered by tz_offset_for_local
+ * itself, give the whole step function.
+ */
+static bool build_local_steps(const struct tz_zone *z, struct steps *out)
+{
+	int64_t start = steps_start(z), t = start - 2 * SECS_PER_DAY, at;
+	int32_t before, after;
+	size_t n = 0, cap = 0;
+	int64_t *c = NULL;
+	bool ok = true;
+	while (next_boundary(z, t, &at, &before, &after) && at < TZ_STEPS_END + 2 * SECS_PER_DAY) {
+		if (n + 3 > cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *nc = realloc(c, cap * sizeof(*c));
+			if (nc == NULL) {
+				ok = false;
+				break;
+			}
+			c = nc;
+		}
+		c[n++] = at + before;
+		c[n++] = at + after;
+		c[n++] = at + SECS_PER_DAY;
+		t = at;
+	}
+	struct steps_b b;
+	steps_init(&b, tz_offset_for_local(z, start));
+	if (n > 0)
+		qsort(c, n, sizeof(*c), cmp_i64);
+	for (size_t i = 0; ok && i < n; i++) {
+		if (c[i] <= start || (i > 0 && c[i] == c[i - 1]))
+			continue;
+		if (c[i] >= TZ_STEPS_END)
+			break;
+		steps_add(&b, c[i], tz_offset_for_local(z, c[i]));
+	}
+	free(c);
+	*out = b.s;
+	return ok && !b.failed;
+}
+
+static bool build_steps(struct tz_zone *z)
+{
+	bool ok = build_utc_steps(z, &z->steps[TZ_STEPS_UTC]);
+	return build_local_steps(z, &z->steps[TZ_STEPS_LOCAL]) && ok;
+}
+
+void tz_steps(const struct tz_zone *z, enum tz_steps_kind kind, struct tz_steps *out)
+{
+	static const int32_t utc_off[1] = { 0 };
+	if (z == NULL) {
+		*out = (struct tz_steps){ .at = NULL, .off = utc_off, .n = 0 };
+		return;
+	}
+	const struct steps *s = &z->steps[kind == TZ_STEPS_LOCAL];
+	*out = (struct tz_steps){ .at = s->at, .off = s->off, .n = s->n };
 }

@@ -61,4 +61,43 @@ int32_t tz_offset_at(const struct tz_zone *z, int64_t utc, const char **abbrev, 
  */
 int32_t tz_offset_for_local(const struct tz_zone *z, int64_t local);
 
+/*
+ * A zone's offset as a step function of a time, for the proxy to put into
+ * the SQL of a legacy read so that MySQL finds each row's own offset
+ * (translate.h, XLATE_S_TZ_UTC_STEPS and XLATE_S_TZ_LOCAL_STEPS):
+ *   TZ_STEPS_UTC:   of a UTC instant, as tz_offset_at answers;
+ *   TZ_STEPS_LOCAL: of a local time (seconds as if it were UTC), as
+ *                   tz_offset_for_local answers, gaps and overlaps included.
+ * off[0] holds before at[0], off[i] from at[i - 1] on; consecutive offsets
+ * differ. The function is exact from TZ_STEPS_FIRST through every
+ * transition of the zone's table and, past the table, its POSIX rule
+ * carried to TZ_STEPS_END (a zone made of a rule alone — "EST5EDT,M3.2.0,
+ * M11.1.0" — from TZ_STEPS_RULE_FROM). Before that start a time takes the
+ * offset at the start (the table's first type, LMT, in a zone file; the
+ * rule's offset on 1900-01-01 in a rule-only zone); from TZ_STEPS_END on,
+ * the offset after the last breakpoint (for a DST rule: its standard or
+ * daylight time of December 2099). A zone with one offset has no
+ * breakpoints (n = 0) and is exact at every time.
+ */
+#define TZ_STEPS_FIRST (-62135596800LL)   /* 0001-01-01 00:00:00: every breakpoint is after it */
+#define TZ_STEPS_RULE_FROM (-2208988800LL) /* 1900-01-01 00:00:00 */
+#define TZ_STEPS_END 4102444800LL         /* 2100-01-01 00:00:00: every breakpoint is before it */
+
+enum tz_steps_kind {
+	TZ_STEPS_UTC = 0,   /* offset of a UTC instant */
+	TZ_STEPS_LOCAL,     /* offset of a local time */
+};
+
+struct tz_steps {
+	const int64_t *at;  /* n ascending breakpoints, seconds since the epoch */
+	const int32_t *off; /* n + 1 offsets, seconds east of UTC */
+	uint32_t n;
+};
+
+/*
+ * The steps of <z> (NULL: UTC), built with the zone; borrowed until
+ * tz_free(z), or static for NULL.
+ */
+void tz_steps(const struct tz_zone *z, enum tz_steps_kind kind, struct tz_steps *out);
+
 #endif

@@ -121,11 +121,15 @@ static void check_result(const struct xlate_result *r)
 		return;
 	}
 	check_text(r->sql, r->sql_len);
+	size_t steps = 0;
 	for (size_t i = 0; i < r->nslots; i++) {
 		check(r->slots[i].at <= r->sql_len);
 		check(i == 0 || r->slots[i].at >= r->slots[i - 1].at);
+		check(r->slots[i].kind <= XLATE_S_TZ_LOCAL_STEPS);
 		check(r->slots[i].kind != XLATE_S_PARAM || r->slots[i].param < r->nparams);
+		steps += r->slots[i].kind >= XLATE_S_TZ_UTC_STEPS;
 	}
+	check(steps <= XLATE_MAX_TZ_STEPS);
 	for (size_t i = 0; i < r->ncols; i++)
 		check(r->cols[i].name != NULL && r->cols[i].type_oid != 0);
 }

@@ -509,6 +509,7 @@ TIME_QUERIES = [
     ("ts-group-by-local-day", "SELECT paid_at::date AS d, count(*) FROM payments WHERE paid_at >= '2024-12-31 00:00:00+00' AND paid_at < '2025-01-02 00:00:00+00' GROUP BY 1 ORDER BY 1"),
     ("ts-local-gap-and-overlap", "SELECT customer_id, last_login_at, last_login_at::timestamptz, created_at::timestamptz FROM customers WHERE customer_id IN (1, 2, 6, 7, 17, 18, 21) ORDER BY customer_id"),
     ("ts-timestamp-to-timestamptz", "SELECT customer_id, created_at::timestamptz FROM customers WHERE customer_id IN (6, 7, 17, 18, 21) ORDER BY customer_id"),
+    ("ts-timestamptz-plus-interval", "SELECT payment_id, paid_at + interval '1 day', paid_at - interval '1 month 2 days 3 hours', paid_at + interval '90 minutes', paid_at + 2 * interval '1 week' FROM payments WHERE payment_id >= 990 OR payment_id < 0 ORDER BY payment_id"),
 ]
 for tid, sql in TIME_QUERIES:
     for tzname, tz in TZ.items():
@@ -534,23 +535,10 @@ q("bytea-output-escape", "SELECT customer_id, avatar FROM customers ORDER BY cus
 q("bytea-output-escape-blob", "SELECT payment_id, raw FROM payments WHERE raw IS NOT NULL ORDER BY payment_id", settings=(("bytea_output", "'escape'"),))
 
 # --- known semantic gaps: strict xfails with the precise reason ------------------------------
-_NY_GAP = "the session TimeZone's offset is read once per statement (XLATE_S_TZ_OFFSET, the offset now), not per row: America/New_York rows on the other side of a DST change get the wrong offset; needs the per-row offset slots described in the xlate2 report"
-_LMT_GAP = "a date is made a timestamptz with the session TimeZone's current offset (XLATE_S_TZ_OFFSET), not the offset at that date: Asia/Seoul's LMT (+08:27:52) before 1908 and America/New_York's DST differ per row; needs the per-row offset slots described in the xlate2 report"
 XFAIL = {
     'round': "round(float8::numeric, 3): float8 -> numeric (float8_numeric's %.15g) is only translated as a whole select-list item; inside round() it is refused",
     'aggregate-types-float': 'sum(real) accumulates in float4 in Postgres (float4pl, rounding at each step: -2080.213); MySQL sums the values as doubles (-2080.2124)',
     'param-any-array': "= ANY($1) with an array parameter: the slot renders scalar literals only; an array parameter would need a list (or JSON_TABLE) rendering in the proxy's parameter binding",
-    'ts-date-trunc-day-tz-ny': _NY_GAP,
-    'ts-cast-and-extract-tz-ny': _NY_GAP,
-    'ts-literal-in-session-tz-ny': _NY_GAP,
-    'ts-timestamptz-minus-timestamp-ny': _NY_GAP,
-    'ts-local-gap-and-overlap-ny': _NY_GAP,
-    'ts-timestamp-to-timestamptz-ny': _NY_GAP,
-    'ts-date-trunc-date-tz-ny': _LMT_GAP,
-    'ts-date-trunc-date-tz-seoul': _LMT_GAP,
-    'ts-date-trunc-date-tz-seoul-sql-dmy': _LMT_GAP,
-    'ts-date-trunc-date-tz-seoul-german': _LMT_GAP,
-    'ts-date-trunc-date-tz-seoul-postgres': _LMT_GAP,
 }
 assert not set(XFAIL) - {x.id for x in QUERIES}, "XFAIL names a query that does not exist"
 QUERIES[:] = [replace(x, xfail=XFAIL[x.id]) if x.id in XFAIL else x for x in QUERIES]

@@ -5,7 +5,8 @@
  *
  *   == SELECT name FROM customers WHERE customer_id = $1
  *   types: 20             (optional: Parse parameter types, 0 = unspecified)
- *   sql: SELECT ... {$1}  (the MySQL text; {$n} and {tz} mark the slots)
+ *   sql: SELECT ... {$1}  (the MySQL text; {$n}, {tz}, {tz:utc} and {tz:local}
+ *                          mark the slots)
  *   params: int8
  *   cols: name:varchar(104):text
  *   total: yes
@@ -183,6 +184,10 @@ static void render(const struct xlate_result *r, struct sbuf *b)
 		at = r->slots[i].at;
 		if (r->slots[i].kind == XLATE_S_PARAM)
 			sb_printf(b, "{$%u}", (unsigned)r->slots[i].param + 1);
+		else if (r->slots[i].kind == XLATE_S_TZ_UTC_STEPS)
+			sb_put(b, "{tz:utc}");
+		else if (r->slots[i].kind == XLATE_S_TZ_LOCAL_STEPS)
+			sb_put(b, "{tz:local}");
 		else
 			sb_put(b, "{tz}");
 	}
@@ -346,6 +351,28 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The text the proxy fills a per-row zone slot with (translate.h). */
+static void test_tz_steps_text(void **state)
+{
+	(void)state;
+	char buf[128];
+	const int64_t at[2] = { -62135596799LL, 0 };
+	const int32_t off[3] = { 30472, -18000, 32400 };
+	size_t n = xlate_tz_steps_text(buf, sizeof(buf), at, off, 2);
+	assert_int_equal(n, strlen(", 1, 62135596800) + 1, 30472, -18000, 32400"));
+	buf[n] = '\0';
+	assert_string_equal(buf, ", 1, 62135596800) + 1, 30472, -18000, 32400");
+	/* One offset: one breakpoint, the same offset on both sides. */
+	n = xlate_tz_steps_text(buf, sizeof(buf), NULL, off + 1, 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, ", 0) + 1, -18000, -18000");
+	/* Measuring, and a buffer too small: nothing past cap is written. */
+	assert_int_equal(xlate_tz_steps_text(NULL, 0, at, off, 2), 43);
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(xlate_tz_steps_text(buf, 5, at, off, 2), 43);
+	assert_memory_equal(buf, ", 1, x", 6);
+}
+
 static void test_golden(void **state)
 {
 	(void)state;
@@ -475,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_session_setup),
 		cmocka_unit_test(test_param_types),
 		cmocka_unit_test(test_reuse_and_garbage),
+		cmocka_unit_test(test_tz_steps_text),
 		cmocka_unit_test(test_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * TZif footer rule decides) and how it resolves local times, gaps and
  * overlaps included (pgvalue/gen.py regenerates it). Then by hand: fixed and
  * POSIX zones, zone file names, and TZif bytes that are cut, flipped or
- * hand-built (v1 only, v3 footers).
+ * hand-built (v1 only, v3 footers). Last, the step functions (tz_steps)
+ * the proxy writes into SQL, against tz_offset_at and tz_offset_for_local.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -464,6 +465,150 @@ static void test_tzif_slim_vs_fat(void **state)
 	free(sd);
 }
 
+/* The step function's value at <t>: what MySQL's ELT(INTERVAL(t, at...) + 1, off...) picks. */
+static int32_t steps_eval(const struct tz_steps *st, int64_t t)
+{
+	uint32_t i = 0;
+	while (i < st->n && st->at[i] <= t)
+		i++;
+	return st->off[i];
+}
+
+/* Every breakpoint of <st> in order, inside the documented range, each one a change. */
+static void check_steps_shape(const char *zone, const struct tz_steps *st)
+{
+	for (uint32_t i = 0; i < st->n; i++) {
+		if (st->at[i] <= TZ_STEPS_FIRST || st->at[i] >= TZ_STEPS_END ||
+		    (i > 0 && st->at[i] <= st->at[i - 1]) || st->off[i] == st->off[i + 1])
+			fail_msg("%s: breakpoint %u (%lld) out of order or no change", zone, i,
+				 (long long)st->at[i]);
+	}
+}
+
+/*
+ * The steps answer what tz_offset_at / tz_offset_for_local answer (both
+ * checked against Postgres by tz.tsv) at every sampled time of the exact
+ * range, and at each breakpoint and a second either side of it.
+ */
+static void check_steps_zone(const char *zone, const struct tz_zone *z, int64_t from)
+{
+	struct tz_steps u, l;
+	tz_steps(z, TZ_STEPS_UTC, &u);
+	tz_steps(z, TZ_STEPS_LOCAL, &l);
+	check_steps_shape(zone, &u);
+	check_steps_shape(zone, &l);
+	/* Sparse over the old centuries, dense from 1850 (-3786825600) on. */
+	for (int64_t t = from; t < TZ_STEPS_END; t += t < -3786825600LL ? 30 * 86400 + 7 : 6 * 3600 + 7) {
+		if (steps_eval(&u, t) != tz_offset_at(z, t, NULL, NULL))
+			fail_msg("%s: utc %lld: steps %d, zone %d", zone, (long long)t, steps_eval(&u, t),
+				 tz_offset_at(z, t, NULL, NULL));
+		if (steps_eval(&l, t) != tz_offset_for_local(z, t))
+			fail_msg("%s: local %lld: steps %d, zone %d", zone, (long long)t, steps_eval(&l, t),
+				 tz_offset_for_local(z, t));
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct tz_steps *st = k ? &l : &u;
+		for (uint32_t i = 0; i < st->n; i++) {
+			for (int64_t d = -1; d <= 1; d++) {
+				int64_t t = st->at[i] + d;
+				int32_t want = k ? tz_offset_for_local(z, t) : tz_offset_at(z, t, NULL, NULL);
+				if (steps_eval(st, t) != want)
+					fail_msg("%s: %s %lld: steps %d, zone %d", zone, k ? "local" : "utc",
+						 (long long)t, steps_eval(st, t), want);
+			}
+		}
+	}
+}
+
+static void test_steps(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"America/New_York", "Asia/Seoul", "Asia/Jerusalem", "Asia/Kolkata", "Australia/Lord_Howe",
+		"Europe/Berlin", "Europe/Dublin", "America/St_Johns", "America/Nuuk", "Pacific/Apia",
+		"EST5EDT", "UTC", "Test/Slim",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t len;
+		uint8_t *d = read_zone(files[i], &len);
+		struct tz_zone *z = tz_from_tzif(files[i], d, len);
+		assert_non_null(z);
+		check_steps_zone(files[i], z, TZ_STEPS_FIRST + 1);
+		tz_free(z);
+		free(d);
+	}
+	/* A rule alone is exact from 1900 on. */
+	static const char *const rules[] = { "EST5EDT", "<+10>-10<+11>,M10.1.0/-1,M4.1.0/26",
+					     "AAA0BBB,J60/0,J305/0", "+09:30", "UTC", "KST-9" };
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct tz_zone *z = tz_fixed(rules[i]);
+		assert_non_null(z);
+		check_steps_zone(rules[i], z, TZ_STEPS_RULE_FROM);
+		tz_free(z);
+	}
+}
+
+/* What the range means for values outside it, and the first steps of two zones by hand. */
+static void test_steps_edges(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *d = read_zone("America/New_York", &len);
+	struct tz_zone *ny = tz_from_tzif("America/New_York", d, len);
+	free(d);
+	d = read_zone("Asia/Seoul", &len);
+	struct tz_zone *seoul = tz_from_tzif("Asia/Seoul", d, len);
+	free(d);
+	assert_non_null(ny);
+	assert_non_null(seoul);
+	struct tz_steps st;
+	tz_steps(ny, TZ_STEPS_UTC, &st);
+	/* LMT -4:56:02 until 1883-11-18 17:00 UTC, then EST; December 2099 is EST, and so is later. */
+	assert_int_equal(st.off[0], -17762);
+	assert_int_equal(st.at[0], -2717650800LL);
+	assert_int_equal(st.off[1], -18000);
+	assert_int_equal(st.off[st.n], -18000);
+	assert_true(st.at[st.n - 1] > 4096000000LL); /* November 2099 */
+	assert_true(st.n > 300 && st.n < 400);
+	assert_int_equal(steps_eval(&st, -62135596800LL), tz_offset_at(ny, -62135596800LL, NULL, NULL));
+	/* Summer 2100 is past the range: the steps say EST where the rule says EDT. */
+	assert_int_equal(tz_offset_at(ny, 4118083200LL, NULL, NULL), -14400);
+	assert_int_equal(steps_eval(&st, 4118083200LL), -18000);
+	/* Local 2024-03-10 02:30 (a gap) is taken as EST, 2024-11-03 01:30 (an overlap) as EST too. */
+	tz_steps(ny, TZ_STEPS_LOCAL, &st);
+	assert_int_equal(steps_eval(&st, 1710037800), -18000);
+	assert_int_equal(steps_eval(&st, 1730597400), -18000);
+	assert_int_equal(steps_eval(&st, 1710037800 + 3600), -14400);
+	tz_steps(seoul, TZ_STEPS_UTC, &st);
+	/* Seoul: LMT +8:27:52 until 1908-04-01 local, +8:30, then KST +9 from 1912. */
+	assert_int_equal(st.off[0], 30472);
+	assert_int_equal(st.at[0], -1948782472LL);
+	assert_int_equal(st.off[1], 30600);
+	assert_int_equal(st.off[2], 32400);
+	assert_int_equal(st.off[st.n], 32400);
+	tz_free(ny);
+	tz_free(seoul);
+
+	/* UTC (no zone) and a fixed offset: no breakpoints, one offset. */
+	tz_steps(NULL, TZ_STEPS_LOCAL, &st);
+	assert_int_equal(st.n, 0);
+	assert_int_equal(st.off[0], 0);
+	struct tz_zone *f = tz_fixed("+09:30");
+	assert_non_null(f);
+	tz_steps(f, TZ_STEPS_UTC, &st);
+	assert_int_equal(st.n, 0);
+	assert_int_equal(st.off[0], -34200);
+	tz_free(f);
+	/* A rule alone: 2 changes a year over 1900..2099, the offset of 1900-01-01 before. */
+	f = tz_fixed("EST5EDT,M3.2.0,M11.1.0");
+	assert_non_null(f);
+	tz_steps(f, TZ_STEPS_UTC, &st);
+	assert_int_equal(st.n, 400);
+	assert_int_equal(st.off[0], -18000);
+	assert_int_equal(steps_eval(&st, -3000000000LL), -18000);
+	tz_free(f);
+}
+
 static void test_null_zone(void **state)
 {
 	(void)state;
@@ -496,6 +641,8 @@ int main(void)
 		cmocka_unit_test(test_tzif_v3_footer),
 		cmocka_unit_test(test_tzif_slim_vs_fat),
 		cmocka_unit_test(test_null_zone),
+		cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_steps_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -4,8 +4,8 @@
 Starts a throwaway mariadbd (root only: it runs as the mysql user) in a
 temporary directory on a free loopback port, loads schema.sql, then runs each
 `sql:` line after the session setup statement (taken from translate.c), with
-slots filled in: {tz} as 32400 (Asia/Seoul), {$n} by its parameter type
-(a number, TRUE, or a quoted string). Prints the statements MariaDB rejects
+slots filled in: {tz} as 32400 (Asia/Seoul), {tz:utc}/{tz:local} as Seoul's
+first steps, {$n} by its parameter type (a number, TRUE, or a quoted string). Prints the statements MariaDB rejects
 and exits non-zero if there are any; the server is stopped in every case.
 Also prints EXPLAIN for the indexed-equality cases, which must use idx_name.
 
@@ -118,8 +118,14 @@ def cases():
                 cur = None
 
 
+# Asia/Seoul's first steps (tz_steps, as xlate_tz_steps_text writes them): LMT +08:27:52,
+# +08:30 from 1908-04-01, KST +09 from 1912.
+SEOUL_UTC = ", 60186814328, 60305182200) + 1, 30472, 30600, 32400"
+SEOUL_LOCAL = ", 60186844928, 60305214600) + 1, 30472, 30600, 32400"
+
+
 def fill(c):
-    sql = c["sql"].replace("{tz}", "32400")
+    sql = c["sql"].replace("{tz}", "32400").replace("{tz:utc}", SEOUL_UTC).replace("{tz:local}", SEOUL_LOCAL)
     params = c.get("params", [])
     return re.sub(r"\{\$(\d+)\}", lambda m: literal(params[int(m.group(1)) - 1], m.group(1)), sql)
 
