@@ -490,17 +490,24 @@ class LegacyRef:
     __call__ = connect
 
 
+def create_legacy_copy(sb: Supabase, mdb: MariaDB, dbname: str):
+    """A fresh database <dbname> (collation C.UTF-8, like Supabase) with the legacy tables copied
+    from MariaDB; returns a superuser connection to it (the caller closes it)."""
+    with sb.admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {dbname}")
+        admin.execute(f"CREATE DATABASE {dbname} OWNER platform_owner TEMPLATE template0"
+                      " ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    conn = psycopg.connect(host=str(sb.dir), port=sb.port, dbname=dbname, user="postgres",
+                           autocommit=True)
+    conn.execute("SET TimeZone = 'UTC'")
+    load_legacy_ref(mdb, conn)
+    return conn
+
+
 @pytest.fixture(scope="session")
 def legacy_ref(supabase, mariadb):
-    """Creates legacy_ref (collation C.UTF-8, like Supabase), loads it from MariaDB; a connection factory."""
-    with supabase.admin() as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {LEGACY_REF_DB}")
-        admin.execute(f"CREATE DATABASE {LEGACY_REF_DB} OWNER platform_owner TEMPLATE template0"
-                      " ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    with psycopg.connect(host=str(supabase.dir), port=supabase.port, dbname=LEGACY_REF_DB,
-                         user="postgres", autocommit=True) as conn:
-        conn.execute("SET TimeZone = 'UTC'")
-        load_legacy_ref(mariadb, conn)
+    """Creates legacy_ref, loads it from MariaDB; a connection factory."""
+    create_legacy_copy(supabase, mariadb, LEGACY_REF_DB).close()
     return LegacyRef(supabase)
 
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from conftest import Proxy, free_port, load_legacy_ref, legacy_overrides
+from conftest import Proxy, create_legacy_copy, free_port, legacy_overrides
 
 COPY_DB = "cutover_copy"
 MARK = "copy@supabase.example"
@@ -23,14 +23,7 @@ PROBE = "SELECT email FROM customers WHERE customer_id = 1"
 
 @pytest.fixture(scope="module")
 def copy_db(supabase, mariadb):
-    with supabase.admin() as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {COPY_DB}")
-        admin.execute(f"CREATE DATABASE {COPY_DB} OWNER platform_owner TEMPLATE template0"
-                      " ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    with psycopg.connect(host=str(supabase.dir), port=supabase.port, dbname=COPY_DB,
-                         user="postgres", autocommit=True) as conn:
-        conn.execute("SET TimeZone = 'UTC'")
-        load_legacy_ref(mariadb, conn)
+    with create_legacy_copy(supabase, mariadb, COPY_DB) as conn:
         conn.execute("UPDATE customers SET email = %s WHERE customer_id = 1", (MARK,))
         conn.execute("CREATE TABLE workflows (id int PRIMARY KEY, customer_id bigint)")
         conn.execute("INSERT INTO workflows VALUES (1, 1), (2, 2)")
@@ -45,12 +38,14 @@ def copy_admin(sb):
                            autocommit=True)
 
 
-def cutover_proxy(make_proxy, mariadb, cutover=None, weights=None, rollback=None, **extra):
+def cutover_proxy(make_proxy, mariadb, cutover=None, weights=None, rollback=None,
+                  pool_mode="session", **extra):
     sections = {"supabase": {"database": COPY_DB, "connect_timeout_ms": 15000},
                 "cutover": {"key": "user,application_name", **(cutover or {})},
                 "cutover.weights": dict(weights or {}),
                 "cutover.rollback": dict(rollback or {})}
-    sections["proxy"] = {"auth_method": "md5", "log_level": "info"}  # many short sessions
+    sections["proxy"] = {"auth_method": "md5", "log_level": "info",  # many short sessions
+                         "pool_mode": pool_mode}
     sections.update(extra)
     return make_proxy(**legacy_overrides(mariadb, **sections))
 
@@ -130,11 +125,7 @@ def test_group_moves_together_and_key_parts(copy_db, make_proxy, mariadb):
 @pytest.mark.parametrize("pool_mode", ["session", "transaction"])
 def test_transaction_keeps_its_side_across_a_weight_change(copy_db, make_proxy, mariadb,
                                                           pool_mode):
-    p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0})
-    if pool_mode == "transaction":
-        p.stop()
-        p.apply({"proxy": {"pool_mode": "transaction"}})
-        p.start()
+    p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0}, pool_mode=pool_mode)
     with p.connect(dbname=COPY_DB, application_name="txn") as c:
         c.execute("BEGIN")
         assert side(c) == "mysql"
@@ -154,11 +145,7 @@ def test_transaction_keeps_its_side_across_a_weight_change(copy_db, make_proxy, 
 
 @pytest.mark.parametrize("pool_mode", ["session", "transaction"])
 def test_prepared_statements_follow_the_weight(copy_db, make_proxy, mariadb, pool_mode):
-    p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0})
-    if pool_mode == "transaction":
-        p.stop()
-        p.apply({"proxy": {"pool_mode": "transaction"}})
-        p.start()
+    p = cutover_proxy(make_proxy, mariadb, weights={"customers": 0}, pool_mode=pool_mode)
     with p.connect(dbname=COPY_DB, application_name="prep") as c:
         q = "SELECT email FROM customers WHERE customer_id = %s"
         for _ in range(3):
