@@ -8,7 +8,7 @@ packages=(
 	# build
 	build-essential cmake pkg-config clang-14 libclang-rt-14-dev
 	libevent-dev libssl-dev libpg-query-dev libprotobuf-c-dev libtomlplusplus-dev libcmocka-dev
-	libjansson-dev
+	libjansson-dev libpq-dev
 	# servers and tools the demo, tests and benchmark start
 	postgresql-15 postgresql-client-15 pgbouncer openssl procps iproute2
 	mariadb-server mariadb-client libmariadb-dev

@@ -1,0 +1,452 @@
+/*
+ * pgclient — one libpq connection driven by libevent (see pgclient.h).
+ *
+ * libpq's non-blocking cycle: PQconnectStartParams then PQconnectPoll each
+ * time the socket it names is ready (the socket may change between polls,
+ * so the event is made again each time); PQsendQueryParams, PQflush until
+ * it returns 0, then PQconsumeInput on readability until PQisBusy is false
+ * and PQgetResult has handed over every result. One timer covers the whole
+ * statement, connecting included.
+ */
+#include "proxy/pgclient.h"
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/config.h"
+
+enum pgclient_state {
+	PGC_ST_CLOSED = 0, /* no connection */
+	PGC_ST_CONNECTING, /* PQconnectPoll in progress */
+	PGC_ST_IDLE,       /* connected, nothing in flight */
+	PGC_ST_SENDING,    /* the statement is being flushed */
+	PGC_ST_READING,    /* waiting for results */
+};
+
+struct pgclient_result {
+	PGresult *res;     /* the statement's result, NULL if it never came */
+	bool ok;
+	char sqlstate[6];
+	char message[300];
+};
+
+struct pgclient {
+	struct event_base *base;
+	char *application_name;
+	enum pgclient_state state;
+	PGconn *conn;
+	struct event *io_ev;
+	struct event *deadline_ev;
+	struct event *later_ev;  /* delivers an outcome from the loop, not inside pgclient_query */
+
+	/* The statement in flight (state > IDLE, or CONNECTING with one queued). */
+	bool pending;
+	char *sql;
+	int nparams;
+	char **values;
+	int timeout_ms;
+	pgclient_done_fn done;
+	void *arg;
+	struct pgclient_result out;
+};
+
+static void on_io(evutil_socket_t fd, short what, void *arg);
+
+static void drop_conn(struct pgclient *c)
+{
+	if (c->io_ev) {
+		event_free(c->io_ev);
+		c->io_ev = NULL;
+	}
+	if (c->conn) {
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+	c->state = PGC_ST_CLOSED;
+}
+
+static void clear_statement(struct pgclient *c)
+{
+	free(c->sql);
+	c->sql = NULL;
+	for (int i = 0; i < c->nparams; i++)
+		free(c->values[i]);
+	free(c->values);
+	c->values = NULL;
+	c->nparams = 0;
+	if (c->out.res) {
+		PQclear(c->out.res);
+		c->out.res = NULL;
+	}
+	c->pending = false;
+}
+
+/* Ends the statement in flight: its callback runs, then everything it had goes. */
+static void finish(struct pgclient *c)
+{
+	event_del(c->deadline_ev);
+	pgclient_done_fn done = c->done;
+	void *arg = c->arg;
+	c->done = NULL;
+	if (done)
+		done(arg, &c->out);
+	clear_statement(c);
+}
+
+static void fail(struct pgclient *c, const char *sqlstate, const char *fmt, const char *what)
+{
+	c->out.ok = false;
+	snprintf(c->out.sqlstate, sizeof(c->out.sqlstate), "%s", sqlstate);
+	snprintf(c->out.message, sizeof(c->out.message), fmt, what ? what : "");
+	/* libpq's messages end with a newline; logs want one line. */
+	size_t n = strlen(c->out.message);
+	while (n > 0 && (c->out.message[n - 1] == '\n' || c->out.message[n - 1] == ' '))
+		c->out.message[--n] = '\0';
+	drop_conn(c);
+	finish(c);
+}
+
+/* As fail, but the callback runs from the loop: for failures inside pgclient_query. */
+static void fail_later(struct pgclient *c, const char *fmt, const char *what)
+{
+	c->out.ok = false;
+	snprintf(c->out.sqlstate, sizeof(c->out.sqlstate), "08006");
+	snprintf(c->out.message, sizeof(c->out.message), fmt, what ? what : "");
+	drop_conn(c);
+	struct timeval now = {0, 0};
+	event_add(c->later_ev, &now);
+}
+
+static bool watch(struct pgclient *c, short what)
+{
+	if (c->io_ev)
+		event_free(c->io_ev);
+	c->io_ev = event_new(c->base, PQsocket(c->conn), what, on_io, c);
+	if (c->io_ev == NULL || event_add(c->io_ev, NULL) != 0)
+		return false;
+	return true;
+}
+
+static const char *sslmode_of(enum config_sslmode m)
+{
+	switch (m) {
+	case CONFIG_SSLMODE_DISABLE: return "disable";
+	case CONFIG_SSLMODE_PREFER: return "prefer";
+	case CONFIG_SSLMODE_REQUIRE: return "require";
+	case CONFIG_SSLMODE_VERIFY_CA: return "verify-ca";
+	case CONFIG_SSLMODE_VERIFY_FULL: return "verify-full";
+	}
+	return "prefer";
+}
+
+static bool start_connect(struct pgclient *c, const struct config *cfg)
+{
+	char port[8], timeout[16];
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
+	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
+	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
+	const char *keys[12], *vals[12];
+	int n = 0;
+	keys[n] = "host", vals[n++] = cfg->supabase.host;
+	keys[n] = "port", vals[n++] = port;
+	keys[n] = "dbname", vals[n++] = cfg->supabase.database;
+	keys[n] = "user", vals[n++] = cfg->supabase.user;
+	keys[n] = "password", vals[n++] = cfg->supabase.password;
+	keys[n] = "sslmode", vals[n++] = sslmode_of(cfg->supabase.sslmode);
+	if (cfg->supabase.sslrootcert[0])
+		keys[n] = "sslrootcert", vals[n++] = cfg->supabase.sslrootcert;
+	keys[n] = "connect_timeout", vals[n++] = timeout;
+	keys[n] = "application_name", vals[n++] = c->application_name;
+	keys[n] = NULL, vals[n] = NULL;
+	c->conn = PQconnectStartParams(keys, vals, 0);
+	if (c->conn == NULL)
+		return false;
+	if (PQstatus(c->conn) == CONNECTION_BAD) {
+		fail_later(c, "could not connect to Supabase: %s", PQerrorMessage(c->conn));
+		return true;
+	}
+	c->state = PGC_ST_CONNECTING;
+	/* The first poll wants the socket writable, per libpq's contract. */
+	if (!watch(c, EV_WRITE))
+		fail_later(c, "could not connect to Supabase: %s", "no event");
+	return true;
+}
+
+static void send_statement(struct pgclient *c)
+{
+	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, NULL, (const char *const *)c->values,
+			       NULL, NULL, 0)) {
+		fail(c, "08006", "Supabase: %s", PQerrorMessage(c->conn));
+		return;
+	}
+	c->state = PGC_ST_SENDING;
+	on_io(PQsocket(c->conn), EV_WRITE, c);
+}
+
+static void poll_connect(struct pgclient *c)
+{
+	switch (PQconnectPoll(c->conn)) {
+	case PGRES_POLLING_READING:
+		if (!watch(c, EV_READ))
+			fail(c, "08006", "could not connect to Supabase: %s", "no event");
+		return;
+	case PGRES_POLLING_WRITING:
+		if (!watch(c, EV_WRITE))
+			fail(c, "08006", "could not connect to Supabase: %s", "no event");
+		return;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(c->conn, 1) != 0) {
+			fail(c, "08006", "Supabase: %s", PQerrorMessage(c->conn));
+			return;
+		}
+		c->state = PGC_ST_IDLE;
+		if (c->pending)
+			send_statement(c);
+		return;
+	case PGRES_POLLING_FAILED:
+	default:
+		fail(c, "08006", "could not connect to Supabase: %s", PQerrorMessage(c->conn));
+		return;
+	}
+}
+
+/* Takes every result there is; the last one with rows (or the first error) is kept. */
+static void read_results(struct pgclient *c)
+{
+	if (!PQconsumeInput(c->conn)) {
+		fail(c, "08006", "Supabase: %s", PQerrorMessage(c->conn));
+		return;
+	}
+	while (!PQisBusy(c->conn)) {
+		PGresult *r = PQgetResult(c->conn);
+		if (r == NULL) {
+			c->state = PGC_ST_IDLE;
+			/* Idle, still watched: a server that closes the connection is noticed. */
+			if (!watch(c, EV_READ)) {
+				fail(c, "08006", "Supabase: %s", "no event");
+				return;
+			}
+			if (c->out.res == NULL && c->out.ok)
+				fail(c, "08006", "Supabase: %s", "no result");
+			else
+				finish(c);
+			return;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR && c->out.ok) {
+			c->out.ok = false;
+			const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(c->out.sqlstate, sizeof(c->out.sqlstate), "%s", code ? code : "XX000");
+			snprintf(c->out.message, sizeof(c->out.message), "%s", msg ? msg : "error");
+		}
+		if (c->out.ok || c->out.res == NULL) {
+			if (c->out.res)
+				PQclear(c->out.res);
+			c->out.res = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (!watch(c, EV_READ))
+		fail(c, "08006", "Supabase: %s", "no event");
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct pgclient *c = arg;
+	switch (c->state) {
+	case PGC_ST_CONNECTING:
+		poll_connect(c);
+		return;
+	case PGC_ST_SENDING: {
+		int f = PQflush(c->conn);
+		if (f < 0) {
+			fail(c, "08006", "Supabase: %s", PQerrorMessage(c->conn));
+		} else if (f > 0) {
+			/* Both: libpq may need to read to make room for writing. */
+			if (!watch(c, EV_WRITE | EV_READ))
+				fail(c, "08006", "Supabase: %s", "no event");
+			else if (what & EV_READ)
+				PQconsumeInput(c->conn);
+		} else {
+			c->state = PGC_ST_READING;
+			read_results(c);
+		}
+		return;
+	}
+	case PGC_ST_READING:
+		read_results(c);
+		return;
+	case PGC_ST_IDLE:
+		/* The server spoke unasked: a notice, or it closed the connection. */
+		if (!PQconsumeInput(c->conn) || PQstatus(c->conn) == CONNECTION_BAD || !watch(c, EV_READ))
+			drop_conn(c);
+		return;
+	case PGC_ST_CLOSED:
+		return;
+	}
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct pgclient *c = arg;
+	/* Dropping the connection ends the statement on the server too (it notices the close). */
+	fail(c, "57014", "Supabase did not answer within the deadline%s", "");
+}
+
+static void on_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct pgclient *c = arg;
+	if (c->pending && c->state == PGC_ST_CLOSED && c->done)
+		finish(c);
+}
+
+struct pgclient *pgclient_new(struct event_base *base, const char *application_name)
+{
+	struct pgclient *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->base = base;
+	c->application_name = strdup(application_name);
+	c->deadline_ev = evtimer_new(base, on_deadline, c);
+	c->later_ev = evtimer_new(base, on_later, c);
+	if (c->application_name == NULL || c->deadline_ev == NULL || c->later_ev == NULL) {
+		pgclient_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void pgclient_free(struct pgclient *c)
+{
+	if (c == NULL)
+		return;
+	c->done = NULL;
+	clear_statement(c);
+	drop_conn(c);
+	if (c->deadline_ev)
+		event_free(c->deadline_ev);
+	if (c->later_ev)
+		event_free(c->later_ev);
+	free(c->application_name);
+	free(c);
+}
+
+bool pgclient_busy(const struct pgclient *c)
+{
+	return c->pending;
+}
+
+static bool copy_statement(struct pgclient *c, const char *sql, int nparams,
+			   const char *const *values)
+{
+	c->sql = strdup(sql);
+	if (c->sql == NULL)
+		return false;
+	if (nparams > 0) {
+		c->values = calloc((size_t)nparams, sizeof(*c->values));
+		if (c->values == NULL)
+			return false;
+	}
+	c->nparams = nparams;
+	for (int i = 0; i < nparams; i++) {
+		if (values[i] && (c->values[i] = strdup(values[i])) == NULL)
+			return false;
+	}
+	return true;
+}
+
+bool pgclient_query(struct pgclient *c, const struct config *cfg, const char *sql, int nparams,
+		    const char *const *values, int timeout_ms, pgclient_done_fn done, void *arg)
+{
+	if (c->pending)
+		return false;
+	if (!copy_statement(c, sql, nparams, values)) {
+		clear_statement(c);
+		return false;
+	}
+	c->pending = true;
+	c->done = done;
+	c->arg = arg;
+	memset(&c->out, 0, sizeof(c->out));
+	c->out.ok = true;
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	event_add(c->deadline_ev, &tv);
+	if (c->state == PGC_ST_IDLE && PQstatus(c->conn) == CONNECTION_BAD)
+		drop_conn(c);
+	if (c->state == PGC_ST_CLOSED) {
+		if (!start_connect(c, cfg)) {
+			event_del(c->deadline_ev);
+			clear_statement(c);
+			c->done = NULL;
+			return false;
+		}
+		return true;
+	}
+	/* Idle: sending now; results (and errors) always come from the loop. */
+	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, NULL, (const char *const *)c->values,
+			       NULL, NULL, 0)) {
+		fail_later(c, "Supabase: %s", PQerrorMessage(c->conn));
+		return true;
+	}
+	c->state = PGC_ST_SENDING;
+	if (!watch(c, EV_WRITE | EV_READ))
+		fail_later(c, "Supabase: %s", "no event");
+	return true;
+}
+
+bool pgclient_ok(const struct pgclient_result *res)
+{
+	return res->ok;
+}
+
+const char *pgclient_sqlstate(const struct pgclient_result *res)
+{
+	return res->ok ? "00000" : res->sqlstate;
+}
+
+const char *pgclient_message(const struct pgclient_result *res)
+{
+	return res->ok ? "" : res->message;
+}
+
+int pgclient_nrows(const struct pgclient_result *res)
+{
+	return res->ok && res->res ? PQntuples(res->res) : 0;
+}
+
+int pgclient_ncols(const struct pgclient_result *res)
+{
+	return res->ok && res->res ? PQnfields(res->res) : 0;
+}
+
+const char *pgclient_col_name(const struct pgclient_result *res, int col)
+{
+	const char *n = res->res ? PQfname(res->res, col) : NULL;
+	return n ? n : "?";
+}
+
+const char *pgclient_value(const struct pgclient_result *res, int row, int col, size_t *len)
+{
+	if (PQgetisnull(res->res, row, col)) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (size_t)PQgetlength(res->res, row, col);
+	return PQgetvalue(res->res, row, col);
+}
+
+const char *pgclient_tag(const struct pgclient_result *res)
+{
+	return res->res ? PQcmdStatus(res->res) : "";
+}
