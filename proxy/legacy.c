@@ -439,8 +439,8 @@ static void put_tz_steps(struct pgv_buf *b, uint16_t kind, const struct pgv_sess
  * xr's SQL with every slot filled: parameters from lits[] (literals already
  * made), the zone offsets from <pv>. Owned by the caller; NULL on OOM.
  */
-static char *fill_slots(const struct xlate_result *xr, char *const *lits, const size_t *litlen,
-			const struct pgv_session *pv, size_t *len)
+char *legacy_fill_sql(const struct xlate_result *xr, char *const *lits, const size_t *litlen,
+		      const struct pgv_session *pv, size_t *len)
 {
 	struct pgv_buf b = { 0 };
 	size_t at = 0;
@@ -929,7 +929,7 @@ static struct legacy_work *work_read(struct session *s, const struct xlate_resul
 	if (ls == NULL)
 		return NULL;
 	settings_of(s, &pv);
-	char *sql = fill_slots(xr, lits, lens, &pv, &len);
+	char *sql = legacy_fill_sql(xr, lits, lens, &pv, &len);
 	if (sql == NULL)
 		return NULL;
 	if (xr->wrap == XLATE_W_DECLARE) {
@@ -1706,7 +1706,7 @@ bool legacy_bind(struct session *s, const uint8_t *body, size_t len, struct pgms
 		  (po->formats = calloc(ncols ? ncols : 1, sizeof(int16_t))) != NULL;
 	if (ok && xr != NULL) {
 		ok = copy_cols(xr->cols, xr->ncols, &po->cols, &po->names) &&
-		     (po->sql = fill_slots(xr, bv.lits, bv.lens, &pv, &po->len)) != NULL;
+		     (po->sql = legacy_fill_sql(xr, bv.lits, bv.lens, &pv, &po->len)) != NULL;
 	} else if (ok && cur != NULL) {
 		ok = copy_cols(cur->cols, cur->ncols, &po->cols, &po->names);
 	}

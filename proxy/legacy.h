@@ -68,6 +68,15 @@ void legacy_work_free(struct legacy_work *lw);
 /* Did the finished work end with an error? */
 bool legacy_work_failed(const struct legacy_work *lw);
 
+struct pgv_session;
+/*
+ * The MySQL text of translation <xr>: parameter i's literal lits[i]
+ * (litlen[i] bytes; lits NULL: every parameter NULL) and the zone slots of
+ * <pv> filled in. Owned by the caller, *len its length; NULL on OOM.
+ */
+char *legacy_fill_sql(const struct xlate_result *xr, char *const *lits, const size_t *litlen,
+		      const struct pgv_session *pv, size_t *len) __attribute__((warn_unused_result));
+
 /* ---- extended protocol ---- */
 
 /*

@@ -36,6 +36,7 @@ struct pgclient_result {
 struct pgclient {
 	struct event_base *base;
 	char *application_name;
+	char *options;           /* libpq "options", NULL for none */
 	enum pgclient_state state;
 	PGconn *conn;
 	struct event *io_ev;
@@ -47,6 +48,9 @@ struct pgclient {
 	char *sql;
 	int nparams;
 	char **values;
+	Oid *types;              /* NULL: every type inferred */
+	int *lengths;            /* per parameter (binary ones need it) */
+	int *formats;            /* NULL: all text */
 	int timeout_ms;
 	pgclient_done_fn done;
 	void *arg;
@@ -76,6 +80,12 @@ static void clear_statement(struct pgclient *c)
 		free(c->values[i]);
 	free(c->values);
 	c->values = NULL;
+	free(c->types);
+	c->types = NULL;
+	free(c->lengths);
+	c->lengths = NULL;
+	free(c->formats);
+	c->formats = NULL;
 	c->nparams = 0;
 	if (c->out.res) {
 		PQclear(c->out.res);
@@ -160,6 +170,8 @@ static bool start_connect(struct pgclient *c, const struct config *cfg)
 		keys[n] = "sslrootcert", vals[n++] = cfg->supabase.sslrootcert;
 	keys[n] = "connect_timeout", vals[n++] = timeout;
 	keys[n] = "application_name", vals[n++] = c->application_name;
+	if (c->options)
+		keys[n] = "options", vals[n++] = c->options;
 	keys[n] = NULL, vals[n] = NULL;
 	c->conn = PQconnectStartParams(keys, vals, 0);
 	if (c->conn == NULL)
@@ -177,8 +189,8 @@ static bool start_connect(struct pgclient *c, const struct config *cfg)
 
 static void send_statement(struct pgclient *c)
 {
-	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, NULL, (const char *const *)c->values,
-			       NULL, NULL, 0)) {
+	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, c->types, (const char *const *)c->values,
+			       c->lengths, c->formats, 0)) {
 		fail(c, "08006", "Supabase: %s", PQerrorMessage(c->conn));
 		return;
 	}
@@ -339,6 +351,7 @@ void pgclient_free(struct pgclient *c)
 	if (c->later_ev)
 		event_free(c->later_ev);
 	free(c->application_name);
+	free(c->options);
 	free(c);
 }
 
@@ -347,8 +360,19 @@ bool pgclient_busy(const struct pgclient *c)
 	return c->pending;
 }
 
+bool pgclient_set_options(struct pgclient *c, const char *options)
+{
+	char *o = options ? strdup(options) : NULL;
+	if (options && o == NULL)
+		return false;
+	free(c->options);
+	c->options = o;
+	return true;
+}
+
 static bool copy_statement(struct pgclient *c, const char *sql, int nparams,
-			   const char *const *values)
+			   const unsigned *types, const char *const *values, const int *lengths,
+			   const int *formats)
 {
 	c->sql = strdup(sql);
 	if (c->sql == NULL)
@@ -359,9 +383,28 @@ static bool copy_statement(struct pgclient *c, const char *sql, int nparams,
 			return false;
 	}
 	c->nparams = nparams;
-	for (int i = 0; i < nparams; i++) {
-		if (values[i] && (c->values[i] = strdup(values[i])) == NULL)
+	if (types != NULL && nparams > 0) {
+		c->types = calloc((size_t)nparams, sizeof(*c->types));
+		if (c->types == NULL)
 			return false;
+		for (int i = 0; i < nparams; i++)
+			c->types[i] = (Oid)types[i];
+	}
+	if (nparams > 0 && ((c->lengths = calloc((size_t)nparams, sizeof(int))) == NULL ||
+			    (formats && (c->formats = calloc((size_t)nparams, sizeof(int))) == NULL)))
+		return false;
+	for (int i = 0; i < nparams; i++) {
+		if (values[i] == NULL)
+			continue;
+		/* Binary values may hold NULs: their length says where they end. */
+		size_t n = lengths ? (size_t)lengths[i] : strlen(values[i]);
+		if ((c->values[i] = malloc(n + 1)) == NULL)
+			return false;
+		memcpy(c->values[i], values[i], n);
+		c->values[i][n] = '\0';
+		c->lengths[i] = (int)n;
+		if (formats)
+			c->formats[i] = formats[i];
 	}
 	return true;
 }
@@ -369,9 +412,18 @@ static bool copy_statement(struct pgclient *c, const char *sql, int nparams,
 bool pgclient_query(struct pgclient *c, const struct config *cfg, const char *sql, int nparams,
 		    const char *const *values, int timeout_ms, pgclient_done_fn done, void *arg)
 {
+	return pgclient_query_params(c, cfg, sql, nparams, NULL, values, NULL, NULL, timeout_ms,
+				     done, arg);
+}
+
+bool pgclient_query_params(struct pgclient *c, const struct config *cfg, const char *sql,
+			   int nparams, const unsigned *types, const char *const *values,
+			   const int *lengths, const int *formats, int timeout_ms,
+			   pgclient_done_fn done, void *arg)
+{
 	if (c->pending)
 		return false;
-	if (!copy_statement(c, sql, nparams, values)) {
+	if (!copy_statement(c, sql, nparams, types, values, lengths, formats)) {
 		clear_statement(c);
 		return false;
 	}
@@ -394,8 +446,8 @@ bool pgclient_query(struct pgclient *c, const struct config *cfg, const char *sq
 		return true;
 	}
 	/* Idle: sending now; results (and errors) always come from the loop. */
-	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, NULL, (const char *const *)c->values,
-			       NULL, NULL, 0)) {
+	if (!PQsendQueryParams(c->conn, c->sql, c->nparams, c->types, (const char *const *)c->values,
+			       c->lengths, c->formats, 0)) {
 		fail_later(c, "Supabase: %s", PQerrorMessage(c->conn));
 		return true;
 	}

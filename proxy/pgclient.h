@@ -37,6 +37,12 @@ typedef void (*pgclient_done_fn)(void *arg, const struct pgclient_result *res);
  */
 struct pgclient *pgclient_new(struct event_base *base, const char *application_name)
 	__attribute__((warn_unused_result));
+/*
+ * Session settings for every connection it opens, as libpq's "options"
+ * (e.g. "-c TimeZone=UTC"); taken at the next connect. False on OOM.
+ */
+bool pgclient_set_options(struct pgclient *c, const char *options)
+	__attribute__((warn_unused_result));
 /* Closes the connection; a statement in flight ends without its callback. */
 void pgclient_free(struct pgclient *c);
 
@@ -53,6 +59,16 @@ bool pgclient_busy(const struct pgclient *c);
 bool pgclient_query(struct pgclient *c, const struct config *cfg, const char *sql, int nparams,
 		    const char *const *values, int timeout_ms, pgclient_done_fn done, void *arg)
 	__attribute__((warn_unused_result));
+
+/*
+ * As pgclient_query, with the parameters as a client's Bind carries them:
+ * type OIDs (types NULL or types[i] 0: the server infers), lengths and
+ * formats (0 text, 1 binary; formats NULL: all text).
+ */
+bool pgclient_query_params(struct pgclient *c, const struct config *cfg, const char *sql,
+			   int nparams, const unsigned *types, const char *const *values,
+			   const int *lengths, const int *formats, int timeout_ms,
+			   pgclient_done_fn done, void *arg) __attribute__((warn_unused_result));
 
 /* ---- reading a result ---- */
 bool pgclient_ok(const struct pgclient_result *res);

@@ -253,6 +253,7 @@ struct xlate {
 	bool want_cast_display;    /* a top-level select-list cast: a float's ::text or ::numeric */
 	unsigned depth;
 	unsigned ivenc_at;         /* the depth whose expression may be a TY_IVENC interval, + 1 */
+	bool limited;              /* some level has a LIMIT/OFFSET (xlate_result.limited) */
 	bool failed;
 	bool oom;
 	char sqlstate[6];
@@ -5245,6 +5246,7 @@ static bool out_limit(struct xlate *x, uint32_t f)
 		return false;
 	if (count == NULL && offset == NULL)
 		return true;
+	x->limited = true;
 	/* MySQL has no OFFSET without LIMIT: the largest count stands for "all". */
 	if (!out(x, " LIMIT ") || !out(x, count ? count : "18446744073709551615"))
 		return false;
@@ -5736,6 +5738,7 @@ static void reset(struct xlate *x, const struct xlate_input *in)
 	x->in = in;
 	x->cat = in->cat;
 	x->depth = 0;
+	x->limited = false;
 	x->failed = false;
 	x->oom = false;
 	x->sqlstate[0] = '\0';
@@ -5811,8 +5814,10 @@ void xlate_read(struct xlate *x, const struct xlate_input *in, struct xlate_resu
 	} else {
 		struct olist cols = { 0 };
 		bool total = false;
-		if (handle_stmt(x, out, &cols, &total) && publish(x, out, &cols))
+		if (handle_stmt(x, out, &cols, &total) && publish(x, out, &cols)) {
 			out->total_order = total;
+			out->limited = x->limited;
+		}
 		tree_release(&x->doc);
 	}
 	if (x->failed)

@@ -142,6 +142,8 @@ struct xlate_result {
 	const char *cursor_name;   /* XLATE_W_DECLARE */
 	struct xlate_copy copy;    /* XLATE_W_COPY */
 	bool total_order;          /* the ORDER BY determines the row order completely */
+	bool limited;              /* a LIMIT/OFFSET somewhere: without total_order, which rows
+				      come back is not determined (shadow reads skip it) */
 };
 
 struct xlate_input {
