@@ -71,6 +71,9 @@ struct cutover_table {
 struct cutover {
 	pthread_mutex_t lock;
 	struct cutover_table *tables;
+	/* Shadow outcomes per fingerprint, under <lock> (a shadow is rare next to a read). */
+	struct cutover_fp_stats fps[CUTOVER_FINGERPRINTS];
+	size_t nfps;
 	_Atomic uint64_t rollbacks;
 	cutover_rollback_fn on_rollback;
 	void *on_rollback_arg;
@@ -414,6 +417,49 @@ void cutover_note_shadow(struct cutover *c, const struct config *cfg, struct cut
 		add(&b->shadow_dropped, 1);
 		break;
 	}
+}
+
+bool cutover_note_fingerprint(struct cutover *c, uint64_t fingerprint, const char *table,
+			      bool mismatch)
+{
+	bool first = false;
+	pthread_mutex_lock(&c->lock);
+	struct cutover_fp_stats *f = NULL;
+	for (size_t i = 0; i < c->nfps && f == NULL; i++) {
+		if (c->fps[i].fingerprint == fingerprint && strcmp(c->fps[i].table, table) == 0)
+			f = &c->fps[i];
+	}
+	if (f == NULL && c->nfps < CUTOVER_FINGERPRINTS - 1) {
+		f = &c->fps[c->nfps++];
+		f->fingerprint = fingerprint;
+		snprintf(f->table, sizeof(f->table), "%s", table);
+	}
+	if (f == NULL) {
+		/* Full: the last slot counts every other fingerprint. */
+		f = &c->fps[CUTOVER_FINGERPRINTS - 1];
+		if (c->nfps < CUTOVER_FINGERPRINTS) {
+			c->nfps = CUTOVER_FINGERPRINTS;
+			f->fingerprint = 0;
+			snprintf(f->table, sizeof(f->table), "%s", "other");
+		}
+	}
+	if (mismatch) {
+		first = f->mismatch == 0;
+		f->mismatch++;
+	} else {
+		f->match++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return first;
+}
+
+size_t cutover_fingerprints(struct cutover *c, struct cutover_fp_stats *out, size_t max)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->nfps < max ? c->nfps : max;
+	memcpy(out, c->fps, n * sizeof(*out));
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 /* Sums of one group's buckets within the window. */

@@ -107,6 +107,23 @@ enum cutover_shadow { CUTOVER_SHADOW_MATCH, CUTOVER_SHADOW_MISMATCH, CUTOVER_SHA
 void cutover_note_shadow(struct cutover *c, const struct config *cfg, struct cutover_table *t,
 			 enum cutover_shadow what);
 
+/*
+ * Shadow comparisons per statement fingerprint (router's pg_query
+ * fingerprint) and legacy table: up to CUTOVER_FINGERPRINTS of them, the
+ * rest counted under fingerprint 0. Returns true for the first mismatch of
+ * a fingerprint (the caller logs that one).
+ */
+#define CUTOVER_FINGERPRINTS 256
+bool cutover_note_fingerprint(struct cutover *c, uint64_t fingerprint, const char *table,
+			      bool mismatch);
+struct cutover_fp_stats {
+	uint64_t fingerprint;
+	char table[64];
+	uint64_t match, mismatch;
+};
+/* Every fingerprint counted so far into out[0, max); returns how many. */
+size_t cutover_fingerprints(struct cutover *c, struct cutover_fp_stats *out, size_t max);
+
 /* Window statistics of one group, over cfg->cutover.rollback.window_s. */
 struct cutover_window {
 	uint64_t reads[2];      /* by enum cutover_side */

@@ -54,6 +54,7 @@ struct metrics {
 	struct metrics_backend_stats b[METRICS_NBACKENDS];
 	struct metrics_router router_now;  /* the current router */
 	struct metrics_router router_base; /* counters of routers retired on reload */
+	_Atomic uint64_t shadow_skipped;   /* shadow reads that could not be compared */
 };
 
 struct metrics *metrics_new(void)
@@ -76,6 +77,11 @@ static inline void bump(_Atomic uint64_t *x, uint64_t by)
 static inline uint64_t get(_Atomic uint64_t *x)
 {
 	return atomic_load_explicit(x, memory_order_relaxed);
+}
+
+void metrics_shadow_skipped(struct metrics *m)
+{
+	atomic_store_explicit(&m->shadow_skipped, get(&m->shadow_skipped) + 1, memory_order_relaxed);
 }
 
 void metrics_statement(struct metrics *m, enum metrics_backend b, uint64_t latency_us)
@@ -209,6 +215,7 @@ struct metrics_sum {
 	size_t nerr[METRICS_NBACKENDS];
 	uint64_t err_other[METRICS_NBACKENDS];
 	uint64_t router[7];
+	uint64_t shadow_skipped;
 };
 
 static void add_error(struct metrics_sum *s, int b, uint64_t code, uint64_t count)
@@ -259,6 +266,7 @@ static void sum_workers(struct proxy *p, struct metrics_sum *s)
 			}
 			s->err_other[b] += get(&bs->errors.other);
 		}
+		s->shadow_skipped += get(&m->shadow_skipped);
 		sum_router(s->router, &m->router_now);
 		/* Gauges (entries, bytes) have no base: only counters are folded on retire. */
 		uint64_t base[7] = { 0 };
@@ -349,6 +357,35 @@ static void render_refusals(struct proxy *p, struct evbuffer *out)
 		evbuffer_add_printf(out, fmt, label(t, sizeof(t),                            \
 						    cfg->legacy.tables[st[g].first_table]),  \
 				    __VA_ARGS__)
+
+/* Shadow comparisons that could not be made, and the outcomes per statement fingerprint. */
+static void render_shadow(struct proxy *p, struct evbuffer *out, const struct metrics_sum *s)
+{
+	head(out, "switchyard_shadow_skipped_total", "counter",
+	     "Shadow reads not compared: a side unreachable or timed out, both failed, rows not "
+	     "determined (LIMIT without a total ORDER BY), or a result too large.");
+	evbuffer_add_printf(out, "switchyard_shadow_skipped_total %llu\n",
+			    (unsigned long long)s->shadow_skipped);
+	struct cutover_fp_stats *fp = malloc(CUTOVER_FINGERPRINTS * sizeof(*fp));
+	if (fp == NULL)
+		return;
+	size_t n = cutover_fingerprints(p->cutover, fp, CUTOVER_FINGERPRINTS);
+	head(out, "switchyard_shadow_fingerprint_total", "counter",
+	     "Shadow comparisons per statement fingerprint and table (fingerprint 0: the rest).");
+	for (size_t i = 0; i < n; i++) {
+		char t[160];
+		label(t, sizeof(t), fp[i].table);
+		evbuffer_add_printf(out,
+				    "switchyard_shadow_fingerprint_total{table=\"%s\",fingerprint=\"%016llx\","
+				    "result=\"match\"} %llu\n"
+				    "switchyard_shadow_fingerprint_total{table=\"%s\",fingerprint=\"%016llx\","
+				    "result=\"mismatch\"} %llu\n",
+				    t, (unsigned long long)fp[i].fingerprint, (unsigned long long)fp[i].match,
+				    t, (unsigned long long)fp[i].fingerprint,
+				    (unsigned long long)fp[i].mismatch);
+	}
+	free(fp);
+}
 
 static void render_cutover(struct proxy *p, const struct config *cfg, struct evbuffer *out,
 			   struct cutover_group_status *st, size_t n)
@@ -461,6 +498,7 @@ bool metrics_render(struct proxy *p, int64_t start_ms, struct evbuffer *out)
 	render_router(out, s);
 	render_refusals(p, out);
 	render_cutover(p, cfg, out, st, n);
+	render_shadow(p, out, s);
 	free(s);
 	free(st);
 	return true;

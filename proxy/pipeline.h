@@ -90,6 +90,7 @@ struct pl_entry {
 	uint8_t cut_table; /* 1 + the legacy table's index; 0 = none */
 	uint8_t cut_side;  /* enum cutover_side */
 	int64_t t0_us;     /* when it was sent */
+	void *shadow;      /* the caller's: a shadow read submitted when answered (relay.c), owned */
 };
 
 /* Transaction status as the client must see it ('I', 'T', 'E'). */

@@ -47,6 +47,7 @@
 #include "proxy/refusals.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/shadow.h"
 #include "proxy/worker.h"
 #include "router/router.h"
 #include "router/translate.h"
@@ -277,6 +278,7 @@ static bool emit_ready(struct session *s, struct scan *sc)
 			}
 		}
 		free(e.msg);
+		shadow_req_free(e.shadow); /* skipped, or a local answer: nothing was read */
 		apply_effect(s, &e);
 		if (!ok)
 			return out_of_memory(s);
@@ -395,11 +397,115 @@ static void cut_mark(struct pl_entry *e, uint64_t tables, enum cutover_side side
 	e->t0_us = clock_us();
 }
 
-/* A marked entry retired: its latency and outcome count for its group. */
-static void cut_note(struct session *s, const struct pl_entry *e, bool failed)
+/*
+ * A shadow request for a read of <tables> that <side> serves, if this read
+ * is sampled: text sql[0, len), Parse types (may be NULL). NULL if not.
+ */
+static struct shadow_req *shadow_for(struct session *s, uint64_t tables, enum cutover_side side,
+				     uint64_t fp, const char *sql, size_t len,
+				     const uint32_t *types, uint16_t ntypes)
+{
+	int t = first_table(tables);
+	const struct config *cfg = s->w->cfg;
+
+	if (t < 0 || (size_t)t >= cfg->legacy.ntables || !shadow_sample(s->w->shadow))
+		return NULL;
+	return shadow_req_new(cfg->legacy.tables[t], side, fp, sql, len, types, ntypes);
+}
+
+/* The parameter types after the text in a Parse body without its name; *n of them. */
+static const uint32_t *parse_types_after(const uint8_t *rest, size_t len, uint16_t *n,
+					 uint32_t *buf, size_t cap)
+{
+	const uint8_t *nul = memchr(rest, '\0', len);
+	*n = 0;
+	if (nul == NULL || (size_t)(nul - rest) + 3 > len)
+		return NULL;
+	const uint8_t *p = nul + 1;
+	uint16_t k = (uint16_t)((p[0] << 8) | p[1]);
+	p += 2;
+	if (k == 0 || k > cap || (size_t)(p - rest) + (size_t)k * 4 > len)
+		return NULL;
+	for (uint16_t i = 0; i < k; i++, p += 4)
+		buf[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	*n = k;
+	return buf;
+}
+
+/*
+ * A Bind (whole body <body>) of a legacy read whose Parse body after the
+ * name is rest[0, rlen): if sampled, the request waits in
+ * s->shadow_pending for the Execute that runs it.
+ */
+static void shadow_bind(struct session *s, const uint8_t *body, size_t blen, const uint8_t *rest,
+			size_t rlen, uint64_t tables, enum cutover_side side, uint64_t fp)
+{
+	uint32_t types[256];
+	uint16_t ntypes;
+
+	shadow_req_free(s->shadow_pending);
+	s->shadow_pending = NULL;
+	const uint32_t *tp = parse_types_after(rest, rlen, &ntypes, types, 256);
+	struct shadow_req *r = shadow_for(s, tables, side, fp, (const char *)rest,
+					  strnlen((const char *)rest, rlen), tp, ntypes);
+	if (r != NULL && !shadow_req_bind(r, body, blen)) {
+		shadow_req_free(r);
+		r = NULL;
+	}
+	s->shadow_pending = r;
+}
+
+/* Entry <e> runs the read that s->shadow_pending shadows: it takes the request. */
+static void shadow_attach(struct session *s, struct pl_entry *e)
+{
+	if (e != NULL) {
+		shadow_req_free(e->shadow);
+		e->shadow = s->shadow_pending;
+		s->shadow_pending = NULL;
+	}
+}
+
+/* Would a Bind of <blen> bytes be looked at whole to shadow its read? */
+static bool shadow_wants_bind(const struct session *s, uint32_t blen)
+{
+	const struct config *cfg = s->w->cfg;
+	return cfg->cutover.shadow_percent > 0 && blen <= SHADOW_MAX_BIND &&
+	       blen <= (uint32_t)cfg->proxy.max_message_bytes;
+}
+
+/* Keeps the unnamed legacy Parse (after its name) while shadowing is on. */
+static void shadow_keep_unnamed(struct session *s, const uint8_t *body, uint32_t blen,
+				const struct route_decision *d)
+{
+	free(s->shadow_unnamed);
+	s->shadow_unnamed = NULL;
+	s->shadow_unnamed_len = 0;
+	if (s->w->cfg->cutover.shadow_percent <= 0 || blen < 1 || body[0] != '\0')
+		return;
+	if ((s->shadow_unnamed = malloc(blen - 1)) == NULL)
+		return; /* not shadowed: nothing else depends on it */
+	memcpy(s->shadow_unnamed, body + 1, blen - 1);
+	s->shadow_unnamed_len = blen - 1;
+	s->shadow_unnamed_tables = d->legacy_tables;
+	s->shadow_unnamed_fp = d->fingerprint;
+}
+
+/*
+ * A marked entry retired: its latency and outcome count for its group, and
+ * its shadow read (if sampled) goes to the worker's queue — the client has
+ * its answer now.
+ */
+static void cut_note(struct session *s, struct pl_entry *e, bool failed)
 {
 	struct cutover_table *t;
 
+	if (e->shadow != NULL) {
+		if (failed)
+			shadow_req_free(e->shadow);
+		else
+			shadow_submit(s->w->shadow, e->shadow);
+		e->shadow = NULL;
+	}
 	if (e->cut_table == 0 || (t = s->w->cut[e->cut_table - 1]) == NULL)
 		return;
 	int64_t us = clock_us() - e->t0_us;
@@ -563,6 +669,7 @@ static enum step queue_mysql(struct session *s, struct scan *sc, enum pl_kind ki
 		cut_mark(e, s->cut_pending, CUTOVER_MYSQL);
 		e->t0_us = s->cut_pending_us;
 		s->cut_pending = 0;
+		shadow_attach(s, e);
 	}
 	if (kind == PL_QUERY)
 		s->seg_no++;
@@ -847,6 +954,12 @@ static enum step legacy_query(struct session *s, struct scan *sc, size_t total, 
 	if (d->flags & ROUTE_F_PREPARE)
 		return sql_prepare(s, sc, total, sql, len, d);
 	router_translate(s->w->router, sql, len, NULL, 0, &xr);
+	shadow_req_free(s->shadow_pending);
+	/* Before the drop below: <sql> points into the client's input. */
+	s->shadow_pending = xr.status == XLATE_OK && xr.wrap == XLATE_W_NONE
+				    ? shadow_for(s, d->legacy_tables, CUTOVER_MYSQL, d->fingerprint, sql,
+						 len, NULL, 0)
+				    : NULL;
 	scan_drop(sc, total);
 	if (xr.status != XLATE_OK)
 		return refuse_translation(s, PL_QUERY, &xr, d, &local);
@@ -948,9 +1061,10 @@ static enum step legacy_parse_msg(struct session *s, struct scan *sc, size_t tot
 			return duplicate_statement(s, sc, total, p->name);
 		return out_of_memory(s), STEP_STOP;
 	}
-	if (p->name[0] == '\0')
+	if (p->name[0] == '\0') {
 		s->cut_unnamed = d->legacy_tables;
-	else if (!remember_legacy_stmt(s, body, blen, p->name))
+		shadow_keep_unnamed(s, body, blen, d);
+	} else if (!remember_legacy_stmt(s, body, blen, p->name))
 		return out_of_memory(s), STEP_STOP;
 	s->legacy_seg = true;
 	scan_drop(sc, total);
@@ -1017,12 +1131,23 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 		}
 		uint64_t tables = stmt[0] ? 0 : s->cut_unnamed;
 		struct client_stmt *cs = stmt[0] ? stmt_table_find(&s->cut_stmts, stmt) : NULL;
+		uint64_t fp = s->shadow_unnamed_fp;
 		if (cs != NULL) {
 			struct route_decision rd;
 			route(s, (const char *)cs->body, strnlen((const char *)cs->body, cs->len), &rd);
 			tables = rd.legacy_tables;
+			fp = rd.fingerprint;
 			if (rd.target == ROUTE_SUPABASE && (rd.flags & ROUTE_F_CUTOVER) &&
 			    s->server != NULL) {
+				if (shadow_wants_bind(s, blen)) {
+					enum step st = need_whole(s, sc, total, blen);
+					if (st != STEP_NEXT)
+						return st;
+					const uint8_t *body = scan_body(sc, blen, s->w);
+					if (body != NULL)
+						shadow_bind(s, body, blen, cs->body, cs->len, tables,
+							    CUTOVER_SUPABASE, fp);
+				}
 				legacy_forget_portal(s, portal);
 				cut_pending(s, tables, CUTOVER_SUPABASE);
 				return cut_bind(s, sc, total, (size_t)head, portal, cs);
@@ -1035,6 +1160,10 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 		const uint8_t *body = scan_body(sc, blen, s->w);
 		if (body == NULL)
 			return out_of_memory(s), STEP_STOP;
+		const uint8_t *rest = cs ? cs->body : stmt[0] ? NULL : s->shadow_unnamed;
+		if (rest != NULL && shadow_wants_bind(s, blen))
+			shadow_bind(s, body, blen, rest, cs ? cs->len : s->shadow_unnamed_len, tables,
+				    CUTOVER_MYSQL, fp);
 		bool oom;
 		struct pgmsg_writer *err = worker_writer(s->w);
 		s->legacy_seg = true;
@@ -1286,8 +1415,13 @@ void relay_session_free(struct session *s)
 			break;
 		drop_effect(&e);
 		legacy_work_free(e.work);
+		shadow_req_free(e.shadow);
 		free(e.msg);
 	}
+	shadow_req_free(s->shadow_pending);
+	s->shadow_pending = NULL;
+	free(s->shadow_unnamed);
+	s->shadow_unnamed = NULL;
 	pipeline_free(&s->q);
 	script_free(s);
 	legacy_session_free(s);
@@ -1884,8 +2018,13 @@ static enum step handle_query(struct session *s, struct scan *sc, size_t total, 
 	struct pl_entry *e = push(s, PL_QUERY, PL_UPSTREAM, NULL, 0);
 	if (e == NULL)
 		return STEP_STOP;
-	if (d.flags & ROUTE_F_CUTOVER)
+	if ((d.flags & ROUTE_F_CUTOVER) && !(d.flags & ROUTE_F_MULTI)) {
 		cut_mark(e, d.legacy_tables, CUTOVER_SUPABASE);
+		e->shadow = shadow_for(s, d.legacy_tables, CUTOVER_SUPABASE, d.fingerprint, sql, len,
+				       NULL, 0);
+	} else if (d.flags & ROUTE_F_CUTOVER) {
+		cut_mark(e, d.legacy_tables, CUTOVER_SUPABASE);
+	}
 	if (s->txn_pool) {
 		note_session_effects(s, &d);
 		if ((d.flags & ROUTE_F_SET_ONLY) && !s->pinned) {
@@ -1919,8 +2058,11 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 		return st;
 	}
 	forget_legacy_stmt(s, p.name);
-	if (p.name[0] == '\0')
+	if (p.name[0] == '\0') {
 		s->cut_unnamed = 0;
+		free(s->shadow_unnamed);
+		s->shadow_unnamed = NULL;
+	}
 	if (d.target == ROUTE_MYSQL)
 		return legacy_parse_msg(s, sc, total, body, blen, &p, &d, false);
 	if ((d.flags & ROUTE_F_CUTOVER) && !(d.flags & ROUTE_F_MULTI)) {
@@ -1931,6 +2073,7 @@ static enum step handle_parse(struct session *s, struct scan *sc, size_t total, 
 				return ls;
 		} else {
 			cut_pending(s, d.legacy_tables, CUTOVER_SUPABASE);
+			shadow_keep_unnamed(s, body, blen, &d);
 		}
 	}
 	if ((d.flags & ROUTE_F_SET_ONLY) && !(d.flags & ROUTE_F_MULTI))
@@ -1976,6 +2119,8 @@ static enum step handle_sync(struct session *s, struct scan *sc, size_t total)
 	s->skip_to_sync = false;
 	s->skip_local = false;
 	s->cut_pending = 0;
+	shadow_req_free(s->shadow_pending);
+	s->shadow_pending = NULL;
 	if (local) {
 		/* The whole segment was refused here: so is its ReadyForQuery. */
 		scan_drop(sc, total);
@@ -2020,11 +2165,35 @@ static enum step forward(struct session *s, struct scan *sc, size_t total, enum 
 		cut_mark(e, s->cut_pending, CUTOVER_SUPABASE);
 		e->t0_us = s->cut_pending_us;
 		s->cut_pending = 0;
+		shadow_attach(s, e);
 	}
 	/* Nothing will answer a Flush or CopyDone: at the head it is done already. */
 	if ((e->flags & PL_F_SILENT) && !emit_ready(s, NULL))
 		return STEP_STOP;
 	return scan_pass(sc, total, &s->c2s_pass);
+}
+
+/*
+ * A Bind of the unnamed statement while it is a legacy read on its Supabase
+ * copy: looked at whole (when small) so that a sampled read is shadowed.
+ */
+static enum step shadow_unnamed_bind(struct session *s, struct scan *sc, size_t total,
+				     uint32_t blen)
+{
+	if (!shadow_wants_bind(s, blen))
+		return STEP_NEXT;
+	enum step st = need_whole(s, sc, total, blen);
+	if (st != STEP_NEXT)
+		return st;
+	const uint8_t *body = scan_body(sc, blen, s->w);
+	if (body == NULL)
+		return STEP_NEXT;
+	const uint8_t *portal_end = memchr(body, '\0', blen);
+	/* Only a Bind of the unnamed statement: after the portal name, an empty name. */
+	if (portal_end != NULL && (size_t)(portal_end - body) + 1 < blen && portal_end[1] == '\0')
+		shadow_bind(s, body, blen, s->shadow_unnamed, s->shadow_unnamed_len,
+			    s->cut_pending, CUTOVER_SUPABASE, s->shadow_unnamed_fp);
+	return STEP_NEXT;
 }
 
 static enum step client_message(struct session *s, struct scan *sc)
@@ -2056,6 +2225,12 @@ static enum step client_message(struct session *s, struct scan *sc)
 		session_close(s, "client sent Terminate");
 		return STEP_STOP;
 	case 'B':
+		if (s->shadow_unnamed != NULL && s->cut_pending != 0 &&
+		    s->cut_pending_side == CUTOVER_SUPABASE) {
+			enum step st = shadow_unnamed_bind(s, sc, (size_t)total, blen);
+			if (st != STEP_NEXT)
+				return st;
+		}
 		if (s->txn_pool)
 			return handle_txn_ref(s, sc, (size_t)total, blen, type);
 		return forward(s, sc, (size_t)total, PL_BIND);

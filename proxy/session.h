@@ -24,6 +24,7 @@ struct conn;
 struct event;
 struct scram_server;
 struct legacy_state;
+struct shadow_req;
 struct relay_script;
 
 enum session_state {
@@ -100,6 +101,16 @@ struct session {
 	uint8_t cut_pending_side; /* enum cutover_side */
 	int64_t cut_pending_us; /* when its Parse or Bind came */
 	struct stmt_table cut_stmts;
+	/*
+	 * Shadow reads (shadow.h): the request of a sampled read until its
+	 * Execute's entry takes it, and — while shadow_percent > 0 — the
+	 * unnamed legacy Parse's body after its name (text, types), its tables
+	 * and fingerprint, for a Bind of it to build a request from.
+	 */
+	struct shadow_req *shadow_pending;
+	uint8_t *shadow_unnamed;
+	size_t shadow_unnamed_len;
+	uint64_t shadow_unnamed_tables, shadow_unnamed_fp;
 
 	/* Legacy reads answered from MySQL (legacy.c); NULL until the first. */
 	struct legacy_state *legacy;

@@ -31,6 +31,7 @@
 #include "proxy/legacy.h"
 #include "proxy/metrics.h"
 #include "proxy/mysql.h"
+#include "proxy/shadow.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "router/router.h"
@@ -479,8 +480,9 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 		return false;
 	w->mysql = mysqlb_pool_new(w);
 	w->metrics = metrics_new();
+	w->shadow = shadow_new(w);
 	w->metrics_ev = event_new(w->base, -1, EV_PERSIST, metrics_tick_cb, w);
-	if (w->mysql == NULL || w->metrics == NULL || w->metrics_ev == NULL ||
+	if (w->mysql == NULL || w->metrics == NULL || w->shadow == NULL || w->metrics_ev == NULL ||
 	    event_add(w->metrics_ev, &(struct timeval){ 1, 0 }) != 0)
 		return false;
 	adopt_snapshot(w);
@@ -535,6 +537,7 @@ void worker_destroy(struct worker *w)
 		server_free(srv);
 	server_cancels_free(w);
 	pool_destroy(&w->pool);
+	shadow_free(w->shadow); /* before the pool: it abandons its MySQL job */
 	mysqlb_pool_free(w->mysql);
 	router_free(w->router);
 	if (w->metrics_ev)

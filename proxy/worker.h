@@ -29,6 +29,7 @@ struct router;
 struct mysqlb_pool;
 struct session;
 struct metrics;
+struct shadow;
 
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(cancel_conn_list, cancel_conn);
@@ -82,6 +83,7 @@ struct worker {
 
 	struct pool pool;
 	struct mysqlb_pool *mysql;     /* the legacy MySQL's connections (mysql.h) */
+	struct shadow *shadow;         /* shadow reads of the cutover (shadow.h) */
 	struct cancel_conn_list cancel_conns; /* CancelRequests on their way upstream */
 	/* Sessions of this worker a CancelRequest named (any worker appends, under the lock). */
 	pthread_mutex_t cancel_lock;
