@@ -198,6 +198,32 @@ CUTOVER_SECTIONS = "\n".join([
 ])
 
 
+# --shadow: as --cutover, with shadow_percent = 5 and an admin port to read the shadow counts
+# from, so that what shadow reads cost the client's latency is measured against --cutover's.
+def shadow_sections(admin_port):
+    return "\n".join([
+        CUTOVER_SECTIONS.replace("shadow_percent = 0", "shadow_percent = 5"),
+        benchlib.toml_table("admin", {"listen": f"127.0.0.1:{admin_port}"}),
+    ])
+
+
+def shadow_counts(admin_port):
+    """switchyard_shadow_total by result, and the skipped count, from /metrics."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+    except OSError as e:
+        return f"/metrics unreachable: {e}"
+    counts = {}
+    for m in re.finditer(r'^switchyard_shadow_total\{table="[^"]+",result="(\w+)"\} (\d+)$',
+                         text, re.M):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
+    m = re.search(r"^switchyard_shadow_skipped_total (\d+)$", text, re.M)
+    counts["skipped"] = int(m.group(1)) if m else None
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def start_switchyard(work, pg, my, args, label="switchyard", more=""):
     """switchyard with [mysql]: (process, dsn), or Unavailable when it does not start."""
     proxy = {"workers": args.workers, "pool_mode": "session"}
@@ -457,6 +483,16 @@ def report(args, targets, results, status, notes):
                                  f"{w['tps'] / b['tps']:.3f}x the tps without [cutover] "
                                  f"(target >= 0.97), CPU µs/txn of switchyard "
                                  f"{fmt(w['cpu_switchyard'], '.1f')} vs {fmt(b['cpu_switchyard'], '.1f')}.")
+                with_shadow = results.get((workload, c, f"switchyard-shadow ({mode})"))
+                if with_shadow:
+                    sh = cell(with_shadow)
+                    if sh["p99"] and w["p99"]:
+                        lines.append(
+                            f"Shadow reads at 5 %, {workload} -M {mode}, {c} clients: client p99 "
+                            f"{sh['p99']:.3f} ms vs {w['p99']:.3f} ms without shadows "
+                            f"({(sh['p99'] / w['p99'] - 1) * 100:+.1f} %, target <= +10 %), "
+                            f"p50 {fmt(sh['p50'], '.3f')} vs {fmt(w['p50'], '.3f')} ms, tps "
+                            f"{fmt(sh['tps'] / w['tps'] if sh['tps'] and w['tps'] else None, '.3f')}x.")
     lines.append("")
     if verdicts:
         passed = sum(1 for v in verdicts if v[2])
@@ -505,6 +541,8 @@ def main():
     ap.add_argument("--no-postgres", action="store_true", help="skip the postgres-direct reference")
     ap.add_argument("--cutover", action="store_true",
                     help="also a switchyard with [cutover] at weight 0 (the cutover's cost)")
+    ap.add_argument("--shadow", action="store_true",
+                    help="also a switchyard with shadow_percent = 5 (implies --cutover): p99 cost")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (configurations, logs, data)")
@@ -532,10 +570,13 @@ def main():
                    Target("mariadb-direct", "mysql_direct", "prepared")]
         sy = [Target("switchyard", "pgbench", "extended"), Target("switchyard", "pgbench", "prepared")]
         targets += sy
-        cut = []
+        cut, shd = [], []
+        if args.shadow:
+            args.cutover = True
+            shd = [Target("switchyard-shadow", "pgbench", m) for m in ("extended", "prepared")]
         if args.cutover:
             cut = [Target("switchyard-cutover", "pgbench", m) for m in ("extended", "prepared")]
-            targets += cut
+            targets += cut + shd
         try:
             dsn = None
             proc, dsn = start_switchyard(work, pg, my, args)
@@ -549,6 +590,13 @@ def main():
                 procs.append(cproc)
                 for t in cut:
                     t.dsn, t.sy_pid = cdsn, cproc.pid
+            if shd:
+                args.admin_port = free_port()
+                sproc, sdsn = start_switchyard(work, pg, my, args, "switchyard-shadow",
+                                               shadow_sections(args.admin_port))
+                procs.append(sproc)
+                for t in shd:
+                    t.dsn, t.sy_pid = sdsn, sproc.pid
         except Unavailable as e:
             status = str(e)
             print(f"legacy_reads: switchyard cannot serve legacy reads: {status}", file=sys.stderr)
@@ -557,14 +605,18 @@ def main():
             print(f"legacy_reads: plumbing: {plumbing}", file=sys.stderr)
             for t in sy:
                 t.unavailable = "switchyard cannot serve legacy reads (see above)"
+        if not args.no_postgres or shd:
+            seed_postgres_copy(pg, args.rows)  # also the copy the shadow reads compare with
         if not args.no_postgres:
-            seed_postgres_copy(pg, args.rows)
             dsn = (f"host=127.0.0.1 port={pg['port']} user={benchlib.OWNER} "
                    f"password={benchlib.OWNER_PASSWORD} dbname={benchlib.DB} sslmode=require")
             targets += [Target("postgres-direct", "pgbench", m, dsn) for m in ("extended", "prepared")]
         results = {}
         load0 = loadavg()
         measure(targets, args, my, work, results)
+        if shd:
+            notes.append(f"Shadow reads of switchyard-shadow over the whole run: "
+                         f"{shadow_counts(args.admin_port)}.")
         notes.append(f"Load average (1 min) before / after the measurements: {load0} / "
                      f"{loadavg()} (this benchmark's own processes included; on {os.cpu_count()} "
                      "CPUs anything above that is other work competing for them).")
