@@ -453,14 +453,22 @@ static void on_read(void *arg, const struct pgclient_result *res)
 			follow_row(c, name, weight, at);
 	}
 	if (c->read_failing || !c->first_read_done) {
-		uint64_t missed = log_ratelimit_flush(&c->read_rl);
+		/* Failures not yet logged belong to the outage that just ended, not the next one. */
+		(void)log_ratelimit_flush(&c->read_rl);
 		log_info(-1, -1, c->first_read_done ? "control table readable again: following it"
 						    : "following the control table",
-			 "table=%s rows=%d interval_ms=%d failed_reads=%llu",
-			 c->cfg->cutover.control_table, n, CONTROL_POLL_MS, (unsigned long long)missed);
+			 "table=%s rows=%d interval_ms=%d", c->cfg->cutover.control_table, n,
+			 CONTROL_POLL_MS);
 	}
 	c->read_failing = false;
 	c->first_read_done = true;
+}
+
+/* For logs: the group a write is for ("customers+subscriptions"). */
+static const char *group_name(const struct control *c, const struct control_write *w)
+{
+	int t = config_legacy_index(c->cfg, w->table);
+	return t >= 0 ? c->cfg->cutover.groups[c->cfg->cutover.group_of[t]].name : w->table;
 }
 
 static void wrote_rows(struct control *c, struct control_write *w, const struct pgclient_result *res)
@@ -492,9 +500,8 @@ static void wrote_rows(struct control *c, struct control_write *w, const struct 
 				 log_quote(q, sizeof(q), w->members[i]));
 		}
 	}
-	log_info(-1, -1, "control table written", "table=%s group_of=%s weight=%d by=%s rows=%d",
-		 c->cfg->cutover.control_table, log_quote(q, sizeof(q), w->table), w->weight, w->by,
-		 n);
+	log_info(-1, -1, "control table written", "table=%s group=%s weight=%d by=%s rows=%d",
+		 c->cfg->cutover.control_table, group_name(c, w), w->weight, w->by, n);
 }
 
 static void on_write(void *arg, const struct pgclient_result *res)
@@ -523,8 +530,8 @@ static void on_write(void *arg, const struct pgclient_result *res)
 		/* The change is still in force here: it goes out once Supabase answers again. */
 		log_ratelimited_warn(&c->write_rl, -1, -1,
 				     "control table write failed: trying again",
-				     "table=%s group_of=%s weight=%d by=%s sqlstate=%s reason=%s",
-				     c->cfg->cutover.control_table, w->table, w->weight, w->by, state,
+				     "table=%s group=%s weight=%d by=%s sqlstate=%s reason=%s",
+				     c->cfg->cutover.control_table, group_name(c, w), w->weight, w->by, state,
 				     log_quote(qr, sizeof(qr), pgclient_message(res)));
 		TAILQ_INSERT_HEAD(&c->queue, w, link);
 		c->hold_writes = true;
@@ -532,8 +539,8 @@ static void on_write(void *arg, const struct pgclient_result *res)
 	}
 	if (!replaced)
 		log_error(-1, -1, "control table write failed: the fleet does not follow this change",
-			  "table=%s group_of=%s weight=%d by=%s sqlstate=%s reason=%s",
-			  c->cfg->cutover.control_table, w->table, w->weight, w->by, state,
+			  "table=%s group=%s weight=%d by=%s sqlstate=%s reason=%s",
+			  c->cfg->cutover.control_table, group_name(c, w), w->weight, w->by, state,
 			  log_quote(qr, sizeof(qr), pgclient_message(res)));
 	seen_mark(c, w, -1);
 	write_free(w);

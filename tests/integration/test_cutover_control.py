@@ -243,6 +243,30 @@ def test_admin_put_writes_through(control, make_proxy, mariadb):
     assert (group(a)["weight"], group(a)["changed_by"]) == (20, "admin")
 
 
+def test_a_read_older_than_a_write_does_not_undo_it(control, copy_db, make_proxy, mariadb):
+    a = control_proxy(make_proxy, mariadb, weights={"customers": 0})
+    assert init_control_table(a).returncode == 0
+    following(a)
+    blocked = ("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = "
+               "'Lock' AND application_name = 'switchyard control table'")
+    with copy_admin(copy_db) as other:
+        # another writer holds the table: a's next read waits for it and then sees its change
+        other.execute("BEGIN")
+        other.execute("LOCK TABLE switchyard.cutover IN ACCESS EXCLUSIVE MODE")
+        wait_until("a's read waits", lambda: control.execute(blocked, (COPY_DB,)).fetchone()[0])
+        set_row(other, "customers", 77)
+        # meanwhile an operator sets 55 on a: the read in flight predates that write
+        assert request(a, "PUT", "/cutover/customers", {"weight": 55})[0] == 200
+        other.execute("COMMIT")
+    t0 = time.monotonic()
+    wait_until("the admin change written", lambda: rows(control)["customers"][:2] == (55, "admin"),
+               start=t0)
+    set_row(control, "payments", 10)  # a later read, which a must follow
+    wait_until("a reads again", lambda: group(a, "payments")["weight"] == 10)
+    g = group(a)
+    assert (g["weight"], g["changed_by"]) == (55, "admin"), g
+
+
 def test_bad_rows_are_warned_once(control, make_proxy, mariadb):
     p = control_proxy(make_proxy, mariadb, start=False, weights={"customers": 30})
     assert init_control_table(p).returncode == 0
