@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "proxy/control.h"
 #include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
@@ -498,6 +499,10 @@ static void handle_cutover(struct admin *a, struct evhttp_request *req, const ch
 	peer_text(req, peer, sizeof(peer));
 	log_warn(-1, -1, "admin: cutover weight set", "table=%s group=%s from=%d weight=%d peer=%s",
 		 tname, cfg->cutover.groups[g].name, before, weight, peer);
+	/* With a control table the fleet follows, and this instance's next read does not undo it. */
+	char reason[128];
+	snprintf(reason, sizeof(reason), "PUT /cutover/%s from %s", tname, peer);
+	control_weight_set(p->control, tname, weight, "admin", reason);
 	reply_group(a, req, table);
 }
 

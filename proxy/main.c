@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy/admin.h"
+#include "proxy/control.h"
 #include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/mysql.h"
@@ -33,6 +34,7 @@
 struct cli {
 	const char *config_path;
 	bool check;
+	bool init_control_table;
 	int verbosity; /* -v adds one, -q subtracts one, relative to log_level */
 };
 
@@ -44,9 +46,12 @@ static _Atomic int workers_running;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: switchyard -c proxy.toml [--check] [-v|-q] [--version]\n"
+	fprintf(f, "usage: switchyard -c proxy.toml [--check | --init-control-table] [-v|-q] [--version]\n"
 		   "  -c, --config FILE  configuration file (default: proxy.toml)\n"
 		   "      --check        validate the configuration and exit 0 (valid) or 1\n"
+		   "      --init-control-table\n"
+		   "                     create [cutover] control_table in Supabase (if missing)\n"
+		   "                     with a row per legacy table, and exit 0 or 1\n"
 		   "  -v, --verbose      more log output (repeatable)\n"
 		   "  -q, --quiet        less log output (repeatable)\n"
 		   "      --version      print the version and exit\n");
@@ -57,6 +62,7 @@ static bool parse_args(int argc, char **argv, struct cli *c)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "init-control-table", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -70,6 +76,7 @@ static bool parse_args(int argc, char **argv, struct cli *c)
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'C': c->check = true; break;
+		case 'I': c->init_control_table = true; break;
 		case 'v': c->verbosity++; break;
 		case 'q': c->verbosity--; break;
 		case 'V': printf("switchyard %s\n", SY_VERSION); exit(0);
@@ -77,7 +84,7 @@ static bool parse_args(int argc, char **argv, struct cli *c)
 		default: usage(stderr); return false;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (c->check && c->init_control_table)) {
 		usage(stderr);
 		return false;
 	}
@@ -352,6 +359,9 @@ static bool reload(char *why, size_t why_cap)
 	SSL_CTX_free(old_c);
 	SSL_CTX_free(old_u);
 	apply_log_level(cfg);
+	/* The control table's name or [supabase] may have changed (control.h says what restarts). */
+	if (!control_apply_config(p->control, cfg))
+		log_error(-1, -1, "out of memory for the control table: not following it", NULL);
 	/* A larger max_client_conn or pool_size may no longer fit the limit. */
 	struct nofile nf;
 	nofile_raise(cfg, &nf);
@@ -445,6 +455,10 @@ static int run(struct config *cfg)
 	base = event_base_new();
 	if (p->workers == NULL || base == NULL)
 		return 1;
+	/* Before the workers: a rollback must find its hook in place. */
+	p->control = control_new(base, p->cutover);
+	if (p->control == NULL || !control_apply_config(p->control, cfg))
+		return 1;
 	exit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (exit_fd < 0)
 		return 1;
@@ -487,6 +501,9 @@ static int run(struct config *cfg)
 		worker_join(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++)
 		worker_destroy(&p->workers[i]);
+	/* No worker can roll back any more: the hook can go. */
+	control_free(p->control);
+	p->control = NULL;
 	log_refusal_totals();
 	admin_free(admin);
 	event_free(sig_hup);
@@ -513,6 +530,11 @@ int main(int argc, char **argv)
 	struct config *cfg = load_config(false, NULL, 0);
 	if (cfg == NULL)
 		return 1;
+	if (cli.init_control_table) {
+		int rc = control_init_table(cfg, stdout, stderr);
+		config_unref(cfg);
+		return rc;
+	}
 	struct nofile nf;
 	nofile_raise(cfg, &nf);
 	if (cli.check) {

@@ -94,16 +94,24 @@ static void clear_statement(struct pgclient *c)
 	c->pending = false;
 }
 
-/* Ends the statement in flight: its callback runs, then everything it had goes. */
+/*
+ * Ends the statement in flight: the client is free again before its
+ * callback runs (which may start the next statement, or free the client);
+ * the result lives until the callback returns.
+ */
 static void finish(struct pgclient *c)
 {
 	event_del(c->deadline_ev);
 	pgclient_done_fn done = c->done;
 	void *arg = c->arg;
+	struct pgclient_result out = c->out;
+	c->out.res = NULL;
 	c->done = NULL;
-	if (done)
-		done(arg, &c->out);
 	clear_statement(c);
+	if (done)
+		done(arg, &out);
+	if (out.res)
+		PQclear(out.res);
 }
 
 static void fail(struct pgclient *c, const char *sqlstate, const char *fmt, const char *what)

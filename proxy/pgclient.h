@@ -32,8 +32,9 @@ struct pgclient_result;
 typedef void (*pgclient_done_fn)(void *arg, const struct pgclient_result *res);
 
 /*
- * A client that connects as <application_name> with [supabase] of <cfg>
- * (a reference is taken when it connects and kept while connected).
+ * A client that connects as <application_name>, with [supabase] of the
+ * snapshot given to the statement that opens the connection (libpq keeps
+ * its own copy of the settings).
  */
 struct pgclient *pgclient_new(struct event_base *base, const char *application_name)
 	__attribute__((warn_unused_result));
@@ -53,8 +54,9 @@ bool pgclient_busy(const struct pgclient *c);
  * Runs <sql> with <nparams> text parameters (values[i] NULL for SQL NULL)
  * and text results, in its own implicit transaction, connecting first
  * with [supabase] of <cfg> if needed. <done> runs later from the event loop
- * (never inside this call). False if a statement is in flight or on OOM:
- * <done> will not run.
+ * (never inside this call); the client is free again when it runs, so it
+ * may start the next statement. False if a statement is in flight or on
+ * OOM: <done> will not run.
  */
 bool pgclient_query(struct pgclient *c, const struct config *cfg, const char *sql, int nparams,
 		    const char *const *values, int timeout_ms, pgclient_done_fn done, void *arg)

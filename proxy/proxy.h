@@ -20,6 +20,7 @@
 #include "proxy/refusals.h"
 
 struct worker;
+struct control;
 
 /* Bits of worker->wake_flags: why another thread woke this worker. */
 enum proxy_wake {
@@ -58,6 +59,7 @@ struct proxy {
 	struct cancel_registry cancels;
 	struct refusals refusals;
 	struct cutover *cutover; /* live weights and rollback state (cutover.h) */
+	struct control *control; /* the control table follower (control.h): main thread only */
 };
 
 /* Wakes worker <w> from any thread with the given enum proxy_wake bits. */

@@ -55,7 +55,7 @@ struct side {
 	bool failed;              /* the statement failed there */
 	bool unusable;            /* no comparison possible: unreachable, timed out, too large */
 	char sqlstate[6];
-	char message[300];
+	char message[400];
 	unsigned ncols;
 	uint64_t nrows;
 	struct row_ref { uint64_t hash; uint64_t index; } *rows;
