@@ -28,6 +28,7 @@
 #include "proxy/mysql.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
+#include "proxy/verify.h"
 #include "proxy/worker.h"
 #include "router/catalog.h"
 
@@ -54,7 +55,11 @@ static void usage(FILE *f)
 		   "                     with a row per legacy table, and exit 0 or 1\n"
 		   "  -v, --verbose      more log output (repeatable)\n"
 		   "  -q, --quiet        less log output (repeatable)\n"
-		   "      --version      print the version and exit\n");
+		   "      --version      print the version and exit\n"
+		   "       switchyard verify -c proxy.toml [TABLE ...] [--chunk-rows N] "
+		   "[--max-rows-per-s N] [--json]\n"
+		   "                     compare legacy tables with their Supabase copies "
+		   "(exit 0 same, 1 differ, 2 error)\n");
 }
 
 static bool parse_args(int argc, char **argv, struct cli *c)
@@ -524,6 +529,9 @@ static int run(struct config *cfg)
 
 int main(int argc, char **argv)
 {
+	/* A subcommand of its own: blocking, one-shot, no workers. */
+	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		return verify_main(argc - 1, argv + 1);
 	if (!parse_args(argc, argv, &cli))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);

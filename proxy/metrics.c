@@ -19,6 +19,7 @@
 
 #include "proxy/cutover.h"
 #include "proxy/proxy.h"
+#include "proxy/verify.h"
 #include "proxy/worker.h"
 #include "router/router.h"
 
@@ -358,6 +359,44 @@ static void render_refusals(struct proxy *p, struct evbuffer *out)
 						    cfg->legacy.tables[st[g].first_table]),  \
 				    __VA_ARGS__)
 
+/* What the last `switchyard verify` of each legacy table found (its results file). */
+static void render_verify(const struct config *cfg, struct evbuffer *out)
+{
+	struct verify_result *v = calloc(cfg->legacy.ntables ? cfg->legacy.ntables : 1, sizeof(*v));
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < cfg->legacy.ntables; i++)
+		verify_last(cfg, cfg->legacy.tables[i], &v[i]);
+	head(out, "switchyard_verify_mismatched_rows", "gauge",
+	     "Rows the last switchyard verify found missing, extra or changed in the table's copy.");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found && (strcmp(v[i].status, "match") == 0 || strcmp(v[i].status, "differ") == 0))
+			evbuffer_add_printf(out, "switchyard_verify_mismatched_rows{table=\"%s\"} %llu\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]),
+					    (unsigned long long)(v[i].missing + v[i].extra + v[i].changed));
+	}
+	head(out, "switchyard_verify_ok", "gauge",
+	     "1 when the last switchyard verify of the table found its copy the same, else 0.");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found)
+			evbuffer_add_printf(out, "switchyard_verify_ok{table=\"%s\"} %d\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]),
+					    strcmp(v[i].status, "match") == 0);
+	}
+	head(out, "switchyard_verify_last_run_timestamp_seconds", "gauge",
+	     "When the last switchyard verify of the table finished (seconds since the epoch).");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found)
+			evbuffer_add_printf(out,
+					    "switchyard_verify_last_run_timestamp_seconds{table=\"%s\"} %lld\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]), (long long)v[i].at_s);
+	}
+	free(v);
+}
+
 /* Shadow comparisons that could not be made, and the outcomes per statement fingerprint. */
 static void render_shadow(struct proxy *p, struct evbuffer *out, const struct metrics_sum *s)
 {
@@ -499,6 +538,7 @@ bool metrics_render(struct proxy *p, int64_t start_ms, struct evbuffer *out)
 	render_refusals(p, out);
 	render_cutover(p, cfg, out, st, n);
 	render_shadow(p, out, s);
+	render_verify(cfg, out);
 	free(s);
 	free(st);
 	return true;
