@@ -28,6 +28,7 @@
 #include "proxy/mysql.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
+#include "proxy/shadow.h"
 #include "proxy/verify.h"
 #include "proxy/worker.h"
 #include "router/catalog.h"
@@ -486,6 +487,9 @@ static int run(struct config *cfg)
 		if (admin == NULL)
 			return 1;
 	}
+	p->shadow = shadow_runner_start(p, p->nworkers);
+	if (p->shadow == NULL)
+		return 1;
 	for (int i = 0; i < p->nworkers; i++) {
 		if (!worker_init(&p->workers[i], p, i)) {
 			log_error(i, -1, "worker failed to start", NULL);
@@ -506,7 +510,9 @@ static int run(struct config *cfg)
 		worker_join(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++)
 		worker_destroy(&p->workers[i]);
-	/* No worker can roll back any more: the hook can go. */
+	/* No worker submits shadows any more, and none can roll back: both can go. */
+	shadow_runner_stop(p->shadow);
+	p->shadow = NULL;
 	control_free(p->control);
 	p->control = NULL;
 	log_refusal_totals();

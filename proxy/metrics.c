@@ -55,7 +55,6 @@ struct metrics {
 	struct metrics_backend_stats b[METRICS_NBACKENDS];
 	struct metrics_router router_now;  /* the current router */
 	struct metrics_router router_base; /* counters of routers retired on reload */
-	_Atomic uint64_t shadow_skipped;   /* shadow reads that could not be compared */
 };
 
 struct metrics *metrics_new(void)
@@ -78,11 +77,6 @@ static inline void bump(_Atomic uint64_t *x, uint64_t by)
 static inline uint64_t get(_Atomic uint64_t *x)
 {
 	return atomic_load_explicit(x, memory_order_relaxed);
-}
-
-void metrics_shadow_skipped(struct metrics *m)
-{
-	atomic_store_explicit(&m->shadow_skipped, get(&m->shadow_skipped) + 1, memory_order_relaxed);
 }
 
 void metrics_statement(struct metrics *m, enum metrics_backend b, uint64_t latency_us)
@@ -216,7 +210,6 @@ struct metrics_sum {
 	size_t nerr[METRICS_NBACKENDS];
 	uint64_t err_other[METRICS_NBACKENDS];
 	uint64_t router[7];
-	uint64_t shadow_skipped;
 };
 
 static void add_error(struct metrics_sum *s, int b, uint64_t code, uint64_t count)
@@ -267,7 +260,6 @@ static void sum_workers(struct proxy *p, struct metrics_sum *s)
 			}
 			s->err_other[b] += get(&bs->errors.other);
 		}
-		s->shadow_skipped += get(&m->shadow_skipped);
 		sum_router(s->router, &m->router_now);
 		/* Gauges (entries, bytes) have no base: only counters are folded on retire. */
 		uint64_t base[7] = { 0 };
@@ -398,13 +390,13 @@ static void render_verify(const struct config *cfg, struct evbuffer *out)
 }
 
 /* Shadow comparisons that could not be made, and the outcomes per statement fingerprint. */
-static void render_shadow(struct proxy *p, struct evbuffer *out, const struct metrics_sum *s)
+static void render_shadow(struct proxy *p, struct evbuffer *out)
 {
 	head(out, "switchyard_shadow_skipped_total", "counter",
 	     "Shadow reads not compared: a side unreachable or timed out, both failed, rows not "
 	     "determined (LIMIT without a total ORDER BY), or a result too large.");
 	evbuffer_add_printf(out, "switchyard_shadow_skipped_total %llu\n",
-			    (unsigned long long)s->shadow_skipped);
+			    (unsigned long long)atomic_load(&p->shadow_skipped));
 	struct cutover_fp_stats *fp = malloc(CUTOVER_FINGERPRINTS * sizeof(*fp));
 	if (fp == NULL)
 		return;
@@ -537,7 +529,7 @@ bool metrics_render(struct proxy *p, int64_t start_ms, struct evbuffer *out)
 	render_router(out, s);
 	render_refusals(p, out);
 	render_cutover(p, cfg, out, st, n);
-	render_shadow(p, out, s);
+	render_shadow(p, out);
 	render_verify(cfg, out);
 	free(s);
 	free(st);

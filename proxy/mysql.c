@@ -1535,7 +1535,8 @@ struct mysqlb_sync {
 	MYSQL *m;
 };
 
-struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, char *err, size_t n)
+struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, int read_timeout_s, char *err,
+				     size_t n)
 {
 	struct mysqlb_sync *s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->m = mysql_init(NULL)) == NULL) {
@@ -1544,6 +1545,10 @@ struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, char *err, size_t
 		return NULL;
 	}
 	set_options(s->m, cfg, false);
+	if (read_timeout_s > 0) {
+		unsigned t = (unsigned)read_timeout_s;
+		mysql_options(s->m, MYSQL_OPT_READ_TIMEOUT, &t);
+	}
 	if (mysql_real_connect(s->m, cfg->mysql.host, cfg->mysql.user, cfg->mysql.password,
 			       cfg->mysql.database, cfg->mysql.port, NULL, 0) == NULL) {
 		snprintf(err, n, "cannot connect to MySQL at %s:%u as \"%s\": %s", cfg->mysql.host,

@@ -134,10 +134,12 @@ struct mysqlb_sync;
 
 /*
  * Connects with [mysql] of <cfg> and runs the session set-up every legacy
- * read relies on (xlate_session_setup). NULL with the reason in err[0, n).
+ * read relies on (xlate_session_setup). <read_timeout_s> > 0: a read that
+ * waits longer fails (the connection is then unusable). NULL with the
+ * reason in err[0, n).
  */
-struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, char *err, size_t n)
-	__attribute__((warn_unused_result));
+struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, int read_timeout_s, char *err,
+				     size_t n) __attribute__((warn_unused_result));
 void mysqlb_sync_close(struct mysqlb_sync *s);
 
 /* Runs a statement without a result set (START TRANSACTION, COMMIT). */

@@ -1143,7 +1143,7 @@ static int run_all(const struct opts *o, struct config *cfg)
 	struct run r = { .o = o, .cfg = cfg, .tty = isatty(2) };
 	pgv_session_init(&r.pv);
 	r.router = router_new(&legacy, 0, 0);
-	r.my = mysqlb_sync_open(cfg, err, sizeof(err));
+	r.my = mysqlb_sync_open(cfg, 0, err, sizeof(err));
 	if (r.router == NULL || r.my == NULL) {
 		fprintf(stderr, "switchyard verify: %s\n", r.my ? "out of memory" : err);
 		router_free(r.router);
