@@ -200,7 +200,7 @@ def main():
             f"Load average (1 min) at the end: {os.getloadavg()[0]:.2f}.",
             "",
         ]
-        benchlib.write_section(args.out, "verify", lines)
+        benchlib.write_section(Path(args.out), "verify", lines)
         print("\n".join(lines))
     finally:
         if proc is not None:
