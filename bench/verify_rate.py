@@ -115,8 +115,9 @@ def run_pgloader(my, pg, work):
   ALTER SCHEMA '{MY_DB}' RENAME TO 'public';
 """)
     t0 = time.perf_counter()
-    out = subprocess.run(["pgloader", "--no-ssl-cert-verification", str(load)],
-                         capture_output=True, text=True, timeout=1800, cwd=str(work))
+    env = dict(os.environ, SSL_CERT_FILE=f"{pg['dir']}/ca.crt")  # the CA pgloader checks with
+    out = subprocess.run(["pgloader", str(load)], capture_output=True, text=True, timeout=1800,
+                         cwd=str(work), env=env)
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         return None, f"pgloader failed: {(out.stderr or out.stdout).strip()[-400:]}"

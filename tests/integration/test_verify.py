@@ -74,7 +74,7 @@ def changed_example(t, key):
      "UPDATE customers SET memo = NULL WHERE customer_id = 2",
      "UPDATE customers c SET memo = s.memo FROM saved s WHERE c.customer_id = s.customer_id",
      "memo"),
-    ("trailing blank", "subscriptions", None,
+    ("trailing blank in a VARCHAR", "subscriptions", None,
      "UPDATE subscriptions SET plan = plan || ' ' WHERE subscription_id = "
      "(SELECT min(subscription_id) FROM subscriptions)",
      "UPDATE subscriptions SET plan = rtrim(plan) WHERE subscription_id = "
