@@ -32,6 +32,7 @@
 #include "proxy/cutover.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
+#include "proxy/verify.h"
 #include "proxy/proxy.h"
 
 /* proxy/status.html, embedded at build time (cmake/embed.cmake). */
@@ -258,13 +259,30 @@ static json_t *group_json(const struct config *cfg, size_t g, const struct cutov
 						      "p99_ms", (double)pt->p99_us[sd] / 1000.0));
 		json_array_append_new(hist, o);
 	}
-	return json_pack("{s:s,s:o,s:i,s:i,s:b,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o}",
+	/* The last `switchyard verify` of each member, from the results file. */
+	json_t *ver = json_object();
+	for (size_t i = 0; i < grp->ntables; i++) {
+		struct verify_result v;
+		const char *name = cfg->legacy.tables[grp->tables[i]];
+		verify_last(cfg, name, &v);
+		json_object_set_new(ver, name,
+				    v.found ? json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:s}", "status", v.status,
+							"at", iso_time(v.at_s * 1000), "rows",
+							(json_int_t)v.rows_mysql, "missing",
+							(json_int_t)v.missing, "extra", (json_int_t)v.extra,
+							"changed", (json_int_t)v.changed, "summary",
+							v.summary)
+					    : json_null());
+	}
+	json_t *out = json_pack("{s:s,s:o,s:i,s:i,s:b,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o}",
 			 "name", st->name, "tables", tables, "weight", st->weight,
 			 "file_weight", st->file_weight, "copied", st->copied,
 			 "state", st->state == CUTOVER_ROLLED_BACK ? "rolled_back" : "active",
 			 "reason", st->reason, "changed_at", iso_time(st->changed_ms),
 			 "changed_by", st->changed_by, "rollbacks", (json_int_t)st->rollbacks,
 			 "window", win, "totals", tot, "history", hist);
+	json_object_set_new(out, "verify", ver);
+	return out;
 }
 
 /* Every group's status, or NULL on OOM; *n gets how many. Free with free(). */
@@ -382,7 +400,7 @@ static char *read_body(struct evhttp_request *req, size_t *len)
 }
 
 /* {"weight": 0..100, "force": bool?}: the weight, or -1 after answering 400. */
-static int parse_weight(struct evhttp_request *req, const char *body, size_t len)
+static int parse_weight(struct evhttp_request *req, const char *body, size_t len, bool *force)
 {
 	json_error_t jerr;
 	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -401,7 +419,6 @@ static int parse_weight(struct evhttp_request *req, const char *body, size_t len
 		goto out;
 	}
 	json_object_foreach(doc, key, v) {
-		/* "force" is issue 9's verify override: accepted, no effect yet. */
 		if (strcmp(key, "weight") != 0 && strcmp(key, "force") != 0) {
 			snprintf(msg, sizeof(msg), "unknown key \"%.200s\" (expected \"weight\", \"force\")", key);
 			reply_error(req, 400, "Bad Request", msg);
@@ -413,6 +430,7 @@ static int parse_weight(struct evhttp_request *req, const char *body, size_t len
 		reply_error(req, 400, "Bad Request", "\"force\" must be true or false");
 		goto out;
 	}
+	*force = v != NULL && json_is_true(v);
 	v = json_object_get(doc, "weight");
 	if (v == NULL || !json_is_integer(v)) {
 		reply_error(req, 400, "Bad Request", "\"weight\" must be an integer from 0 to 100");
@@ -483,15 +501,26 @@ static void handle_cutover(struct admin *a, struct evhttp_request *req, const ch
 	char *body = read_body(req, &len);
 	if (body == NULL)
 		return;
-	int weight = parse_weight(req, body, len);
+	bool force = false;
+	int weight = parse_weight(req, body, len, &force);
 	free(body);
 	if (weight < 0)
 		return;
-	char err[256], peer[64];
+	char err[512], peer[64];
 	const char *tname = cfg->legacy.tables[table];
 	size_t g = cfg->cutover.group_of[table];
 	struct cutover_table *ct = cutover_find(p->cutover, tname);
 	int before = ct ? cutover_weight(ct) : -1;
+	/* Raising a weight needs a clean `switchyard verify` of every member (issue 9). */
+	const struct config_cutover_group *grp = &cfg->cutover.groups[g];
+	for (size_t i = 0; weight > 0 && weight > before && !force && i < grp->ntables; i++) {
+		if (!verify_guard(cfg, cfg->legacy.tables[grp->tables[i]], err, sizeof(err))) {
+			reply_error(req, 409, "Conflict", err);
+			return;
+		}
+	}
+	if (force && weight > before && weight > 0)
+		log_warn(-1, -1, "admin: weight raised with force", "table=%s", tname);
 	if (!cutover_set_weight(p->cutover, cfg, tname, weight, "admin", err, sizeof(err))) {
 		reply_error(req, 400, "Bad Request", err);
 		return;

@@ -47,6 +47,7 @@ enum config_section_id {
 	SEC_WEIGHTS,   /* [cutover.weights]: its keys are legacy table names */
 	SEC_ROLLBACK,  /* [cutover.rollback] */
 	SEC_ADMIN,     /* [admin]: its presence turns the HTTP endpoint on */
+	SEC_VERIFY,    /* [verify]: where `switchyard verify` keeps results, the weight guard */
 	SEC_COUNT,
 };
 
@@ -66,6 +67,7 @@ static const struct config_section_def config_sections[SEC_COUNT] = {
 	[SEC_WEIGHTS] = { "cutover.weights", false, false },
 	[SEC_ROLLBACK] = { "cutover.rollback", false, false },
 	[SEC_ADMIN] = { "admin", false, false },
+	[SEC_VERIFY] = { "verify", false, false },
 };
 
 enum config_key_type {
@@ -120,6 +122,7 @@ _Static_assert(sizeof(enum config_mysql_tls) == sizeof(int), "enum size");
 #define US(f) offsetof(struct config_user, f)
 #define CO(f) offsetof(struct config, cutover.f)
 #define AD(f) offsetof(struct config, admin.f)
+#define VE(f) offsetof(struct config, verify.f)
 
 static const struct config_key_def config_keys[] = {
 	{ .section = SEC_PROXY, .name = "listen", .type = KEY_LISTEN, .offset = PX(listen_host),
@@ -227,6 +230,11 @@ static const struct config_key_def config_keys[] = {
 	  .count_offset = AD(listen_port), .def_str = "127.0.0.1:9930" },
 	{ .section = SEC_ADMIN, .name = "token", .type = KEY_STRING, .offset = AD(token),
 	  .max = 1024, .def_str = "", .secret = true },
+
+	{ .section = SEC_VERIFY, .name = "results_file", .type = KEY_STRING,
+	  .offset = VE(results_file), .max = CONFIG_PATH_MAX, .def_str = "verify-results.json" },
+	{ .section = SEC_VERIFY, .name = "max_age_s", .type = KEY_INT, .offset = VE(max_age_s),
+	  .min = 0, .max = 365 * 86400, .def_int = 0 },
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -482,6 +490,7 @@ static void config_free(struct config *cfg)
 	free(cfg->cutover.control_table);
 	free(cfg->admin.listen_host);
 	free_secret(cfg->admin.token);
+	free(cfg->verify.results_file);
 	catalog_free(cfg->catalog);
 	free(cfg);
 }

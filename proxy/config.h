@@ -172,6 +172,12 @@ struct config {
 		char *token;       /* "" when unset: only loopback clients may change anything */
 	} admin;
 
+	/* [verify]: what `switchyard verify` found, and what raising a weight needs. */
+	struct {
+		char *results_file;  /* as written; relative to the config file's directory */
+		int max_age_s;       /* > 0: a weight above 0 needs a verify this recent */
+	} verify;
+
 	/*
 	 * The legacy tables as MySQL defines them (router/catalog.h), read at
 	 * load time by the MySQL backend; NULL without [mysql]. Owned: freed

@@ -28,6 +28,8 @@
 #include "proxy/mysql.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
+#include "proxy/shadow.h"
+#include "proxy/verify.h"
 #include "proxy/worker.h"
 #include "router/catalog.h"
 
@@ -54,7 +56,11 @@ static void usage(FILE *f)
 		   "                     with a row per legacy table, and exit 0 or 1\n"
 		   "  -v, --verbose      more log output (repeatable)\n"
 		   "  -q, --quiet        less log output (repeatable)\n"
-		   "      --version      print the version and exit\n");
+		   "      --version      print the version and exit\n"
+		   "       switchyard verify -c proxy.toml [TABLE ...] [--chunk-rows N] "
+		   "[--max-rows-per-s N] [--json]\n"
+		   "                     compare legacy tables with their Supabase copies "
+		   "(exit 0 same, 1 differ, 2 error)\n");
 }
 
 static bool parse_args(int argc, char **argv, struct cli *c)
@@ -481,6 +487,9 @@ static int run(struct config *cfg)
 		if (admin == NULL)
 			return 1;
 	}
+	p->shadow = shadow_runner_start(p, p->nworkers);
+	if (p->shadow == NULL)
+		return 1;
 	for (int i = 0; i < p->nworkers; i++) {
 		if (!worker_init(&p->workers[i], p, i)) {
 			log_error(i, -1, "worker failed to start", NULL);
@@ -501,7 +510,9 @@ static int run(struct config *cfg)
 		worker_join(&p->workers[i]);
 	for (int i = 0; i < p->nworkers; i++)
 		worker_destroy(&p->workers[i]);
-	/* No worker can roll back any more: the hook can go. */
+	/* No worker submits shadows any more, and none can roll back: both can go. */
+	shadow_runner_stop(p->shadow);
+	p->shadow = NULL;
 	control_free(p->control);
 	p->control = NULL;
 	log_refusal_totals();
@@ -524,6 +535,9 @@ static int run(struct config *cfg)
 
 int main(int argc, char **argv)
 {
+	/* A subcommand of its own: blocking, one-shot, no workers. */
+	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		return verify_main(argc - 1, argv + 1);
 	if (!parse_args(argc, argv, &cli))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);

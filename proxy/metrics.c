@@ -19,6 +19,7 @@
 
 #include "proxy/cutover.h"
 #include "proxy/proxy.h"
+#include "proxy/verify.h"
 #include "proxy/worker.h"
 #include "router/router.h"
 
@@ -54,7 +55,6 @@ struct metrics {
 	struct metrics_backend_stats b[METRICS_NBACKENDS];
 	struct metrics_router router_now;  /* the current router */
 	struct metrics_router router_base; /* counters of routers retired on reload */
-	_Atomic uint64_t shadow_skipped;   /* shadow reads that could not be compared */
 };
 
 struct metrics *metrics_new(void)
@@ -77,11 +77,6 @@ static inline void bump(_Atomic uint64_t *x, uint64_t by)
 static inline uint64_t get(_Atomic uint64_t *x)
 {
 	return atomic_load_explicit(x, memory_order_relaxed);
-}
-
-void metrics_shadow_skipped(struct metrics *m)
-{
-	atomic_store_explicit(&m->shadow_skipped, get(&m->shadow_skipped) + 1, memory_order_relaxed);
 }
 
 void metrics_statement(struct metrics *m, enum metrics_backend b, uint64_t latency_us)
@@ -215,7 +210,6 @@ struct metrics_sum {
 	size_t nerr[METRICS_NBACKENDS];
 	uint64_t err_other[METRICS_NBACKENDS];
 	uint64_t router[7];
-	uint64_t shadow_skipped;
 };
 
 static void add_error(struct metrics_sum *s, int b, uint64_t code, uint64_t count)
@@ -266,7 +260,6 @@ static void sum_workers(struct proxy *p, struct metrics_sum *s)
 			}
 			s->err_other[b] += get(&bs->errors.other);
 		}
-		s->shadow_skipped += get(&m->shadow_skipped);
 		sum_router(s->router, &m->router_now);
 		/* Gauges (entries, bytes) have no base: only counters are folded on retire. */
 		uint64_t base[7] = { 0 };
@@ -358,14 +351,52 @@ static void render_refusals(struct proxy *p, struct evbuffer *out)
 						    cfg->legacy.tables[st[g].first_table]),  \
 				    __VA_ARGS__)
 
+/* What the last `switchyard verify` of each legacy table found (its results file). */
+static void render_verify(const struct config *cfg, struct evbuffer *out)
+{
+	struct verify_result *v = calloc(cfg->legacy.ntables ? cfg->legacy.ntables : 1, sizeof(*v));
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < cfg->legacy.ntables; i++)
+		verify_last(cfg, cfg->legacy.tables[i], &v[i]);
+	head(out, "switchyard_verify_mismatched_rows", "gauge",
+	     "Rows the last switchyard verify found missing, extra or changed in the table's copy.");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found && (strcmp(v[i].status, "match") == 0 || strcmp(v[i].status, "differ") == 0))
+			evbuffer_add_printf(out, "switchyard_verify_mismatched_rows{table=\"%s\"} %llu\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]),
+					    (unsigned long long)(v[i].missing + v[i].extra + v[i].changed));
+	}
+	head(out, "switchyard_verify_ok", "gauge",
+	     "1 when the last switchyard verify of the table found its copy the same, else 0.");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found)
+			evbuffer_add_printf(out, "switchyard_verify_ok{table=\"%s\"} %d\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]),
+					    strcmp(v[i].status, "match") == 0);
+	}
+	head(out, "switchyard_verify_last_run_timestamp_seconds", "gauge",
+	     "When the last switchyard verify of the table finished (seconds since the epoch).");
+	for (size_t i = 0; i < cfg->legacy.ntables; i++) {
+		char t[160];
+		if (v[i].found)
+			evbuffer_add_printf(out,
+					    "switchyard_verify_last_run_timestamp_seconds{table=\"%s\"} %lld\n",
+					    label(t, sizeof(t), cfg->legacy.tables[i]), (long long)v[i].at_s);
+	}
+	free(v);
+}
+
 /* Shadow comparisons that could not be made, and the outcomes per statement fingerprint. */
-static void render_shadow(struct proxy *p, struct evbuffer *out, const struct metrics_sum *s)
+static void render_shadow(struct proxy *p, struct evbuffer *out)
 {
 	head(out, "switchyard_shadow_skipped_total", "counter",
 	     "Shadow reads not compared: a side unreachable or timed out, both failed, rows not "
 	     "determined (LIMIT without a total ORDER BY), or a result too large.");
 	evbuffer_add_printf(out, "switchyard_shadow_skipped_total %llu\n",
-			    (unsigned long long)s->shadow_skipped);
+			    (unsigned long long)atomic_load(&p->shadow_skipped));
 	struct cutover_fp_stats *fp = malloc(CUTOVER_FINGERPRINTS * sizeof(*fp));
 	if (fp == NULL)
 		return;
@@ -498,7 +529,8 @@ bool metrics_render(struct proxy *p, int64_t start_ms, struct evbuffer *out)
 	render_router(out, s);
 	render_refusals(p, out);
 	render_cutover(p, cfg, out, st, n);
-	render_shadow(p, out, s);
+	render_shadow(p, out);
+	render_verify(cfg, out);
 	free(s);
 	free(st);
 	return true;

@@ -51,9 +51,6 @@ void metrics_statement(struct metrics *m, enum metrics_backend b, uint64_t laten
  */
 void metrics_error(struct metrics *m, enum metrics_backend b, const char sqlstate[5]);
 
-/* A shadow read could not be compared (switchyard_shadow_skipped_total). Worker thread of <m> only. */
-void metrics_shadow_skipped(struct metrics *m);
-
 /*
  * The worker's router counters as they stand now (published from a timer),
  * and those of a router about to be freed on reload (folded into a base so

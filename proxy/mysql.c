@@ -1528,3 +1528,87 @@ void mysqlb_unpin(struct mysqlb_conn **pin)
 	start_op(c, OP_ROLLBACK);
 	advance(c, 0);
 }
+
+/* ---- blocking sessions ---- */
+
+struct mysqlb_sync {
+	MYSQL *m;
+};
+
+struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, int read_timeout_s, char *err,
+				     size_t n)
+{
+	struct mysqlb_sync *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->m = mysql_init(NULL)) == NULL) {
+		free(s);
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	set_options(s->m, cfg, false);
+	if (read_timeout_s > 0) {
+		unsigned t = (unsigned)read_timeout_s;
+		mysql_options(s->m, MYSQL_OPT_READ_TIMEOUT, &t);
+	}
+	if (mysql_real_connect(s->m, cfg->mysql.host, cfg->mysql.user, cfg->mysql.password,
+			       cfg->mysql.database, cfg->mysql.port, NULL, 0) == NULL) {
+		snprintf(err, n, "cannot connect to MySQL at %s:%u as \"%s\": %s", cfg->mysql.host,
+			 cfg->mysql.port, cfg->mysql.user, mysql_error(s->m));
+		mysqlb_sync_close(s);
+		return NULL;
+	}
+	if (!mysqlb_sync_exec(s, xlate_session_setup(), err, n)) {
+		mysqlb_sync_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void mysqlb_sync_close(struct mysqlb_sync *s)
+{
+	if (s == NULL)
+		return;
+	if (s->m)
+		mysql_close(s->m);
+	free(s);
+}
+
+bool mysqlb_sync_exec(struct mysqlb_sync *s, const char *sql, char *err, size_t n)
+{
+	if (mysql_real_query(s->m, sql, strlen(sql)) != 0) {
+		snprintf(err, n, "MySQL: %s (error %u)", mysql_error(s->m), mysql_errno(s->m));
+		return false;
+	}
+	MYSQL_RES *res = mysql_store_result(s->m);
+	if (res)
+		mysql_free_result(res);
+	return true;
+}
+
+bool mysqlb_sync_query(struct mysqlb_sync *s, const char *sql, size_t len, mysqlb_sync_row_fn row,
+		       void *arg, char *err, size_t n)
+{
+	if (mysql_real_query(s->m, sql, len) != 0) {
+		snprintf(err, n, "MySQL: %s (error %u)", mysql_error(s->m), mysql_errno(s->m));
+		return false;
+	}
+	/* Streamed: memory stays bounded whatever the result's size. */
+	MYSQL_RES *res = mysql_use_result(s->m);
+	if (res == NULL) {
+		if (mysql_field_count(s->m) == 0)
+			return true;
+		snprintf(err, n, "MySQL: %s (error %u)", mysql_error(s->m), mysql_errno(s->m));
+		return false;
+	}
+	unsigned ncols = mysql_num_fields(res);
+	MYSQL_ROW r;
+	bool more = true;
+	while (more && (r = mysql_fetch_row(res)) != NULL)
+		more = row(arg, r, mysql_fetch_lengths(res), ncols);
+	bool ok = true;
+	if (more && mysql_errno(s->m) != 0) {
+		snprintf(err, n, "MySQL: %s (error %u)", mysql_error(s->m), mysql_errno(s->m));
+		ok = false;
+	}
+	mysql_free_result(res); /* fetches and drops what a stopped caller left */
+	return ok;
+}

@@ -128,4 +128,31 @@ void mysqlb_job_abandon(struct mysqlb_job *j);
 /* Ends the snapshot of a pinned connection (ROLLBACK) and gives it back; *pin is emptied. */
 void mysqlb_unpin(struct mysqlb_conn **pin);
 
+/* ---- blocking sessions, for `switchyard verify` (never on a worker) ---- */
+
+struct mysqlb_sync;
+
+/*
+ * Connects with [mysql] of <cfg> and runs the session set-up every legacy
+ * read relies on (xlate_session_setup). <read_timeout_s> > 0: a read that
+ * waits longer fails (the connection is then unusable). NULL with the
+ * reason in err[0, n).
+ */
+struct mysqlb_sync *mysqlb_sync_open(const struct config *cfg, int read_timeout_s, char *err,
+				     size_t n) __attribute__((warn_unused_result));
+void mysqlb_sync_close(struct mysqlb_sync *s);
+
+/* Runs a statement without a result set (START TRANSACTION, COMMIT). */
+bool mysqlb_sync_exec(struct mysqlb_sync *s, const char *sql, char *err, size_t n)
+	__attribute__((warn_unused_result));
+
+/*
+ * Runs <sql> and streams its rows to <row> (vals[i] NULL for SQL NULL) until
+ * the end or until <row> returns false. *ncols gets the column count. False
+ * with the reason in <err> when MySQL failed (not when <row> stopped).
+ */
+typedef bool (*mysqlb_sync_row_fn)(void *arg, char **vals, unsigned long *lens, unsigned ncols);
+bool mysqlb_sync_query(struct mysqlb_sync *s, const char *sql, size_t len, mysqlb_sync_row_fn row,
+		       void *arg, char *err, size_t n) __attribute__((warn_unused_result));
+
 #endif

@@ -59,6 +59,8 @@ struct proxy {
 	struct cancel_registry cancels;
 	struct refusals refusals;
 	struct cutover *cutover; /* live weights and rollback state (cutover.h) */
+	struct shadow_runner *shadow; /* the thread that runs shadow reads (shadow.h) */
+	_Atomic uint64_t shadow_skipped; /* shadow reads that could not be compared */
 	struct control *control; /* the control table follower (control.h): main thread only */
 };
 

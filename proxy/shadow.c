@@ -1,7 +1,11 @@
 /*
- * shadow — a worker's shadow reads (see shadow.h).
+ * shadow — shadow reads of the cutover (see shadow.h).
  *
- * One request at a time: MySQL first (translated again with the fixed
+ * One runner thread for the process, at the lowest scheduling priority
+ * (SCHED_IDLE): it only gets a CPU the clients leave, so on a busy machine
+ * shadows wait, the queue fills, and the excess is dropped — the clients'
+ * latency is what is protected. It takes requests from a bounded queue and
+ * runs each one blocking: MySQL first (translated again with the fixed
  * settings, so its text does not depend on the client's session), then —
  * if MySQL's answer was comparable — the statement as the client wrote it
  * on Supabase; then the two results are compared and counted. Each side's
@@ -10,19 +14,23 @@
  */
 #include "proxy/shadow.h"
 
-#include <event2/event.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "protocol/pgmsg.h"
 #include "proxy/config.h"
 #include "proxy/legacy.h"
 #include "proxy/log.h"
-#include "proxy/metrics.h"
 #include "proxy/mysql.h"
-#include "proxy/pgclient.h"
 #include "proxy/proxy.h"
 #include "proxy/worker.h"
 #include "router/pgvalue.h"
@@ -32,7 +40,8 @@
 /* What both sides run with, so their text values compare (shadow.h). */
 #define SHADOW_PG_OPTIONS                                                                   \
 	"-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 " \
-	"-c bytea_output=hex"
+	"-c bytea_output=hex -c statement_timeout=30000"
+#define SHADOW_RECONNECT_S 5   /* after a failed connect, that side is not tried for this long */
 
 struct shadow_req {
 	struct shadow_req *next;
@@ -51,7 +60,6 @@ struct shadow_req {
 
 /* One side's answer. */
 struct side {
-	bool done;
 	bool failed;              /* the statement failed there */
 	bool unusable;            /* no comparison possible: unreachable, timed out, too large */
 	char sqlstate[6];
@@ -66,23 +74,39 @@ struct side {
 	char **names;             /* column names (for the log) */
 };
 
-struct shadow {
-	struct worker *w;
-	struct shadow_req *head, *tail;
-	size_t queued;
-	struct shadow_req *cur;   /* running */
-	uint64_t rng;
+struct shadow_runner {
+	struct proxy *p;
+	pthread_t thread;
+	bool started;
 
-	struct pgclient *pg;
-	struct mysqlb_job *job;
+	/* Under <lock>: the queue. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct shadow_req *head, *tail;
+	size_t queued, cap;
+	bool stop;
+	PGcancel *cancel;         /* the running Supabase statement's, for stopping */
+
+	/* The thread's own. */
+	struct config *cfg;       /* a reference to the snapshot it works with */
+	struct router *router;
+	struct mysqlb_sync *my;
+	PGconn *pg;
+	time_t my_retry_at, pg_retry_at;
+	struct shadow_req *cur;
 	struct xlate_col *cols;   /* the MySQL side's columns (conversion), ncols of them */
 	char *names;              /* their names, one block */
 	uint16_t ncols;
 	bool total_order;
 	struct pgv_session pv;    /* the fixed settings */
 	struct pgv_buf val;
-	struct side my, sb;
-	struct event *next_ev;    /* starts the next request from the loop */
+	struct side my_side, sb_side;
+};
+
+struct shadow {
+	struct worker *w;
+	struct shadow_runner *runner;
+	uint64_t rng;
 };
 
 /* ---- requests ---- */
@@ -176,128 +200,6 @@ bool shadow_req_bind(struct shadow_req *r, const uint8_t *body, size_t len)
 	return !rd.bad;
 }
 
-/* ---- the runner ---- */
-
-static uint64_t next_random(struct shadow *sh)
-{
-	/* xorshift64*: sampling needs no more. */
-	sh->rng ^= sh->rng >> 12;
-	sh->rng ^= sh->rng << 25;
-	sh->rng ^= sh->rng >> 27;
-	return sh->rng * 0x2545F4914F6CDD1DULL;
-}
-
-bool shadow_sample(struct shadow *sh)
-{
-	int pct = sh->w->cfg->cutover.shadow_percent;
-	if (pct <= 0)
-		return false;
-	return pct >= 100 || next_random(sh) % 100 < (uint64_t)pct;
-}
-
-static void side_reset(struct side *sd)
-{
-	free(sd->rows);
-	free(sd->kept_at);
-	pgv_buf_free(&sd->kept);
-	if (sd->names) {
-		for (unsigned i = 0; i < sd->ncols; i++)
-			free(sd->names[i]);
-		free(sd->names);
-	}
-	memset(sd, 0, sizeof(*sd));
-}
-
-static void start_next(struct shadow *sh);
-
-static void on_next(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	start_next(arg);
-}
-
-struct shadow *shadow_new(struct worker *w)
-{
-	struct shadow *sh = calloc(1, sizeof(*sh));
-	if (sh == NULL)
-		return NULL;
-	sh->w = w;
-	sh->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)(w->id + 1) * 0x9E3779B97F4A7C15ULL;
-	if (sh->rng == 0)
-		sh->rng = 1;
-	pgv_session_init(&sh->pv);
-	sh->next_ev = evtimer_new(w->base, on_next, sh);
-	if (sh->next_ev == NULL) {
-		free(sh);
-		return NULL;
-	}
-	return sh;
-}
-
-static void clear_current(struct shadow *sh)
-{
-	if (sh->job != NULL) {
-		mysqlb_job_abandon(sh->job);
-		sh->job = NULL;
-	}
-	shadow_req_free(sh->cur);
-	sh->cur = NULL;
-	free(sh->cols);
-	free(sh->names);
-	sh->cols = NULL;
-	sh->names = NULL;
-	sh->ncols = 0;
-	side_reset(&sh->my);
-	side_reset(&sh->sb);
-}
-
-void shadow_free(struct shadow *sh)
-{
-	if (sh == NULL)
-		return;
-	clear_current(sh);
-	while (sh->head != NULL) {
-		struct shadow_req *r = sh->head;
-		sh->head = r->next;
-		shadow_req_free(r);
-	}
-	pgclient_free(sh->pg);
-	pgv_buf_free(&sh->val);
-	event_free(sh->next_ev);
-	free(sh);
-}
-
-/* The group's live state of table <name> in the worker's snapshot, or NULL. */
-static struct cutover_table *group_of(struct shadow *sh, const char *name)
-{
-	int at = config_legacy_index(sh->w->cfg, name);
-	return at < 0 || at >= 64 ? NULL : sh->w->cut[at];
-}
-
-void shadow_submit(struct shadow *sh, struct shadow_req *r)
-{
-	if (sh->queued >= SHADOW_QUEUE_MAX) {
-		struct cutover_table *t = group_of(sh, r->table);
-		if (t != NULL)
-			cutover_note_shadow(sh->w->proxy->cutover, sh->w->cfg, t, CUTOVER_SHADOW_DROPPED);
-		shadow_req_free(r);
-		return;
-	}
-	log_debug(sh->w->id, -1, "shadow read queued", "table=%s queued=%zu", r->table, sh->queued + 1);
-	r->next = NULL;
-	if (sh->tail)
-		sh->tail->next = r;
-	else
-		sh->head = r;
-	sh->tail = r;
-	sh->queued++;
-	if (sh->cur == NULL) {
-		struct timeval now = {0, 0};
-		event_add(sh->next_ev, &now);
-	}
-}
-
 /* ---- one side's rows ---- */
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
@@ -375,13 +277,6 @@ static void side_fail(struct side *sd, bool unusable, const char *sqlstate, cons
 	snprintf(sd->message, sizeof(sd->message), "%s", msg);
 }
 
-/* Errors that say nothing about the data: the side could not be asked. */
-static bool unreachable_state(const char *sqlstate)
-{
-	return strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57014") == 0 ||
-	       strncmp(sqlstate, "53", 2) == 0 || strcmp(sqlstate, "57P01") == 0;
-}
-
 /* ---- comparing ---- */
 
 static int cmp_ref(const void *a, const void *b)
@@ -397,11 +292,11 @@ static int cmp_ref(const void *a, const void *b)
  * differ; as multisets (sorted by hash), the first row of one side the
  * other lacks. *mi / *si: row indexes on each side, UINT64_MAX for none.
  */
-static bool differs(struct shadow *sh, uint64_t *mi, uint64_t *si)
+static bool differs(struct shadow_runner *rn, uint64_t *mi, uint64_t *si)
 {
-	struct side *a = &sh->my, *b = &sh->sb;
+	struct side *a = &rn->my_side, *b = &rn->sb_side;
 	*mi = *si = UINT64_MAX;
-	if (sh->total_order) {
+	if (rn->total_order) {
 		uint64_t n = a->nrows < b->nrows ? a->nrows : b->nrows;
 		for (uint64_t i = 0; i < n; i++) {
 			if (a->rows[i].hash != b->rows[i].hash) {
@@ -474,30 +369,55 @@ static void show_row(const struct side *sd, uint64_t i, bool reveal, char *buf, 
 		snprintf(buf + at, cap - at, ")");
 }
 
-static void log_mismatch(struct shadow *sh, const char *what, uint64_t mi, uint64_t si)
+
+static void side_reset(struct side *sd)
+{
+	free(sd->rows);
+	free(sd->kept_at);
+	pgv_buf_free(&sd->kept);
+	if (sd->names) {
+		for (unsigned i = 0; i < sd->ncols; i++)
+			free(sd->names[i]);
+		free(sd->names);
+	}
+	memset(sd, 0, sizeof(*sd));
+}
+
+/* The live state of <table>'s group in <cfg>, or NULL. */
+static struct cutover_table *group_state(struct cutover *c, const struct config *cfg,
+					 const char *table)
+{
+	int at = config_legacy_index(cfg, table);
+	if (at < 0)
+		return NULL;
+	const struct config_cutover_group *g = &cfg->cutover.groups[cfg->cutover.group_of[at]];
+	return cutover_find(c, cfg->legacy.tables[g->tables[0]]);
+}
+
+static void log_mismatch(struct shadow_runner *rn, const char *what, uint64_t mi, uint64_t si)
 {
 	bool reveal = log_enabled(CONFIG_LOG_DEBUG);
 	char mrow[1024], srow[1024], q1[1200], q2[1200], qs[600];
-	show_row(&sh->my, mi, reveal, mrow, sizeof(mrow));
-	show_row(&sh->sb, si, reveal, srow, sizeof(srow));
+	show_row(&rn->my_side, mi, reveal, mrow, sizeof(mrow));
+	show_row(&rn->sb_side, si, reveal, srow, sizeof(srow));
 	char stmt[500];
-	snprintf(stmt, sizeof(stmt), "%.*s", (int)(sh->cur->len > 400 ? 400 : sh->cur->len),
-		 sh->cur->sql);
-	log_event(CONFIG_LOG_WARN, sh->w->id, -1, "shadow read mismatch",
+	snprintf(stmt, sizeof(stmt), "%.*s", (int)(rn->cur->len > 400 ? 400 : rn->cur->len),
+		 rn->cur->sql);
+	log_event(CONFIG_LOG_WARN, -1, -1, "shadow read mismatch",
 		  "table=%s fingerprint=%016llx served_by=%s difference=%s mysql_rows=%llu "
 		  "supabase_rows=%llu mysql_row=%s supabase_row=%s statement=%s",
-		  sh->cur->table, (unsigned long long)sh->cur->fingerprint,
-		  sh->cur->served == CUTOVER_SUPABASE ? "supabase" : "mysql", what,
-		  (unsigned long long)sh->my.nrows, (unsigned long long)sh->sb.nrows,
+		  rn->cur->table, (unsigned long long)rn->cur->fingerprint,
+		  rn->cur->served == CUTOVER_SUPABASE ? "supabase" : "mysql", what,
+		  (unsigned long long)rn->my_side.nrows, (unsigned long long)rn->sb_side.nrows,
 		  log_quote(q1, sizeof(q1), mrow), log_quote(q2, sizeof(q2), srow),
 		  reveal ? log_quote(qs, sizeof(qs), stmt) : "<redacted>");
 }
 
-/* Both sides are in: compare, count, log, and go on with the next request. */
-static void conclude(struct shadow *sh)
+/* Both sides are in: compare, count, log. */
+static void conclude(struct shadow_runner *rn)
 {
-	struct shadow_req *r = sh->cur;
-	struct side *a = &sh->my, *b = &sh->sb;
+	struct shadow_req *r = rn->cur;
+	struct side *a = &rn->my_side, *b = &rn->sb_side;
 	const char *what = NULL;
 	uint64_t mi = UINT64_MAX, si = UINT64_MAX;
 	bool skip = a->unusable || b->unusable || (a->failed && b->failed);
@@ -507,181 +427,184 @@ static void conclude(struct shadow *sh)
 			what = a->failed ? "mysql-error" : "supabase-error";
 		else if (a->ncols != b->ncols)
 			what = "column-count";
-		else if (differs(sh, &mi, &si))
+		else if (differs(rn, &mi, &si))
 			what = a->nrows != b->nrows ? "row-count" : "rows";
 	}
-	struct cutover_table *t = group_of(sh, r->table);
+	struct cutover *c = rn->p->cutover;
+	struct cutover_table *t = group_state(c, rn->cfg, r->table);
 	if (skip) {
-		metrics_shadow_skipped(sh->w->metrics);
-		log_debug(sh->w->id, -1, "shadow read skipped", "table=%s mysql=%s supabase=%s",
-			  r->table, a->message[0] ? a->message : "ok",
-			  b->message[0] ? b->message : "ok");
+		atomic_fetch_add_explicit(&rn->p->shadow_skipped, 1, memory_order_relaxed);
+		log_debug(-1, -1, "shadow read skipped", "table=%s mysql=%s supabase=%s", r->table,
+			  a->message[0] ? a->message : "ok", b->message[0] ? b->message : "ok");
 	} else if (t != NULL) {
 		bool mismatch = what != NULL;
-		if (cutover_note_fingerprint(sh->w->proxy->cutover, r->fingerprint, r->table, mismatch) &&
-		    mismatch) {
+		if (cutover_note_fingerprint(c, r->fingerprint, r->table, mismatch) && mismatch) {
 			if (a->failed || b->failed) {
-				char q[400];
-				log_event(CONFIG_LOG_WARN, sh->w->id, -1, "shadow read mismatch",
+				char q[500];
+				log_event(CONFIG_LOG_WARN, -1, -1, "shadow read mismatch",
 					  "table=%s fingerprint=%016llx difference=%s sqlstate=%s error=%s",
 					  r->table, (unsigned long long)r->fingerprint, what,
 					  a->failed ? a->sqlstate : b->sqlstate,
 					  log_quote(q, sizeof(q), a->failed ? a->message : b->message));
 			} else {
-				log_mismatch(sh, what, mi, si);
+				log_mismatch(rn, what, mi, si);
 			}
 		}
-		cutover_note_shadow(sh->w->proxy->cutover, sh->w->cfg, t,
+		cutover_note_shadow(c, rn->cfg, t,
 				    mismatch ? CUTOVER_SHADOW_MISMATCH : CUTOVER_SHADOW_MATCH);
 	}
-	clear_current(sh);
-	struct timeval now = {0, 0};
-	event_add(sh->next_ev, &now);
+}
+
+/* Errors that say nothing about the data: the side could not be asked. */
+static bool unreachable_state(const char *sqlstate)
+{
+	return strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57014") == 0 ||
+	       strncmp(sqlstate, "53", 2) == 0 || strcmp(sqlstate, "57P01") == 0;
 }
 
 /* ---- Supabase ---- */
 
-static void sb_done(void *arg, const struct pgclient_result *res)
+static PGconn *pg_open(const struct config *cfg, char *err, size_t n)
 {
-	struct shadow *sh = arg;
-	struct side *sd = &sh->sb;
-	sd->done = true;
-	if (!pgclient_ok(res)) {
-		const char *st = pgclient_sqlstate(res);
-		side_fail(sd, unreachable_state(st), st, pgclient_message(res));
-		conclude(sh);
+	static const char *const modes[] = { "disable", "prefer", "require", "verify-ca",
+					     "verify-full" };
+	char port[8], timeout[16];
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
+	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
+	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
+	const char *keys[] = { "host", "port", "dbname", "user", "password", "sslmode",
+			       "connect_timeout", "application_name", "options",
+			       cfg->supabase.sslrootcert[0] ? "sslrootcert" : NULL, NULL };
+	const char *vals[] = { cfg->supabase.host, port, cfg->supabase.database, cfg->supabase.user,
+			       cfg->supabase.password, modes[cfg->supabase.sslmode], timeout,
+			       "switchyard shadow", SHADOW_PG_OPTIONS, cfg->supabase.sslrootcert,
+			       NULL };
+	PGconn *pg = PQconnectdbParams(keys, vals, 0);
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+		snprintf(err, n, "%s", pg ? PQerrorMessage(pg) : "out of memory");
+		PQfinish(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+static void run_supabase(struct shadow_runner *rn)
+{
+	struct shadow_req *r = rn->cur;
+	struct side *sd = &rn->sb_side;
+	char err[400];
+	if (rn->pg == NULL) {
+		if (time(NULL) < rn->pg_retry_at) {
+			side_fail(sd, true, "08006", "Supabase unreachable (waiting to reconnect)");
+			return;
+		}
+		if ((rn->pg = pg_open(rn->cfg, err, sizeof(err))) == NULL) {
+			rn->pg_retry_at = time(NULL) + SHADOW_RECONNECT_S;
+			log_warn(-1, -1, "shadow reads: cannot connect to Supabase", "error=%s", err);
+			side_fail(sd, true, "08006", err);
+			return;
+		}
+		PGcancel *cancel = PQgetCancel(rn->pg);
+		pthread_mutex_lock(&rn->lock);
+		rn->cancel = cancel;
+		pthread_mutex_unlock(&rn->lock);
+	}
+	/* The client's Parse types, as it gave them (0: the server infers, as for the client). */
+	Oid *types = NULL;
+	if (r->ntypes > 0 && r->nparams > 0 && (types = calloc(r->nparams, sizeof(*types))) != NULL) {
+		for (uint16_t i = 0; i < r->nparams && i < r->ntypes; i++)
+			types[i] = r->types[i];
+	}
+	PGresult *res = PQexecParams(rn->pg, r->sql, r->nparams, types,
+				     (const char *const *)r->params, r->plens, r->pfmts, 0);
+	free(types);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (code == NULL)
+			code = "08006";
+		side_fail(sd, unreachable_state(code), code, msg ? msg : PQerrorMessage(rn->pg));
+		PQclear(res);
+		if (PQstatus(rn->pg) != CONNECTION_OK) {
+			pthread_mutex_lock(&rn->lock);
+			PQfreeCancel(rn->cancel);
+			rn->cancel = NULL;
+			pthread_mutex_unlock(&rn->lock);
+			PQfinish(rn->pg);
+			rn->pg = NULL;
+		}
 		return;
 	}
-	int nrows = pgclient_nrows(res), ncols = pgclient_ncols(res);
+	int nrows = PQntuples(res), ncols = PQnfields(res);
 	sd->ncols = (unsigned)ncols;
 	sd->names = calloc(ncols ? (size_t)ncols : 1, sizeof(*sd->names));
 	for (int c = 0; sd->names != NULL && c < ncols; c++)
-		sd->names[c] = strdup(pgclient_col_name(res, c));
+		sd->names[c] = strdup(PQfname(res, c));
 	for (int i = 0; i < nrows; i++) {
 		if (!row_begin(sd)) {
 			if (!sd->unusable)
 				side_fail(sd, true, "53200", "out of memory");
 			break;
 		}
-		for (int c = 0; c < ncols; c++) {
-			size_t len;
-			const char *v = pgclient_value(res, i, c, &len);
-			row_value(sd, v, len);
-		}
+		for (int c = 0; c < ncols; c++)
+			row_value(sd, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c),
+				  (size_t)PQgetlength(res, i, c));
 		row_end(sd);
 	}
+	PQclear(res);
 	if (sd->kept.failed)
 		side_fail(sd, true, "53200", "out of memory");
-	conclude(sh);
-}
-
-static void run_supabase(struct shadow *sh)
-{
-	struct shadow_req *r = sh->cur;
-	if (sh->pg == NULL) {
-		sh->pg = pgclient_new(sh->w->base, "switchyard shadow");
-		if (sh->pg != NULL && !pgclient_set_options(sh->pg, SHADOW_PG_OPTIONS)) {
-			pgclient_free(sh->pg);
-			sh->pg = NULL;
-		}
-	}
-	/* The client's Parse types, as it gave them (0: the server infers, as for the client). */
-	unsigned *types = NULL;
-	if (r->ntypes > 0 && r->nparams > 0 && (types = calloc(r->nparams, sizeof(*types))) != NULL) {
-		for (uint16_t i = 0; i < r->nparams && i < r->ntypes; i++)
-			types[i] = r->types[i];
-	}
-	bool sent = sh->pg != NULL && (r->ntypes == 0 || r->nparams == 0 || types != NULL) &&
-		    pgclient_query_params(sh->pg, sh->w->cfg, r->sql, r->nparams, types,
-					  (const char *const *)r->params, r->plens, r->pfmts,
-					  SHADOW_TIMEOUT_MS, sb_done, sh);
-	free(types);
-	if (!sent) {
-		side_fail(&sh->sb, true, "53200", "out of memory");
-		conclude(sh);
-	}
 }
 
 /* ---- MySQL ---- */
 
-static bool my_columns(void *arg, unsigned ncols)
+static bool my_row(void *arg, char **vals, unsigned long *lens, unsigned ncols)
 {
-	struct shadow *sh = arg;
-	sh->my.ncols = ncols;
-	if (ncols != sh->ncols)
-		return true; /* conclude() tells the column counts apart */
-	sh->my.names = calloc(ncols ? ncols : 1, sizeof(*sh->my.names));
-	for (unsigned c = 0; sh->my.names != NULL && c < ncols; c++)
-		sh->my.names[c] = strdup(sh->cols[c].name ? sh->cols[c].name : "?");
-	return true;
-}
-
-static enum mysqlb_row_verdict my_row(void *arg, char **vals, unsigned long *lens, unsigned ncols)
-{
-	struct shadow *sh = arg;
-	struct side *sd = &sh->my;
+	struct shadow_runner *rn = arg;
+	struct side *sd = &rn->my_side;
+	if (sd->ncols == 0) {
+		sd->ncols = ncols;
+		sd->names = calloc(ncols ? ncols : 1, sizeof(*sd->names));
+		for (unsigned c = 0; sd->names != NULL && c < ncols && c < rn->ncols; c++)
+			sd->names[c] = strdup(rn->cols[c].name ? rn->cols[c].name : "?");
+	}
 	if (!row_begin(sd)) {
 		if (!sd->unusable)
 			side_fail(sd, true, "53200", "out of memory");
-		return MYSQLB_ROW_STOP;
+		return false;
 	}
 	for (unsigned c = 0; c < ncols; c++) {
-		if (vals[c] == NULL || c >= sh->ncols) {
+		if (vals[c] == NULL || c >= rn->ncols) {
 			row_value(sd, vals[c], vals[c] ? lens[c] : 0);
 			continue;
 		}
-		const struct xlate_col *col = &sh->cols[c];
+		const struct xlate_col *col = &rn->cols[c];
 		struct pgv_error perr = { .sqlstate = "22P02" };
-		sh->val.len = 0;
-		sh->val.failed = false;
-		enum pgv_status ps = pgv_text(&sh->val, (enum pgv_conv)col->conv, col->type_oid,
-					      col->typmod, vals[c], lens[c], &sh->pv, &perr);
+		rn->val.len = 0;
+		rn->val.failed = false;
+		enum pgv_status ps = pgv_text(&rn->val, (enum pgv_conv)col->conv, col->type_oid,
+					      col->typmod, vals[c], lens[c], &rn->pv, &perr);
 		if (ps == PGV_NULL) {
 			row_value(sd, NULL, 0);
-		} else if (ps == PGV_OK && !sh->val.failed) {
-			row_value(sd, sh->val.p ? sh->val.p : "", sh->val.len);
+		} else if (ps == PGV_OK && !rn->val.failed) {
+			row_value(sd, rn->val.p ? rn->val.p : "", rn->val.len);
 		} else {
 			/* The client got this error too (the same conversion): the side failed. */
 			side_fail(sd, ps == PGV_OOM, perr.sqlstate, perr.message);
-			return MYSQLB_ROW_STOP;
+			return false;
 		}
 	}
 	row_end(sd);
-	return MYSQLB_ROW_MORE;
+	return true;
 }
-
-static void my_done(void *arg, const struct mysqlb_error *err, unsigned warnings)
-{
-	(void)warnings;
-	struct shadow *sh = arg;
-	struct side *sd = &sh->my;
-	sh->job = NULL;
-	sd->done = true;
-	if (err != NULL && !sd->failed && !sd->unusable)
-		side_fail(sd, err->lost || unreachable_state(err->sqlstate), err->sqlstate, err->message);
-	if (sd->kept.failed && !sd->unusable)
-		side_fail(sd, true, "53200", "out of memory");
-	if (sd->unusable || (sd->failed && sh->cur->served == CUTOVER_MYSQL)) {
-		/* Nothing to compare with: the client's own side failed, or MySQL could not be asked. */
-		sh->sb.unusable = true;
-		conclude(sh);
-		return;
-	}
-	run_supabase(sh);
-}
-
-static const struct mysqlb_ops my_ops = {
-	.columns = my_columns,
-	.row = my_row,
-	.done = my_done,
-};
 
 /* The MySQL text of the request with the fixed settings; NULL when it cannot be shadowed. */
-static char *mysql_text(struct shadow *sh, size_t *len, const char **why)
+static char *mysql_text(struct shadow_runner *rn, size_t *len, const char **why)
 {
-	struct shadow_req *r = sh->cur;
+	struct shadow_req *r = rn->cur;
 	struct xlate_result xr;
-	router_translate(sh->w->router, r->sql, r->len, r->types, r->ntypes, &xr);
+	router_translate(rn->router, r->sql, r->len, r->types, r->ntypes, &xr);
 	if (xr.status != XLATE_OK || xr.wrap != XLATE_W_NONE) {
 		*why = "not translatable with the fixed settings";
 		return NULL;
@@ -694,25 +617,25 @@ static char *mysql_text(struct shadow *sh, size_t *len, const char **why)
 		*why = "parameter count";
 		return NULL;
 	}
-	sh->total_order = xr.total_order;
-	sh->ncols = xr.ncols;
+	rn->total_order = xr.total_order;
+	rn->ncols = xr.ncols;
 	size_t names = 0;
 	for (uint16_t c = 0; c < xr.ncols; c++)
 		names += strlen(xr.cols[c].name ? xr.cols[c].name : "?") + 1;
-	sh->cols = calloc(xr.ncols ? xr.ncols : 1, sizeof(*sh->cols));
-	sh->names = malloc(names ? names : 1);
+	rn->cols = calloc(xr.ncols ? xr.ncols : 1, sizeof(*rn->cols));
+	rn->names = malloc(names ? names : 1);
 	char **lits = calloc(xr.nparams ? xr.nparams : 1, sizeof(*lits));
 	size_t *llens = calloc(xr.nparams ? xr.nparams : 1, sizeof(*llens));
 	char *sql = NULL;
 	*why = "out of memory";
-	if (sh->cols == NULL || sh->names == NULL || lits == NULL || llens == NULL)
+	if (rn->cols == NULL || rn->names == NULL || lits == NULL || llens == NULL)
 		goto out;
 	size_t at = 0;
 	for (uint16_t c = 0; c < xr.ncols; c++) {
 		const char *n = xr.cols[c].name ? xr.cols[c].name : "?";
-		sh->cols[c] = xr.cols[c];
-		memcpy(sh->names + at, n, strlen(n) + 1);
-		sh->cols[c].name = sh->names + at;
+		rn->cols[c] = xr.cols[c];
+		memcpy(rn->names + at, n, strlen(n) + 1);
+		rn->cols[c].name = rn->names + at;
 		at += strlen(n) + 1;
 	}
 	for (uint16_t i = 0; i < xr.nparams; i++) {
@@ -726,7 +649,7 @@ static char *mysql_text(struct shadow *sh, size_t *len, const char **why)
 		struct pgv_buf b = { 0 };
 		struct pgv_error perr = { .sqlstate = "22P02" };
 		enum pgv_status ps = pgv_param_literal(&b, xr.param_types[i], r->pfmts[i], r->params[i],
-						       (size_t)r->plens[i], &sh->pv, &perr);
+						       (size_t)r->plens[i], &rn->pv, &perr);
 		if (ps != PGV_OK || b.failed) {
 			pgv_buf_free(&b);
 			*why = ps == PGV_OOM ? "out of memory" : "a parameter MySQL cannot take";
@@ -737,7 +660,7 @@ static char *mysql_text(struct shadow *sh, size_t *len, const char **why)
 		if (lits[i] == NULL)
 			goto out;
 	}
-	sql = legacy_fill_sql(&xr, lits, llens, &sh->pv, len);
+	sql = legacy_fill_sql(&xr, lits, llens, &rn->pv, len);
 out:
 	for (uint16_t i = 0; lits != NULL && i < xr.nparams; i++)
 		free(lits[i]);
@@ -746,30 +669,241 @@ out:
 	return sql;
 }
 
-static void start_next(struct shadow *sh)
+static void run_mysql(struct shadow_runner *rn)
 {
-	if (sh->cur != NULL || sh->head == NULL)
-		return;
-	sh->cur = sh->head;
-	sh->head = sh->cur->next;
-	if (sh->head == NULL)
-		sh->tail = NULL;
-	sh->queued--;
+	struct side *sd = &rn->my_side;
 	const char *why = NULL;
 	size_t len = 0;
-	char *sql = sh->w->mysql ? mysql_text(sh, &len, &why) : NULL;
+	char err[400];
+	char *sql = rn->router ? mysql_text(rn, &len, &why) : NULL;
 	if (sql == NULL) {
-		side_fail(&sh->my, true, "0A000", why ? why : "no MySQL backend");
-		sh->sb.unusable = true;
-		conclude(sh);
+		side_fail(sd, true, "0A000", why ? why : "no MySQL backend");
 		return;
 	}
-	/* The job keeps a copy of the text. */
-	sh->job = mysqlb_query(sh->w->mysql, NULL, sql, len, SHADOW_TIMEOUT_MS, &my_ops, sh);
-	free(sql);
-	if (sh->job == NULL) {
-		side_fail(&sh->my, true, "53200", "out of memory");
-		sh->sb.unusable = true;
-		conclude(sh);
+	if (rn->my == NULL) {
+		if (time(NULL) < rn->my_retry_at) {
+			free(sql);
+			side_fail(sd, true, "08006", "MySQL unreachable (waiting to reconnect)");
+			return;
+		}
+		rn->my = mysqlb_sync_open(rn->cfg, SHADOW_TIMEOUT_MS / 1000, err, sizeof(err));
+		if (rn->my == NULL) {
+			rn->my_retry_at = time(NULL) + SHADOW_RECONNECT_S;
+			log_warn(-1, -1, "shadow reads: cannot connect to MySQL", "error=%s", err);
+			free(sql);
+			side_fail(sd, true, "08006", err);
+			return;
+		}
 	}
+	bool ok = mysqlb_sync_query(rn->my, sql, len, my_row, rn, err, sizeof(err));
+	free(sql);
+	if (!ok && !sd->failed && !sd->unusable) {
+		/* A failed statement or a lost connection: either way the next one gets a new one. */
+		bool lost = strstr(err, "(error 20") != NULL; /* client errors 2000-2099 */
+		side_fail(sd, lost, lost ? "08006" : "XX000", err);
+		mysqlb_sync_close(rn->my);
+		rn->my = NULL;
+	}
+	if (sd->kept.failed && !sd->unusable)
+		side_fail(sd, true, "53200", "out of memory");
+}
+
+/* ---- the thread ---- */
+
+static void clear_current(struct shadow_runner *rn)
+{
+	shadow_req_free(rn->cur);
+	rn->cur = NULL;
+	free(rn->cols);
+	free(rn->names);
+	rn->cols = NULL;
+	rn->names = NULL;
+	rn->ncols = 0;
+	side_reset(&rn->my_side);
+	side_reset(&rn->sb_side);
+}
+
+static void drop_connections(struct shadow_runner *rn)
+{
+	mysqlb_sync_close(rn->my);
+	rn->my = NULL;
+	pthread_mutex_lock(&rn->lock);
+	PQfreeCancel(rn->cancel);
+	rn->cancel = NULL;
+	pthread_mutex_unlock(&rn->lock);
+	PQfinish(rn->pg);
+	rn->pg = NULL;
+}
+
+/* The proxy's newest snapshot: a new one gets a new router and new connections. */
+static void adopt_snapshot(struct shadow_runner *rn)
+{
+	struct proxy *p = rn->p;
+	pthread_mutex_lock(&p->snap_lock);
+	struct config *cfg = p->cfg;
+	if (cfg == rn->cfg) {
+		pthread_mutex_unlock(&p->snap_lock);
+		return;
+	}
+	config_ref(cfg);
+	pthread_mutex_unlock(&p->snap_lock);
+	drop_connections(rn);
+	router_free(rn->router);
+	rn->router = NULL;
+	config_unref(rn->cfg);
+	rn->cfg = cfg;
+	rn->my_retry_at = rn->pg_retry_at = 0;
+	if (cfg->catalog != NULL) {
+		struct router_legacy legacy = {
+			.schema = cfg->legacy.schema,
+			.tables = (const char *const *)cfg->legacy.tables,
+			.ntables = cfg->legacy.ntables,
+			.mysql_configured = true,
+			.catalog = cfg->catalog,
+		};
+		rn->router = router_new(&legacy, 256, 4u << 20);
+	}
+}
+
+static void *runner_main(void *arg)
+{
+	struct shadow_runner *rn = arg;
+	/* Only the CPU clients leave (shadow.h); a nice value where SCHED_IDLE is refused. */
+	struct sched_param sp = { 0 };
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	for (;;) {
+		pthread_mutex_lock(&rn->lock);
+		while (!rn->stop && rn->head == NULL)
+			pthread_cond_wait(&rn->cond, &rn->lock);
+		if (rn->stop) {
+			pthread_mutex_unlock(&rn->lock);
+			break;
+		}
+		rn->cur = rn->head;
+		rn->head = rn->cur->next;
+		if (rn->head == NULL)
+			rn->tail = NULL;
+		rn->queued--;
+		pthread_mutex_unlock(&rn->lock);
+		adopt_snapshot(rn);
+		run_mysql(rn);
+		if (rn->my_side.unusable || (rn->my_side.failed && rn->cur->served == CUTOVER_MYSQL))
+			rn->sb_side.unusable = true; /* nothing to compare with */
+		else
+			run_supabase(rn);
+		conclude(rn);
+		clear_current(rn);
+	}
+	drop_connections(rn);
+	return NULL;
+}
+
+struct shadow_runner *shadow_runner_start(struct proxy *p, int nworkers)
+{
+	struct shadow_runner *rn = calloc(1, sizeof(*rn));
+	if (rn == NULL)
+		return NULL;
+	rn->p = p;
+	rn->cap = (size_t)(nworkers > 0 ? nworkers : 1) * SHADOW_QUEUE_MAX;
+	pgv_session_init(&rn->pv);
+	pthread_mutex_init(&rn->lock, NULL);
+	pthread_cond_init(&rn->cond, NULL);
+	if (pthread_create(&rn->thread, NULL, runner_main, rn) != 0) {
+		shadow_runner_stop(rn);
+		return NULL;
+	}
+	rn->started = true;
+	return rn;
+}
+
+void shadow_runner_stop(struct shadow_runner *rn)
+{
+	if (rn == NULL)
+		return;
+	pthread_mutex_lock(&rn->lock);
+	rn->stop = true;
+	if (rn->cancel != NULL) {
+		char err[128];
+		(void)PQcancel(rn->cancel, err, sizeof(err));
+	}
+	pthread_cond_broadcast(&rn->cond);
+	pthread_mutex_unlock(&rn->lock);
+	if (rn->started)
+		pthread_join(rn->thread, NULL);
+	while (rn->head != NULL) {
+		struct shadow_req *r = rn->head;
+		rn->head = r->next;
+		shadow_req_free(r);
+	}
+	router_free(rn->router);
+	config_unref(rn->cfg);
+	pgv_buf_free(&rn->val);
+	pthread_mutex_destroy(&rn->lock);
+	pthread_cond_destroy(&rn->cond);
+	free(rn);
+}
+
+/* ---- a worker's handle ---- */
+
+static uint64_t next_random(struct shadow *sh)
+{
+	/* xorshift64*: sampling needs no more. */
+	sh->rng ^= sh->rng >> 12;
+	sh->rng ^= sh->rng << 25;
+	sh->rng ^= sh->rng >> 27;
+	return sh->rng * 0x2545F4914F6CDD1DULL;
+}
+
+struct shadow *shadow_new(struct worker *w)
+{
+	struct shadow *sh = calloc(1, sizeof(*sh));
+	if (sh == NULL)
+		return NULL;
+	sh->w = w;
+	sh->runner = w->proxy->shadow;
+	sh->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)(w->id + 1) * 0x9E3779B97F4A7C15ULL;
+	if (sh->rng == 0)
+		sh->rng = 1;
+	return sh;
+}
+
+void shadow_free(struct shadow *sh)
+{
+	free(sh);
+}
+
+bool shadow_sample(struct shadow *sh)
+{
+	int pct = sh->w->cfg->cutover.shadow_percent;
+	if (pct <= 0 || sh->runner == NULL)
+		return false;
+	return pct >= 100 || next_random(sh) % 100 < (uint64_t)pct;
+}
+
+void shadow_submit(struct shadow *sh, struct shadow_req *r)
+{
+	struct shadow_runner *rn = sh->runner;
+	pthread_mutex_lock(&rn->lock);
+	bool full = rn->queued >= rn->cap || rn->stop;
+	if (!full) {
+		r->next = NULL;
+		if (rn->tail)
+			rn->tail->next = r;
+		else
+			rn->head = r;
+		rn->tail = r;
+		rn->queued++;
+		pthread_cond_signal(&rn->cond);
+	}
+	size_t queued = rn->queued;
+	pthread_mutex_unlock(&rn->lock);
+	if (full) {
+		struct cutover_table *t = group_state(sh->w->proxy->cutover, sh->w->cfg, r->table);
+		if (t != NULL)
+			cutover_note_shadow(sh->w->proxy->cutover, sh->w->cfg, t, CUTOVER_SHADOW_DROPPED);
+		shadow_req_free(r);
+		return;
+	}
+	log_debug(sh->w->id, -1, "shadow read queued", "queued=%zu", queued);
 }

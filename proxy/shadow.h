@@ -5,12 +5,13 @@
  *
  * Off the client's path: the relay builds a request while it routes a read
  * (shadow_sample says whether to), keeps it with the read's pipeline entry
- * and hands it over when the client's answer is complete. Each worker has a
- * bounded queue (SHADOW_QUEUE_MAX; a full queue drops the request and counts
- * it) and runs one request at a time on connections of its own: a MySQL
- * connection from the worker's pool, outside any client transaction, and a
- * libpq connection to Supabase (pgclient.h). A shadow never delays, fails or
- * holds open anything of a client's.
+ * and hands it over when the client's answer is complete. One runner thread
+ * for the process, at the lowest scheduling priority, takes them from a
+ * bounded queue (SHADOW_QUEUE_MAX per worker; a full queue drops the request
+ * and counts it) and runs one at a time on connections of its own: one to
+ * MySQL, outside any client transaction and the pool, and one to Supabase
+ * as [supabase] user. A shadow never delays, fails or holds open anything
+ * of a client's; on a machine without spare CPU shadows are dropped.
  *
  * Both sides run with the same fixed value settings (TimeZone UTC,
  * DateStyle ISO, IntervalStyle postgres, extra_float_digits 1, bytea_output
@@ -44,12 +45,22 @@
 #define SHADOW_TIMEOUT_MS 30000  /* per side */
 
 struct worker;
+struct proxy;
 struct shadow;
 struct shadow_req;
+struct shadow_runner;
 
-/* Worker <w>'s shadow runner (idle until something is submitted). NULL on OOM. */
+/*
+ * The process's runner thread, for <nworkers> workers' requests; it works
+ * with <p>'s newest snapshot. Main thread, before the workers. NULL on failure.
+ */
+struct shadow_runner *shadow_runner_start(struct proxy *p, int nworkers)
+	__attribute__((warn_unused_result));
+/* Stops the thread (a running Supabase statement is cancelled); queued requests are dropped. */
+void shadow_runner_stop(struct shadow_runner *rn);
+
+/* Worker <w>'s handle on the runner (w->proxy->shadow, which may be NULL: no shadows). */
 struct shadow *shadow_new(struct worker *w) __attribute__((warn_unused_result));
-/* Everything queued or running is dropped. */
 void shadow_free(struct shadow *sh);
 
 /* Should the read being routed now be shadowed? (shadow_percent of the worker's snapshot) */
