@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,7 +32,7 @@ CUSTOMERS_TYPES = [
     ("visits", "integer"), ("balance", "numeric(12,2)"), ("score", "real"),
     ("ratio", "double precision"), ("country", "character(2)"), ("birth_year", "smallint"),
     ("birthday", "date"), ("created_at", "timestamp without time zone"),
-    ("updated_at", "timestamp with time zone"), ("last_login_at", "timestamp without time zone"),
+    ("updated_at", "timestamp(6) with time zone"), ("last_login_at", "timestamp without time zone"),
     ("memo", "text"), ("tags", "text"), ("profile", "json"), ("avatar", "bytea"),
     ("flags", "boolean"),
 ]
@@ -216,6 +217,7 @@ def test_walkthrough(fresh_db, mariadb, make_proxy, tmp_path):
     result = json.loads(v.stdout)
     (t,) = result["tables"]
     assert t["table"] == "customers" and t["status"] == "match", t
+    assert t["rows_mysql"] == t["rows_supabase"] == 200 and not t["warnings"], t
 
     # shadow reads agree too while everything is still served by MySQL
     p.reload(cutover={"shadow_percent": 100})
@@ -281,7 +283,21 @@ def test_walkthrough(fresh_db, mariadb, make_proxy, tmp_path):
                                                                         "/metrics")
     assert set(sides_by_key(p, 50, prefix="after-").values()) == {"mysql"}
 
-    # raising it again is the operator's call
+    # raising it again is the operator's call, after a verify: the marker is a difference
+    v = run_verify(p, "--json", "customers")
+    assert v.returncode == 1, v.stdout + v.stderr
+    (t,) = json.loads(v.stdout)["tables"]
+    assert t["status"] == "differ" and t["changed"] == 1, t
+    with pytest.raises(urllib.error.HTTPError) as e:
+        http(admin_port, "PUT", "/cutover/customers", {"weight": 100})
+    assert e.value.code == 409
+    email = mariadb.query("SELECT email FROM customers WHERE customer_id = 1")[0][0]
+    with admin_conn(fresh_db) as conn:
+        conn.execute("UPDATE customers SET email = %s WHERE customer_id = 1", (email,))
+    v = run_verify(p, "customers")
+    assert v.returncode == 0, v.stdout + v.stderr
+    with admin_conn(fresh_db) as conn:  # the marker again, to tell the side
+        conn.execute("UPDATE customers SET email = %s WHERE customer_id = 1", (MARK,))
     g = http(admin_port, "PUT", "/cutover/customers", {"weight": 100})
     assert g["state"] == "active" and g["weight"] == 100
     with p.connect(dbname=DB, application_name="again") as c:
