@@ -616,7 +616,9 @@ def main():
         measure(targets, args, my, work, results)
         if shd:
             notes.append(f"Shadow reads of switchyard-shadow over the whole run: "
-                         f"{shadow_counts(args.admin_port)}.")
+                         f"{shadow_counts(args.admin_port)} (the Postgres copy's rows are alike, "
+                         "not identical — see seed_postgres_copy — so compared reads count as "
+                         "mismatches; what is measured is what comparing costs the clients).")
         notes.append(f"Load average (1 min) before / after the measurements: {load0} / "
                      f"{loadavg()} (this benchmark's own processes included; on {os.cpu_count()} "
                      "CPUs anything above that is other work competing for them).")

@@ -148,6 +148,17 @@ def test_page_renders_and_follows_weight_changes(make_proxy, browser, tmp_path):
     browser.wait_js(WEIGHT_OF + "('payments') === '60'", timeout=8)
     assert weights(p) == {"customers": 25, "subscriptions": 25, "payments": 60}
 
+    # The last `switchyard verify` per table (its results file, as verify writes it).
+    assert "verify payments: never run" in browser.js(
+        "document.querySelector('section.group[data-group=\"payments\"]').textContent")
+    (p.config_path.parent / "verify-results.json").write_text(json.dumps({"tables": {
+        "payments": {"table": "payments", "status": "differ", "at": int(time.time()),
+                     "rows_mysql": 40, "rows_supabase": 40, "missing": 0, "extra": 0,
+                     "changed": 2}}}))
+    browser.wait_js("(document.querySelector('.verify.reason[data-table=\"payments\"]') || {})"
+                    ".textContent?.includes('differ: 0 missing, 0 extra, 2 changed of 40 rows')",
+                    timeout=8)
+
     shot = tmp_path / "status-page.png"
     browser.screenshot(shot)
     assert shot.stat().st_size > 10000

@@ -279,3 +279,101 @@ def test_unreachable_supabase_is_exit_2(copy_db, make_proxy, mariadb):
     out = subprocess.run([str(BIN), "verify", "-c", str(p.config_path), "no_such_table"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "not a [legacy] table" in out.stderr
+
+
+def test_table_without_primary_key_is_a_full_scan(copy_db, make_proxy, mariadb):
+    with mariadb.root() as m, m.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS verify_events")
+        cur.execute("CREATE TABLE verify_events (kind VARCHAR(20), at DATETIME, n INT)")
+        cur.execute("INSERT INTO verify_events VALUES ('open', '2026-01-01 10:00:00', 1), "
+                    "('open', '2026-01-01 10:00:00', 1), ('close', '2026-01-02 00:00:00', 2), "
+                    "(NULL, NULL, NULL)")
+    try:
+        with admin(copy_db) as a:
+            a.execute("DROP TABLE IF EXISTS verify_events")
+            a.execute("CREATE TABLE verify_events (kind varchar(20), at timestamp, n integer)")
+            a.execute("INSERT INTO verify_events VALUES ('open', '2026-01-01 10:00', 1), "
+                      "('close', '2026-01-02 00:00', 2), (NULL, NULL, NULL), "
+                      "('close', '2026-01-02 00:00', 3)")
+            a.execute("GRANT SELECT ON verify_events TO platform_owner")
+        p = make_proxy(start=False, **legacy_overrides(
+            mariadb, supabase={"database": COPY_DB},
+            legacy={"schema": "public", "tables": ["customers", "subscriptions", "payments",
+                                                   "verify_events"]}))
+        p.write_config()
+        rc, doc, err = verify(p.config_path, "verify_events")
+    finally:
+        with mariadb.root() as m, m.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS verify_events")
+        with admin(copy_db) as a:
+            a.execute("DROP TABLE IF EXISTS verify_events")
+    t = table(doc, "verify_events")
+    assert rc == 1, (doc, err)
+    assert t["mode"] == "full-scan" and any("no primary key" in w for w in t["warnings"])
+    # MySQL has 'open' twice and no n=3; the copy has 'open' once and n=3
+    assert (t["missing"], t["extra"]) == (1, 1), t
+    rows = {e["kind"]: e["row"] for e in t["examples"]}
+    assert rows["missing"] == {"kind": "open", "at": "2026-01-01 10:00:00", "n": "1"}
+    assert rows["extra"] == {"kind": "close", "at": "2026-01-02 00:00:00", "n": "3"}
+
+
+def admin_put(port, table, body, token=None):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/cutover/{table}", method="PUT",
+                                 data=json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def admin_get(port, path):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+def test_results_reach_status_metrics_and_the_guard(copy_db, make_proxy, mariadb):
+    from conftest import free_port
+    port = free_port()
+    p = make_proxy(**legacy_overrides(
+        mariadb, supabase={"database": COPY_DB, "connect_timeout_ms": 15000},
+        cutover={"key": "user"}, admin={"listen": f"127.0.0.1:{port}"},
+        verify={"max_age_s": 3600}))
+    # never verified: raising a weight needs a verify (max_age_s), lowering or 0 does not
+    code, body = admin_put(port, "payments", {"weight": 10})
+    assert code == 409 and "never been verified" in body["error"], body
+    assert admin_put(port, "payments", {"weight": 0})[0] == 200
+    # a verify that finds a difference blocks; force overrides it
+    last = "(SELECT max(payment_id) FROM payments)"
+    original = mariadb.query(f"SELECT note FROM payments WHERE payment_id = {last}")[0][0]
+    with admin(copy_db) as a:
+        a.execute(f"UPDATE payments SET note = 'copy' WHERE payment_id = {last}")
+        try:
+            rc, doc, err = verify(p.config_path, "payments", "--retry-delay-ms", "0")
+            assert rc == 1
+            code, body = admin_put(port, "payments", {"weight": 10})
+            assert code == 409 and "found differences" in body["error"], body
+            assert "1 changed" in body["error"]
+            group = next(g for g in json.loads(admin_get(port, "/status"))["groups"]
+                         if "payments" in g["tables"])
+            assert group["verify"]["payments"]["status"] == "differ"
+            assert group["verify"]["payments"]["changed"] == 1
+            m = admin_get(port, "/metrics")
+            assert 'switchyard_verify_mismatched_rows{table="payments"} 1' in m
+            assert 'switchyard_verify_ok{table="payments"} 0' in m
+            assert 'switchyard_verify_last_run_timestamp_seconds{table="payments"} ' in m
+            code, body = admin_put(port, "payments", {"weight": 10, "force": True})
+            assert code == 200 and body["weight"] == 10, body
+            assert "admin: weight raised with force" in p.log()
+            assert admin_put(port, "payments", {"weight": 0})[0] == 200
+        finally:
+            a.execute(f"UPDATE payments SET note = %s WHERE payment_id = {last}", (original,))
+    # fixed and verified again: the guard lets it through
+    rc, doc, err = verify(p.config_path, "payments")
+    assert rc == 0, (doc, err)
+    code, body = admin_put(port, "payments", {"weight": 10})
+    assert code == 200 and body["weight"] == 10, body
+    assert 'switchyard_verify_ok{table="payments"} 1' in admin_get(port, "/metrics")
