@@ -6,6 +6,8 @@
 #   - starts a local MariaDB standing in for the legacy MySQL (database crm:
 #     customers, subscriptions, payments; the read-only account crm_readonly
 #     of the migration guide), see scripts/mariadb-legacy.sh
+#   - copies customers and subscriptions from it into the local Supabase with
+#     pgloader (scripts/copy-legacy-table.sh), so `switchyard verify` has real copies
 #   - starts switchyard in front of it on 127.0.0.1:6432
 # Everything runs in the background; state and logs live in $SWITCHYARD_DEMO_DIR
 # (default /tmp/switchyard-demo).   Stop it with: scripts/demo.sh stop
@@ -61,6 +63,26 @@ elif port_busy 3306; then
 fi
 echo "$my_port" >"$state/mysql_port"
 ./scripts/mariadb-legacy.sh start "$state/mysql" "$my_port"
+
+# The walkthrough's first step (README, "Migrating a table"): customers, and
+# subscriptions, which moves with it (proxy.toml's [cutover] groups), copied by
+# pgloader into the local Supabase's public schema, so `switchyard verify`
+# compares real rows. The sample copies they replace are referenced by the
+# sample subscriptions and payments; those foreign keys go first.
+pg_url="postgresql://platform_owner:owner-secret@127.0.0.1:$pg_port/platform?sslmode=require"
+PGSSLROOTCERT="$state/supabase/ca.crt" psql "$pg_url" -X -q -v ON_ERROR_STOP=1 \
+	-c "ALTER TABLE subscriptions DROP CONSTRAINT IF EXISTS subscriptions_customer_id_fkey" \
+	-c "ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_subscription_id_fkey"
+: >"$state/copy.log"
+for t in customers subscriptions; do
+	MYSQL_URL="mysql://crm_readonly:ro-secret@127.0.0.1:$my_port/crm" SUPABASE_URL="$pg_url" \
+		SUPABASE_CA="$state/supabase/ca.crt" ./scripts/copy-legacy-table.sh "$t" \
+		>>"$state/copy.log" 2>&1 || {
+		cat "$state/copy.log" >&2
+		echo "copying $t with pgloader failed" >&2
+		exit 1
+	}
+done
 
 if port_busy 6432; then
 	echo "127.0.0.1:6432 is already in use (a pgbouncer service?); stop it and run again" >&2
@@ -122,6 +144,9 @@ and a local MariaDB standing in for the legacy MySQL (127.0.0.1:$my_port, databa
              DELETE FROM customers;          -- refused: legacy table, SQLSTATE 25006
 
   MySQL:     mariadb -h 127.0.0.1 -P $my_port -u crm_readonly -pro-secret crm
+
+  copies:    customers and subscriptions, copied into the local Supabase by pgloader ($state/copy.log);
+             compare them with MySQL: build/switchyard verify -c $state/proxy.toml customers subscriptions
 
   logs:      $state/switchyard.log
   config:    $state/proxy.toml   (edit, then: kill -HUP \$(cat $state/switchyard.pid))

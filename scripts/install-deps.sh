@@ -12,6 +12,8 @@ packages=(
 	# servers and tools the demo, tests and benchmark start
 	postgresql-15 postgresql-client-15 pgbouncer openssl procps iproute2
 	mariadb-server mariadb-client libmariadb-dev
+	# the README's migration walkthrough and the demo: copies a MySQL table into Postgres
+	pgloader
 	# test drivers
 	# admin tests: promtool (checks /metrics), headless chromium (the status page)
 	prometheus chromium
