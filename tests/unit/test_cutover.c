@@ -245,6 +245,39 @@ static void test_rollback_latency_and_mismatch(void **state)
 	cutover_free(c);
 }
 
+/* Shadow outcomes per fingerprint: the first mismatch is reported once; a full table pools the rest. */
+static void test_fingerprints(void **state)
+{
+	(void)state;
+	struct cutover *c = cutover_new();
+	assert_non_null(c);
+	assert_false(cutover_note_fingerprint(c, 0xabc, "customers", false));
+	assert_true(cutover_note_fingerprint(c, 0xabc, "customers", true));
+	assert_false(cutover_note_fingerprint(c, 0xabc, "customers", true));
+	/* the same fingerprint on another table is another entry */
+	assert_true(cutover_note_fingerprint(c, 0xabc, "payments", true));
+	for (uint64_t f = 1; f <= 2 * CUTOVER_FINGERPRINTS; f++)
+		(void)cutover_note_fingerprint(c, 0x10000 + f, "customers", false);
+	struct cutover_fp_stats *fp = calloc(CUTOVER_FINGERPRINTS, sizeof(*fp));
+	assert_non_null(fp);
+	size_t n = cutover_fingerprints(c, fp, CUTOVER_FINGERPRINTS);
+	assert_int_equal(n, CUTOVER_FINGERPRINTS);
+	assert_int_equal(fp[0].fingerprint, 0xabc);
+	assert_int_equal(fp[0].match, 1);
+	assert_int_equal(fp[0].mismatch, 2);
+	assert_string_equal(fp[1].table, "payments");
+	/* the last slot counts every fingerprint that found no room */
+	const struct cutover_fp_stats *other = &fp[CUTOVER_FINGERPRINTS - 1];
+	assert_int_equal(other->fingerprint, 0);
+	assert_string_equal(other->table, "other");
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += fp[i].match + fp[i].mismatch;
+	assert_int_equal(total, 4 + 2 * CUTOVER_FINGERPRINTS);
+	free(fp);
+	cutover_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_weights_and_reload),
 		cmocka_unit_test(test_rollback_errors),
 		cmocka_unit_test(test_rollback_latency_and_mismatch),
+		cmocka_unit_test(test_fingerprints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
