@@ -15,9 +15,9 @@ packages=(
 	# the README's migration walkthrough and the demo: copies a MySQL table into Postgres
 	pgloader
 	# test drivers
-	# admin tests: promtool (checks /metrics), headless chromium (the status page)
+	# admin tests: promtool (checks /metrics and deploy/prometheus), headless chromium (the status page)
 	prometheus chromium
-	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2 python3-pymysql
+	python3 python3-pytest python3-pytest-timeout python3-psycopg python3-psycopg2 python3-pymysql python3-yaml
 	default-jdk-headless libpostgresql-jdbc-java golang-go golang-github-jackc-pgx-v4-dev
 )
 # Node.js may come from elsewhere (nodesource); only install Debian's when absent.
