@@ -28,6 +28,7 @@
 #include "proxy/conn.h"
 #include "proxy/legacy.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/relay.h"
 #include "proxy/server.h"
 #include "proxy/session_auth.h"
@@ -842,6 +843,8 @@ void session_server_failed(struct session *s, const char *sqlstate, const char *
 			   const char *detail)
 {
 	s->opening = NULL;
+	/* Supabase unreachable, or no slot in time: counted, so that alerts can see it. */
+	metrics_error(s->w->metrics, METRICS_SUPABASE, sqlstate);
 	session_fatal(s, sqlstate, message, detail);
 }
 
