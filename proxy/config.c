@@ -157,6 +157,14 @@ static const struct config_key_def config_keys[] = {
 	  .max = CONFIG_NAME_MAX, .required = true },
 	{ .section = SEC_USERS, .name = "password", .type = KEY_STRING, .offset = US(password),
 	  .min = 1, .max = 1024, .required = true, .secret = true },
+	{ .section = SEC_USERS, .name = "upstream_user", .type = KEY_STRING,
+	  .offset = US(upstream_user), .min = 1, .max = CONFIG_NAME_MAX },
+	{ .section = SEC_USERS, .name = "upstream_password", .type = KEY_STRING,
+	  .offset = US(upstream_password), .max = 1024, .secret = true },
+	{ .section = SEC_USERS, .name = "upstream_role", .type = KEY_STRING,
+	  .offset = US(upstream_role), .min = 1, .max = CONFIG_NAME_MAX },
+	{ .section = SEC_USERS, .name = "pool_size", .type = KEY_INT, .offset = US(pool_size),
+	  .min = 1, .max = 100000 },
 
 	{ .section = SEC_SUPABASE, .name = "host", .type = KEY_STRING, .offset = SB(host),
 	  .min = 1, .max = 255, .required = true },
@@ -462,6 +470,9 @@ static void config_free(struct config *cfg)
 		free(cfg->users[i].name);
 		free_secret(cfg->users[i].password);
 		OPENSSL_cleanse(&cfg->users[i].verifier, sizeof cfg->users[i].verifier);
+		free(cfg->users[i].upstream_user);
+		free_secret(cfg->users[i].upstream_password);
+		free(cfg->users[i].upstream_role);
 	}
 	free(cfg->users);
 	free(cfg->supabase.host);
@@ -1176,6 +1187,23 @@ static void check_verifiers(struct load *ld)
 	}
 }
 
+/* A login of its own needs both halves; a role needs none of them. */
+static void check_upstream_logins(struct load *ld)
+{
+	size_t uu = key_index(SEC_USERS, "upstream_user"), up = key_index(SEC_USERS, "upstream_password");
+	for (size_t u = 0; u < ld->cfg->nusers; u++) {
+		const struct config_user *user = &ld->cfg->users[u];
+		if (user->upstream_user != NULL && user->upstream_password == NULL)
+			load_error(ld, ld->users[u].key[uu],
+				   "users.upstream_user needs users.upstream_password (its password on "
+				   "Supabase)");
+		else if (user->upstream_user == NULL && user->upstream_password != NULL)
+			load_error(ld, ld->users[u].key[up],
+				   "users.upstream_password without users.upstream_user: whose password "
+				   "is it?");
+	}
+}
+
 /* Each repeat is reported at its own name, pointing back to the first. */
 static void check_duplicate_users(struct load *ld)
 {
@@ -1582,6 +1610,7 @@ static void load_document(struct load *ld, const char *text, size_t len)
 		check_required(ld);
 		check_verifiers(ld);
 		check_duplicate_users(ld);
+		check_upstream_logins(ld);
 		check_tls(ld);
 		check_cutover(ld);
 		if (!ld->failed)

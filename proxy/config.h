@@ -78,6 +78,16 @@ struct config_user {
 	char *name;
 	char *password;                 /* plaintext, or NULL when a verifier was given */
 	struct scram_verifier verifier; /* always valid: parsed, or derived from the plaintext */
+	/*
+	 * Who the client is on Supabase (NULL: unset). upstream_user logs in
+	 * with its own password instead of [supabase] user; upstream_role is
+	 * the role the session runs as (given at startup, so DISCARD ALL and
+	 * RESET ROLE return to it) and that the client cannot leave.
+	 */
+	char *upstream_user;
+	char *upstream_password;
+	char *upstream_role;
+	int pool_size;                  /* 0: only [supabase] pool_size caps this user */
 };
 
 struct config {

@@ -433,6 +433,7 @@ static bool proxy_init(struct proxy *p, struct config *cfg)
 {
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->snap_lock, NULL);
+	pthread_mutex_init(&p->user_slots_lock, NULL);
 	p->cfg = cfg;
 	atomic_store(&p->next_session_id, 1);
 	if (RAND_bytes(p->mock_secret, sizeof(p->mock_secret)) != 1)

@@ -207,15 +207,69 @@ void pool_init(struct pool *pool)
 	pthread_mutex_init(&pool->inbox_lock, NULL);
 }
 
-/* Takes a slot under the global cap; false when pool_size is reached. */
-static bool reserve_slot(struct worker *w)
+/* The slot counter of client user <name>, created at 0; NULL when the table is full. Locked. */
+static struct proxy_user_slots *user_slots_of(struct proxy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nuser_slots; i++) {
+		if (strcmp(p->user_slots[i].name, name) == 0)
+			return &p->user_slots[i];
+	}
+	if (p->nuser_slots == sizeof(p->user_slots) / sizeof(p->user_slots[0]) ||
+	    strlen(name) >= sizeof(p->user_slots[0].name))
+		return NULL;
+	struct proxy_user_slots *u = &p->user_slots[p->nuser_slots++];
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->used = 0;
+	return u;
+}
+
+/*
+ * [[users]] pool_size: a slot of <s>'s user, when it has a cap. True when
+ * it has none or one is free (s->user_slot then says to count the new
+ * connection); false at its cap (s->user_capped).
+ */
+static bool reserve_user_slot(struct worker *w, struct session *s)
+{
+	const struct config_user *u = config_find_user(w->cfg, session_user(s));
+	if (u == NULL || u->pool_size <= 0)
+		return true;
+	struct proxy *p = w->proxy;
+	pthread_mutex_lock(&p->user_slots_lock);
+	struct proxy_user_slots *us = user_slots_of(p, session_user(s));
+	/* A table full of user names (over 256 capped users) caps nobody further. */
+	bool ok = us == NULL || us->used < u->pool_size;
+	if (us != NULL && ok)
+		us->used++;
+	pthread_mutex_unlock(&p->user_slots_lock);
+	s->user_slot = us != NULL && ok;
+	s->user_capped = !ok;
+	return ok;
+}
+
+static void release_user_slot(struct proxy *p, const char *name)
+{
+	pthread_mutex_lock(&p->user_slots_lock);
+	struct proxy_user_slots *us = user_slots_of(p, name);
+	if (us != NULL && us->used > 0)
+		us->used--;
+	pthread_mutex_unlock(&p->user_slots_lock);
+}
+
+/* Takes a slot under the global cap and the user's; false when either is reached. */
+static bool reserve_slot(struct worker *w, struct session *s)
 {
 	int cap = w->cfg->supabase.pool_size;
 	int cur = atomic_load(&w->proxy->pool_total);
 
-	while (cur < cap)
-		if (atomic_compare_exchange_weak(&w->proxy->pool_total, &cur, cur + 1))
-			return true;
+	while (cur < cap) {
+		if (atomic_compare_exchange_weak(&w->proxy->pool_total, &cur, cur + 1)) {
+			if (reserve_user_slot(w, s))
+				return true;
+			atomic_fetch_sub(&w->proxy->pool_total, 1);
+			return false;
+		}
+	}
+	s->user_capped = false;
 	return false;
 }
 
@@ -257,7 +311,18 @@ static void link_idle(struct worker *w, struct session *s, struct server *srv)
 /* Opens a new connection for <s> in a slot already reserved (the server owns it from then on). */
 static void open_for(struct worker *w, struct session *s)
 {
-	if (server_connect(w, s) == NULL) {
+	bool user_slot = s->user_slot;
+	s->user_slot = false;
+	struct server *srv = server_connect(w, s);
+	if (user_slot) {
+		/* The slot goes with the connection (pool_server_gone gives it back)... */
+		if (srv != NULL && srv->state != SERVER_ST_CLOSED)
+			srv->slot_user = strdup(session_user(s));
+		/* ... unless there is none to carry it. */
+		if (srv == NULL || srv->slot_user == NULL)
+			release_user_slot(w->proxy, session_user(s));
+	}
+	if (srv == NULL) {
 		atomic_fetch_sub(&w->proxy->pool_total, 1);
 		session_server_failed(s, "53200", "out of memory opening an upstream connection",
 				      NULL);
@@ -272,9 +337,16 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pool_forget_waiter(s->w, s);
-	snprintf(detail, sizeof(detail),
-		 "All %d upstream connections (pool_size) stayed busy for pool_timeout_ms = %d.",
-		 s->w->cfg->supabase.pool_size, s->w->cfg->proxy.pool_timeout_ms);
+	const struct config_user *u = config_find_user(s->w->cfg, session_user(s));
+	if (s->user_capped && u != NULL && u->pool_size > 0)
+		snprintf(detail, sizeof(detail),
+			 "All %d upstream connections of user \"%.64s\" ([[users]] pool_size) stayed "
+			 "busy for pool_timeout_ms = %d.",
+			 u->pool_size, session_user(s), s->w->cfg->proxy.pool_timeout_ms);
+	else
+		snprintf(detail, sizeof(detail),
+			 "All %d upstream connections (pool_size) stayed busy for pool_timeout_ms = %d.",
+			 s->w->cfg->supabase.pool_size, s->w->cfg->proxy.pool_timeout_ms);
 	/* Thousands of clients can time out together: one line per interval, with the count. */
 	log_ratelimited_warn(&s->w->proxy->pool_timeout_rl, s->w->id, s->id, "pool wait timed out",
 			     "user=%s waited_ms=%d", s->log_user, s->w->cfg->proxy.pool_timeout_ms);
@@ -314,7 +386,7 @@ void pool_acquire(struct worker *w, struct session *s)
 		link_idle(w, s, srv);
 		return;
 	}
-	if (reserve_slot(w)) {
+	if (reserve_slot(w, s)) {
 		open_for(w, s);
 		return;
 	}
@@ -322,7 +394,7 @@ void pool_acquire(struct worker *w, struct session *s)
 	srv = TAILQ_LAST(&w->pool.idle, server_list);
 	if (srv != NULL) {
 		server_close(srv, "making room for a client with other startup parameters");
-		if (reserve_slot(w)) {
+		if (reserve_slot(w, s)) {
 			open_for(w, s);
 			return;
 		}
@@ -356,7 +428,7 @@ static bool serve_one_waiter(struct worker *w)
 		link_idle(w, s, srv);
 		return true;
 	}
-	if (reserve_slot(w)) {
+	if (reserve_slot(w, s)) {
 		pool_forget_waiter(w, s);
 		open_for(w, s);
 		return true;
@@ -412,8 +484,12 @@ void pool_release_between_transactions(struct worker *w, struct server *srv)
 
 void pool_server_gone(struct worker *w, struct server *srv)
 {
-	(void)srv;
 	atomic_fetch_sub(&w->proxy->pool_total, 1);
+	if (srv->slot_user != NULL) {
+		release_user_slot(w->proxy, srv->slot_user);
+		free(srv->slot_user);
+		srv->slot_user = NULL;
+	}
 	if (w->pool.nwaiting > 0 && !w->pool.handing_over)
 		serve_waiters(w);
 	if (atomic_load(&w->proxy->pool_waiters) > w->pool.nwaiting)

@@ -56,6 +56,17 @@ struct proxy {
 	_Atomic int mysql_waiters; /* MySQL jobs waiting for a connection, all workers */
 	struct log_ratelimit pool_timeout_rl; /* "pool wait timed out": once per interval, counted */
 
+	/*
+	 * Upstream connections per client user, for [[users]] pool_size (pool.c):
+	 * rare changes (a connection opens or closes), so one mutex.
+	 */
+	pthread_mutex_t user_slots_lock;
+	struct proxy_user_slots {
+		char name[64];
+		int used;
+	} user_slots[256];
+	size_t nuser_slots;
+
 	struct cancel_registry cancels;
 	struct refusals refusals;
 	struct cutover *cutover; /* live weights and rollback state (cutover.h) */

@@ -523,6 +523,32 @@ static void note_statement(struct session *s, const struct pl_entry *e, enum met
 	metrics_statement(s->w->metrics, b, us > 0 ? (uint64_t)us : 0);
 }
 
+/*
+ * A client mapped to an upstream_role may not leave it (issue 10): SET/RESET
+ * ROLE, SET SESSION AUTHORIZATION and set_config() of either are refused
+ * with 42501 before anything reaches Supabase.
+ */
+static void refuse_role_change(struct session *s, struct route_decision *d)
+{
+	static _Thread_local char msg[200], detail[300];
+
+	if (!(d->flags & ROUTE_F_ROLE_CHANGE) || s->up_role == NULL || s->up_role[0] == '\0' ||
+	    d->target == ROUTE_REJECT)
+		return;
+	snprintf(msg, sizeof(msg), "permission denied to change the role: this client runs as "
+				   "role \"%.64s\"", s->up_role);
+	snprintf(detail, sizeof(detail), "[[users]] upstream_role of \"%.64s\" fixes the role for "
+					 "the whole session (SET ROLE, RESET ROLE, SET SESSION "
+					 "AUTHORIZATION and set_config('role', ...) are refused).",
+		 session_user(s));
+	d->target = ROUTE_REJECT;
+	d->sqlstate = "42501";
+	d->message = msg;
+	d->detail = detail;
+	d->hint = "Connect as a user mapped to the role you need.";
+	d->table = NULL;
+}
+
 /* Asks the router about the text of a Query or Parse. */
 static void route(struct session *s, const char *sql, size_t len, struct route_decision *d)
 {
@@ -539,6 +565,7 @@ static void route(struct session *s, const char *sql, size_t len, struct route_d
 	if (session_is_idle(s))
 		s->cut_fixed = s->cut_supabase = 0;
 	router_route(s->w->router, sql, len, &ctx, d);
+	refuse_role_change(s, d);
 #endif
 }
 

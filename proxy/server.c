@@ -156,6 +156,13 @@ void server_free(struct server *srv)
 	}
 	free(srv->reported);
 	free(srv->key);
+	free(srv->login_user);
+	if (srv->login_password != NULL) {
+		OPENSSL_cleanse(srv->login_password, strlen(srv->login_password));
+		free(srv->login_password);
+	}
+	free(srv->role);
+	free(srv->slot_user);
 	server_stmts_free(&srv->stmts);
 	free(srv);
 }
@@ -205,9 +212,13 @@ void server_note_param(struct server *srv, const char *name, const char *value)
 static bool copy_session_params(struct server *srv, const struct session *s)
 {
 	srv->key = strdup(s->pool_key);
+	srv->login_user = strdup(s->up_user);
+	srv->login_password = strdup(s->up_password);
+	srv->role = strdup(s->up_role);
 	srv->param_names = calloc(s->nparams + 1, sizeof(char *));
 	srv->param_values = calloc(s->nparams + 1, sizeof(char *));
-	if (!srv->key || !srv->param_names || !srv->param_values)
+	if (!srv->key || !srv->login_user || !srv->login_password || !srv->role ||
+	    !srv->param_names || !srv->param_values)
 		return false;
 	for (size_t i = 0; i < s->nparams; i++) {
 		srv->param_names[i] = strdup(s->param_names[i]);
@@ -228,23 +239,66 @@ static bool send_built(struct server *srv)
 	return !out->failed && conn_write(srv->conn, out->buf, out->len);
 }
 
+/*
+ * "-c role=<role>" appended to the client's options (spaces and backslashes
+ * escaped as libpq's options are): the role becomes the session's default,
+ * which DISCARD ALL and RESET ROLE return to. Owned by the caller; NULL on OOM.
+ */
+static char *options_with_role(const char *client, const char *role)
+{
+	size_t n = strlen(client), r = strlen(role);
+	char *out = malloc(n + 1 + 8 + 2 * r + 1);
+	if (out == NULL)
+		return NULL;
+	size_t at = 0;
+	memcpy(out, client, n);
+	at = n;
+	if (n > 0)
+		out[at++] = ' ';
+	memcpy(out + at, "-c role=", 8);
+	at += 8;
+	for (size_t i = 0; i < r; i++) {
+		if (role[i] == ' ' || role[i] == '\\')
+			out[at++] = '\\';
+		out[at++] = role[i];
+	}
+	out[at] = '\0';
+	return out;
+}
+
 static void send_startup(struct server *srv)
 {
 	const struct config *cfg = cfg_of(srv);
-	const char *names[PGMSG_STARTUP_MAX_PARAMS + 2];
-	const char *values[PGMSG_STARTUP_MAX_PARAMS + 2];
+	const char *names[PGMSG_STARTUP_MAX_PARAMS + 3];
+	const char *values[PGMSG_STARTUP_MAX_PARAMS + 3];
 	size_t n = 0;
+	const char *options = NULL;
 
 	names[n] = "user";
-	values[n++] = cfg->supabase.user;
+	values[n++] = srv->login_user;
 	names[n] = "database";
 	values[n++] = cfg->supabase.database;
 	for (size_t i = 0; i < srv->nparams && n < PGMSG_STARTUP_MAX_PARAMS + 2; i++) {
+		if (srv->role[0] && strcmp(srv->param_names[i], "options") == 0) {
+			options = srv->param_values[i];
+			continue;
+		}
 		names[n] = srv->param_names[i];
 		values[n++] = srv->param_values[i];
 	}
+	char *with_role = NULL;
+	if (srv->role[0]) {
+		with_role = options_with_role(options ? options : "", srv->role);
+		if (with_role == NULL) {
+			server_fail(srv, NULL, "out of memory");
+			return;
+		}
+		names[n] = "options";
+		values[n++] = with_role;
+	}
 	struct pgmsg_writer *out = worker_writer(srv->w);
 	pgmsg_write_startup(out, names, values, n);
+	free(with_role);
 	(void)server_set_state(srv, SERVER_ST_AUTH);
 	conn_set_callbacks(srv->conn, startup_read_cb, NULL, connect_event_cb, srv);
 	conn_read_enable(srv->conn, true);
@@ -263,7 +317,7 @@ static bool handle_sasl(struct server *srv, int32_t code, const uint8_t *data, s
 			server_fail(srv, NULL, "server offers no SASL mechanism switchyard supports");
 			return false;
 		}
-		srv->scram = scram_client_new(cfg_of(srv)->supabase.password);
+		srv->scram = scram_client_new(srv->login_password);
 		msg = srv->scram ? scram_client_first(srv->scram) : NULL;
 		if (msg == NULL)
 			break;
@@ -301,7 +355,6 @@ static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
 	int32_t code;
 	const uint8_t *data;
 	size_t dlen;
-	const struct config *cfg = cfg_of(srv);
 	struct pgmsg_writer *out;
 
 	if (!pgmsg_parse_auth(body, len, &code, &data, &dlen)) {
@@ -319,7 +372,7 @@ static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
 		return true;
 	case PGMSG_AUTH_CLEARTEXT:
 		out = worker_writer(srv->w);
-		pgmsg_write_password(out, cfg->supabase.password);
+		pgmsg_write_password(out, srv->login_password);
 		return send_built(srv);
 	case PGMSG_AUTH_MD5: {
 		char resp[MD5AUTH_RESPONSE_LEN + 1];
@@ -327,7 +380,7 @@ static bool handle_auth(struct server *srv, const uint8_t *body, size_t len)
 			server_fail(srv, NULL, "malformed md5 request");
 			return false;
 		}
-		md5auth_response(cfg->supabase.user, cfg->supabase.password, data, resp);
+		md5auth_response(srv->login_user, srv->login_password, data, resp);
 		out = worker_writer(srv->w);
 		pgmsg_write_password(out, resp);
 		return send_built(srv);

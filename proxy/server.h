@@ -61,7 +61,11 @@ struct server {
 	struct addrinfo *cur_addr;
 
 	/* Startup parameters this connection was opened with (pool key). */
-	char *key;     /* "name=value\n..." sorted, as matched by the pool */
+	char *key;     /* the login and role, then "name=value\n..." sorted, as matched by the pool */
+	char *login_user;     /* who it logs in as (the session's up_user) */
+	char *login_password;
+	char *role;           /* given as "-c role=..." at startup; "" for none */
+	char *slot_user;      /* the client user whose [[users]] pool_size counts it, or NULL */
 	char **param_names;
 	char **param_values;
 	size_t nparams;

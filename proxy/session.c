@@ -488,7 +488,8 @@ static bool negotiate_protocol(struct session *s, const struct pgmsg_startup *st
  *   char *names[n], char *values[n]     the parameters for the upstream
  *   user, database                      NUL-terminated, in this order
  *   name, value, ... (n pairs)          what names[] and values[] point at
- *   pool key                            "name=value\n" sorted by name
+ *   upstream user, password, role       who the client is on Supabase
+ *   pool key                            "\1user\1role\n" then "name=value\n" sorted
  *   log user, log application           only when quoting changed them
  *
  * One malloc instead of one per string: an idle client keeps these for its
@@ -534,12 +535,22 @@ static char *put_string(char **at, const char *str)
 	return put_bytes(at, str, strlen(str) + 1);
 }
 
-/* The pool's reuse key from parameters <keep> (indices into <st>), see pool.h. */
+/*
+ * The pool's reuse key: the upstream login and role (connections of one
+ * are never handed to a client of another), then parameters <keep>
+ * (indices into <st>), see pool.h.
+ */
 static char *put_pool_key(char **at, const struct pgmsg_startup *st, const size_t *keep,
-			  size_t n)
+			  size_t n, const char *up_user, const char *up_role)
 {
 	size_t order[PGMSG_STARTUP_MAX_PARAMS];
 	char *key = *at;
+
+	put_bytes(at, "\1", 1);
+	put_bytes(at, up_user, strlen(up_user));
+	put_bytes(at, "\1", 1);
+	put_bytes(at, up_role, strlen(up_role));
+	put_bytes(at, "\n", 1);
 
 	memcpy(order, keep, n * sizeof(order[0]));
 	qsort_r(order, n, sizeof(order[0]), cmp_param_name, (void *)st);
@@ -563,9 +574,11 @@ struct startup_strings {
 	size_t keep[PGMSG_STARTUP_MAX_PARAMS]; /* indices of the parameters passed on */
 	size_t n;
 	size_t params_len;    /* their names and values with NULs (the key is one byte more) */
+	const char *up_user, *up_password, *up_role;
 };
 
-static void collect_startup(const struct pgmsg_startup *st, struct startup_strings *k)
+static void collect_startup(const struct config *cfg, const struct pgmsg_startup *st,
+			    struct startup_strings *k)
 {
 	const char *db = pgmsg_startup_get(st, "database");
 
@@ -582,12 +595,19 @@ static void collect_startup(const struct pgmsg_startup *st, struct startup_strin
 		k->keep[k->n++] = i;
 		k->params_len += strlen(st->names[i]) + strlen(st->values[i]) + 2;
 	}
+	/* An unknown user fails authentication later; until then it would be [supabase] user. */
+	const struct config_user *u = k->user ? config_find_user(cfg, k->user) : NULL;
+	k->up_user = u && u->upstream_user ? u->upstream_user : cfg->supabase.user;
+	k->up_password = u && u->upstream_user ? u->upstream_password : cfg->supabase.password;
+	k->up_role = u && u->upstream_role ? u->upstream_role : "";
 }
 
 static size_t startup_block_size(const struct startup_strings *k)
 {
+	size_t ids = strlen(k->up_user) + strlen(k->up_password) + strlen(k->up_role) + 3;
 	size_t len = 2 * k->n * sizeof(char *) + strlen(k->user) + 1 + strlen(k->database) + 1 +
-		     k->params_len + k->params_len + 1;
+		     k->params_len + ids + (strlen(k->up_user) + strlen(k->up_role) + 3) +
+		     k->params_len + 1;
 
 	if (strcmp(k->log_user, k->user) != 0)
 		len += strlen(k->log_user) + 1;
@@ -600,7 +620,7 @@ static bool take_startup_params(struct session *s, const struct pgmsg_startup *s
 {
 	struct startup_strings k;
 
-	collect_startup(st, &k);
+	collect_startup(s->w->cfg, st, &k);
 	char **names = malloc(startup_block_size(&k));
 	if (names == NULL)
 		return false;
@@ -618,7 +638,10 @@ static bool take_startup_params(struct session *s, const struct pgmsg_startup *s
 	s->param_names = names;
 	s->param_values = values;
 	s->nparams = (uint32_t)k.n;
-	s->pool_key = put_pool_key(&at, st, k.keep, k.n);
+	s->up_user = put_string(&at, k.up_user);
+	s->up_password = put_string(&at, k.up_password);
+	s->up_role = put_string(&at, k.up_role);
+	s->pool_key = put_pool_key(&at, st, k.keep, k.n, s->up_user, s->up_role);
 	/* A plain name is logged as it is: the copy above serves. */
 	s->log_user = strcmp(k.log_user, user) == 0 ? user : put_string(&at, k.log_user);
 	s->log_app = app != NULL && strcmp(k.log_app, app) == 0 ? app

@@ -70,7 +70,12 @@ struct session {
 	 */
 	char **param_names;  /* passed to the upstream: everything but user/database */
 	char **param_values;
-	const char *pool_key; /* sorted "name=value\n" list, see pool.h */
+	const char *pool_key; /* the upstream login and role, then the sorted "name=value\n"
+				 list, see pool.h */
+	/* Who the client is on Supabase ([[users]] upstream_*, else [supabase] user). */
+	const char *up_user;
+	const char *up_password;
+	const char *up_role;  /* "" when the login's own role */
 	const char *log_user; /* user and application_name quoted for logfmt, so a client */
 	const char *log_app;  /* cannot forge log fields */
 
@@ -133,6 +138,8 @@ struct session {
 	uint8_t clock;          /* enum session_clock_kind */
 
 	bool waiting;
+	bool user_slot;       /* took a [[users]] pool_size slot the next server_connect carries */
+	bool user_capped;     /* its wait is for its [[users]] pool_size, not [supabase]'s */
 	bool tls;
 	bool ssl_asked;           /* SSLRequest seen (allowed once) */
 	bool gss_asked;           /* GSSENCRequest seen (allowed once) */

@@ -74,6 +74,9 @@ enum classify_flag {
 	CLASSIFY_F_SET = 1u << 8,           /* SET/RESET of a setting that RESET ALL undoes (so it can
 					       be replayed on another connection); not ROLE or
 					       SESSION AUTHORIZATION, which RESET ALL leaves alone */
+	CLASSIFY_F_ROLE_CHANGE = 1u << 9,   /* SET/RESET ROLE or SESSION AUTHORIZATION (LOCAL too),
+					       or set_config() of either (or of a name not known
+					       until run time) */
 };
 
 /* Why the facts of a statement may be incomplete (rule 7 of DESIGN.md). */

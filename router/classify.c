@@ -1201,6 +1201,21 @@ static bool set_config_local(const struct tree *d, uint32_t args)
 	return tree_str_is(d, sv, "true") || tree_str_is(d, sv, "on") || tree_str_is(d, sv, "t");
 }
 
+/*
+ * set_config(name, ...): does <name> say role or session_authorization (in
+ * any case), or is it not a constant (then it might)?
+ */
+static bool set_config_names_role(const struct tree *d, uint32_t args)
+{
+	uint32_t k = const_of(d, tree_first(d, args));
+	uint32_t sv = k ? tree_get(d, tree_get(d, k, "sval"), "sval") : 0;
+	if (!tree_is(d, sv, TREE_STR))
+		return true;
+	const char *v = d->s + d->t[sv].start;
+	uint32_t n = d->t[sv].end - d->t[sv].start;
+	return (n == 4 && ci_eq(v, "role", 4)) || (n == 21 && ci_eq(v, "session_authorization", 21));
+}
+
 static void sql_text_args(struct walk *w, uint32_t args, const char *fn, uint32_t fnlen)
 {
 	const struct tree *d = w->d;
@@ -1240,7 +1255,10 @@ static void note_funccall(struct walk *w, uint32_t fc)
 	uint32_t fnlen = d->t[sv].end - d->t[sv].start;
 	uint32_t args = tree_get(d, fc, "args");
 	if (name_in(fn, fnlen, session_fns)) {
-		if (!(fnlen == 10 && memcmp(fn, "set_config", 10) == 0 && set_config_local(d, args)))
+		bool set_config = fnlen == 10 && memcmp(fn, "set_config", 10) == 0;
+		if (set_config && set_config_names_role(d, args))
+			w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
+		if (!(set_config && set_config_local(d, args)))
 			w->st->flags |= CLASSIFY_F_SESSION_STATE;
 	} else if (name_in(fn, fnlen, sql_text_fns)) {
 		sql_text_args(w, args, fn, fnlen);
@@ -1366,6 +1384,9 @@ static void h_deallocate(struct walk *w, uint32_t obj)
 static void h_set(struct walk *w, uint32_t obj)
 {
 	const struct tree *d = w->d;
+	uint32_t setting = tree_get(d, obj, "name");
+	if (tree_str_is(d, setting, "role") || tree_str_is(d, setting, "session_authorization"))
+		w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
 	/* SET LOCAL and SET TRANSACTION end with the transaction. */
 	bool local = tree_true(d, tree_get(d, obj, "is_local")) ||
 		     (tree_str_is(d, tree_get(d, obj, "kind"), "VAR_SET_MULTI") &&

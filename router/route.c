@@ -469,6 +469,8 @@ static unsigned route_flags_of(unsigned cf)
 		f |= ROUTE_F_EXECUTE;
 	if (cf & CLASSIFY_F_DEALLOCATE)
 		f |= ROUTE_F_DEALLOCATE;
+	if (cf & CLASSIFY_F_ROLE_CHANGE)
+		f |= ROUTE_F_ROLE_CHANGE;
 	return f;
 }
 

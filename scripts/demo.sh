@@ -139,6 +139,9 @@ and a local MariaDB standing in for the legacy MySQL (127.0.0.1:$my_port, databa
 
   connect:   psql "postgres://app:app-secret@127.0.0.1:6432/platform"
 
+  as anon:   psql "postgres://web:web-secret@127.0.0.1:6432/platform"   (upstream_role anon:
+             row-level security applies, SELECT * FROM workflows shows only the active ones)
+
   try:       SELECT id, name, status FROM workflows;
              SELECT customer_id, name, phone, email FROM customers WHERE status = 'active' LIMIT 10;
              DELETE FROM customers;          -- refused: legacy table, SQLSTATE 25006

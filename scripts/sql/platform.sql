@@ -132,3 +132,39 @@ ALTER TABLE daily_statistics OWNER TO platform_owner;
 ALTER TABLE customers OWNER TO platform_owner;
 ALTER TABLE subscriptions OWNER TO platform_owner;
 ALTER TABLE payments OWNER TO platform_owner;
+
+-- Row-level security as the migration guide sets it up (supabase_rls_fix.sql),
+-- with Supabase's roles. switchyard's login (platform_owner, the tables' owner)
+-- bypasses RLS; a [[users]] entry with upstream_role runs as one of these
+-- roles instead, and the policies apply (README, "Per-client upstream roles").
+CREATE ROLE anon NOLOGIN;
+CREATE ROLE authenticated NOLOGIN;
+CREATE ROLE service_role NOLOGIN BYPASSRLS;
+-- A login of its own (upstream_user): an authenticated user of one tenant.
+CREATE ROLE tenant_login LOGIN PASSWORD 'tenant-secret' IN ROLE authenticated;
+-- The login may take these roles (upstream_role starts its sessions as one).
+GRANT anon, authenticated, service_role TO platform_owner;
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO anon, authenticated;
+GRANT ALL ON ALL TABLES IN SCHEMA public TO service_role;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO service_role;
+
+ALTER TABLE individual_variable_mappings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "service_role_bypass_rls" ON individual_variable_mappings
+  FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY "dev_full_access" ON individual_variable_mappings
+  FOR ALL TO anon, authenticated USING (true) WITH CHECK (true);
+
+-- Not in the guide: what anon may see of the workflows (active ones only) ...
+ALTER TABLE workflows ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "service_role_bypass_rls" ON workflows
+  FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY "anon_sees_active" ON workflows FOR SELECT TO anon USING (status = 'active');
+CREATE POLICY "authenticated_sees_all" ON workflows FOR SELECT TO authenticated USING (true);
+-- ... and a tenant-scoped policy: an authenticated session sees the runs of
+-- the customer it names with SET app.customer_id.
+ALTER TABLE workflow_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "service_role_bypass_rls" ON workflow_runs
+  FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY "tenant_runs" ON workflow_runs FOR SELECT TO authenticated
+  USING (customer_id = nullif(current_setting('app.customer_id', true), '')::bigint);

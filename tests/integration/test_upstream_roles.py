@@ -1,0 +1,160 @@
+"""Per-client upstream roles (issue 10): a [[users]] entry runs on Supabase as a role or a login
+of its own, so row-level security applies through switchyard.
+
+The Supabase stand-in has the migration guide's roles and policies (scripts/sql/platform.sql):
+anon sees only the active workflows, service_role bypasses RLS, tenant_login (a login in
+authenticated) sees the runs of the customer it names with SET app.customer_id, and the owner
+(switchyard's [supabase] user) sees everything.
+"""
+import subprocess
+
+import psycopg
+import pytest
+
+from conftest import APP_PASSWORD, APP_USER, BIN
+
+USERS = [
+    {"name": APP_USER, "password": APP_PASSWORD},
+    {"name": "web_anon", "password": "anon-pw", "upstream_role": "anon"},
+    {"name": "backend", "password": "svc-pw", "upstream_role": "service_role"},
+    {"name": "tenant", "password": "tenant-pw", "upstream_user": "tenant_login",
+     "upstream_password": "tenant-secret"},
+]
+PASSWORDS = {u["name"]: u["password"] for u in USERS}
+
+
+@pytest.fixture(params=["session", "transaction"])
+def roles_proxy(request, make_proxy):
+    return make_proxy(users=USERS, proxy={"pool_mode": request.param, "auth_method": "md5"})
+
+
+def connect(p, user, **kw):
+    return p.connect(user=user, password=PASSWORDS[user], **kw)
+
+
+def workflows(conn):
+    return [r[0] for r in conn.execute("SELECT name FROM workflows ORDER BY id").fetchall()]
+
+
+def test_each_client_sees_what_its_role_may(roles_proxy, supabase):
+    everything = [r[0] for r in supabase.query("SELECT name FROM workflows ORDER BY id")]
+    active = [r[0] for r in supabase.query(
+        "SELECT name FROM workflows WHERE status = 'active' ORDER BY id")]
+    assert 0 < len(active) < len(everything)
+    with connect(roles_proxy, APP_USER) as c:
+        assert c.execute("SELECT current_user").fetchone()[0] == "platform_owner"
+        assert workflows(c) == everything
+    with connect(roles_proxy, "web_anon") as c:
+        assert c.execute("SELECT current_user, session_user").fetchone() == ("anon",
+                                                                              "platform_owner")
+        assert workflows(c) == active
+        # the guide's policy: anon may use individual_variable_mappings in full
+        n = supabase.query("SELECT count(*) FROM individual_variable_mappings")[0][0]
+        assert c.execute("SELECT count(*) FROM individual_variable_mappings").fetchone()[0] == n
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("DELETE FROM workflows")  # anon has SELECT only
+    with connect(roles_proxy, "backend") as c:
+        assert c.execute("SELECT current_user").fetchone()[0] == "service_role"
+        assert workflows(c) == everything
+    with connect(roles_proxy, "tenant") as c:
+        assert c.execute("SELECT current_user, session_user").fetchone() == ("tenant_login",
+                                                                              "tenant_login")
+        assert c.execute("SELECT count(*) FROM workflow_runs").fetchone()[0] == 0
+        with c.transaction():
+            c.execute("SET LOCAL app.customer_id = '7'")
+            runs = c.execute("SELECT DISTINCT customer_id FROM workflow_runs").fetchall()
+        assert runs == [(7,)]
+
+
+ROLE_CHANGES = [
+    "SET ROLE service_role",
+    "SET ROLE NONE",
+    "RESET ROLE",
+    "SET SESSION ROLE platform_owner",
+    "SET SESSION AUTHORIZATION platform_owner",
+    "RESET SESSION AUTHORIZATION",
+    "SELECT set_config('role', 'platform_owner', false)",
+    "SELECT set_config('ROLE', 'service_role', true)",
+    "SELECT 1; SET ROLE service_role",
+]
+
+
+def test_role_changes_are_refused(roles_proxy):
+    with connect(roles_proxy, "web_anon") as c:
+        for sql in ROLE_CHANGES:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as e:
+                c.execute(sql)
+            assert "runs as role \"anon\"" in str(e.value), sql
+            assert c.execute("SELECT current_user").fetchone()[0] == "anon", sql
+        # inside a transaction, as SET LOCAL, and with the name as a parameter
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with c.transaction():
+                c.execute("SET LOCAL ROLE service_role")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("SELECT set_config(%s, %s, false)", ("role", "platform_owner"))
+        assert c.execute("SELECT current_user").fetchone()[0] == "anon"
+        # other settings are still the client's to change
+        c.execute("SET application_name = 'still-anon'")
+        assert c.execute("SELECT set_config('search_path', 'public', false)").fetchone()
+    # without upstream_role nothing is refused
+    with connect(roles_proxy, APP_USER) as c:
+        c.execute("SET ROLE anon")
+        assert c.execute("SELECT current_user").fetchone()[0] == "anon"
+        c.execute("RESET ROLE")
+
+
+def test_role_survives_discard_all_and_connection_reuse(roles_proxy):
+    with connect(roles_proxy, "web_anon") as c:
+        c.execute("DISCARD ALL")
+        assert c.execute("SELECT current_user").fetchone()[0] == "anon"
+    # the connection anon used goes back to the pool: the owner's client never gets it
+    for _ in range(3):
+        with connect(roles_proxy, APP_USER) as c:
+            assert c.execute("SELECT current_user").fetchone()[0] == "platform_owner"
+        with connect(roles_proxy, "web_anon") as c:
+            assert c.execute("SELECT current_user").fetchone()[0] == "anon"
+
+
+def test_transaction_pooling_switches_connections_not_roles(make_proxy):
+    """One upstream slot shared in turn by two roles: each transaction runs as its own."""
+    p = make_proxy(users=USERS, proxy={"pool_mode": "transaction", "auth_method": "md5"},
+                   supabase={"pool_size": 1})
+    with connect(p, "web_anon") as anon, connect(p, APP_USER) as owner:
+        pids = set()
+        for _ in range(4):
+            for conn, who in ((anon, "anon"), (owner, "platform_owner")):
+                with conn.transaction():
+                    user, pid = conn.execute("SELECT current_user, pg_backend_pid()").fetchone()
+                assert user == who
+                pids.add(pid)
+        assert len(pids) >= 2  # the slot was handed from one role's connection to the other's
+
+
+def test_config_checks_logins(make_proxy, tmp_path):
+    p = make_proxy(start=False, users=[{"name": "x", "password": "pw",
+                                        "upstream_user": "tenant_login"}])
+    p.write_config()
+    out = subprocess.run([str(BIN), "-c", str(p.config_path), "--check"], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 1
+    assert "users.upstream_user needs users.upstream_password" in out.stderr + out.stdout
+
+
+def test_per_user_pool_size(make_proxy):
+    """users.pool_size caps that user's connections; others still get theirs (global cap 20)."""
+    users = [dict(u) for u in USERS]
+    users[1]["pool_size"] = 1  # web_anon
+    p = make_proxy(users=users, proxy={"auth_method": "md5", "pool_timeout_ms": 800})
+    with connect(p, "web_anon") as first:
+        first.execute("SELECT 1")
+        with pytest.raises(psycopg.OperationalError) as e:
+            with connect(p, "web_anon") as second:
+                second.execute("SELECT 1")
+        assert "no upstream connection available" in str(e.value)
+        assert 'user "web_anon" ([[users]] pool_size)' in str(e.value)
+        # another user is not held back by web_anon's cap
+        with connect(p, "backend") as other:
+            assert other.execute("SELECT current_user").fetchone()[0] == "service_role"
+    # the slot came back with the first client's connection reused, or closed
+    with connect(p, "web_anon") as again:
+        assert again.execute("SELECT current_user").fetchone()[0] == "anon"
