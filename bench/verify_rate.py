@@ -99,31 +99,26 @@ def run_verify_rss(config, table, extra=()):
 
 
 def run_pgloader(my, pg, work):
+    """The README's copy (scripts/copy-legacy-table.sh: pgloader with switchyard's type map,
+    FLOAT columns re-read, the swap) of customers into a scratch database: (seconds, note)."""
     if shutil.which("pgloader") is None:
         return None, "pgloader is not installed (scripts/install-deps.sh installs it)"
     pg_admin(pg, "DROP DATABASE IF EXISTS pgloader_copy")
     pg_admin(pg, f"CREATE DATABASE pgloader_copy OWNER {benchlib.OWNER}")
-    load = work / "customers.load"
-    load.write_text(f"""LOAD DATABASE
-  FROM mysql://{MY_USER}:{MY_PASSWORD}@127.0.0.1:{my['port']}/{MY_DB}
-  INTO postgresql://{benchlib.OWNER}:{benchlib.OWNER_PASSWORD}@127.0.0.1:{pg['port']}/pgloader_copy?sslmode=require
-  INCLUDING ONLY TABLE NAMES MATCHING 'customers'
-  WITH include drop, create tables, create indexes, reset sequences, workers = 2, concurrency = 1
-  CAST type datetime to timestamp drop default drop not null using zero-dates-to-null,
-       type int with extra auto_increment to bigint,
-       type int when unsigned to bigint
-  ALTER SCHEMA '{MY_DB}' RENAME TO 'public';
-""")
+    env = dict(os.environ,
+               MYSQL_URL=f"mysql://{MY_USER}:{MY_PASSWORD}@127.0.0.1:{my['port']}/{MY_DB}",
+               SUPABASE_URL=f"postgresql://{benchlib.OWNER}:{benchlib.OWNER_PASSWORD}@127.0.0.1:"
+                            f"{pg['port']}/pgloader_copy?sslmode=require",
+               SUPABASE_CA=f"{pg['dir']}/ca.crt", PGLOADER_DIR=str(work / "pgloader"))
     t0 = time.perf_counter()
-    env = dict(os.environ, SSL_CERT_FILE=f"{pg['dir']}/ca.crt")  # the CA pgloader checks with
-    out = subprocess.run(["pgloader", str(load)], capture_output=True, text=True, timeout=1800,
-                         cwd=str(work), env=env)
+    out = subprocess.run([str(ROOT / "scripts" / "copy-legacy-table.sh"), "customers"],
+                         capture_output=True, text=True, timeout=1800, cwd=str(work), env=env)
     wall = time.perf_counter() - t0
     if out.returncode != 0:
-        return None, f"pgloader failed: {(out.stderr or out.stdout).strip()[-400:]}"
+        return None, f"the copy failed: {(out.stderr or out.stdout).strip()[-400:]}"
     # pgloader can exit 0 having copied nothing: count what arrived.
     got = pg_admin(pg, "SELECT count(*) FROM public.customers", db="pgloader_copy")
-    return wall, f"pgloader copied {got} rows"
+    return wall, f"scripts/copy-legacy-table.sh (pgloader) copied {got} rows"
 
 
 def main():
