@@ -75,8 +75,8 @@ enum classify_flag {
 					       be replayed on another connection); not ROLE or
 					       SESSION AUTHORIZATION, which RESET ALL leaves alone */
 	CLASSIFY_F_ROLE_CHANGE = 1u << 9,   /* SET/RESET ROLE or SESSION AUTHORIZATION (LOCAL too),
-					       or set_config() of either (or of a name not known
-					       until run time) */
+					       set_config() of either (or of a name not known
+					       until run time), or a DO block (its code could) */
 };
 
 /* Why the facts of a statement may be incomplete (rule 7 of DESIGN.md). */

@@ -1418,6 +1418,8 @@ static char *defelem_string(struct walk *w, uint32_t de)
 static void h_do(struct walk *w, uint32_t obj)
 {
 	uint32_t args = tree_get(w->d, obj, "args");
+	/* Its code may SET ROLE in ways no reading can rule out ('RO' || 'LE'). */
+	w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
 	char *lang = defelem_string(w, defelem(w->d, args, "language"));
 	mention_body(w, lang, defelem_string(w, defelem(w->d, args, "as")));
 }

@@ -35,8 +35,9 @@ enum route_flags {
 					   to another connection (RESET ALL undoes them) */
 	ROUTE_F_CUTOVER = 1u << 8,      /* legacy reads the cutover sends to their Supabase
 					   copies (all of them, or with MULTI some pieces) */
-	ROUTE_F_ROLE_CHANGE = 1u << 9,  /* changes (or may change) the role or session
-					   authorization: refused for a client with upstream_role */
+	ROUTE_F_ROLE_CHANGE = 1u << 9,  /* changes (or may change: a DO block) the role or
+					   session authorization: refused for a client with
+					   upstream_role */
 };
 
 /* Legacy tables a decision can name in its masks (bit i = table i of the configuration). */

@@ -76,6 +76,8 @@ ROLE_CHANGES = [
     "SELECT set_config('role', 'platform_owner', false)",
     "SELECT set_config('ROLE', 'service_role', true)",
     "SELECT 1; SET ROLE service_role",
+    # a DO block's code could (and here does) change the role: refused whatever it says
+    "DO $$BEGIN EXECUTE 'SET ' || 'ROLE platform_owner'; END$$",
 ]
 
 
