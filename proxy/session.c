@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -649,6 +650,34 @@ static bool take_startup_params(struct session *s, const struct pgmsg_startup *s
 	return true;
 }
 
+/*
+ * With upstream_role, the client's own startup options go to Supabase ahead
+ * of "-c role=...": they must not set a role themselves (-c role=, --role=,
+ * session_authorization), nor end in a backslash that would escape the space
+ * before ours and swallow it. Without upstream_role anything goes.
+ */
+static bool options_keep_role(const struct session *s)
+{
+	if (s->up_role == NULL || s->up_role[0] == '\0')
+		return true;
+	for (uint32_t i = 0; i < s->nparams; i++) {
+		if (strcmp(s->param_names[i], "options") != 0)
+			continue;
+		const char *v = s->param_values[i];
+		size_t n = strlen(v), slashes = 0;
+		for (size_t k = 0; k + 4 <= n; k++) {
+			if (strncasecmp(v + k, "role", 4) == 0 ||
+			    (k + 13 <= n && strncasecmp(v + k, "authorization", 13) == 0))
+				return false;
+		}
+		while (slashes < n && v[n - 1 - slashes] == '\\')
+			slashes++;
+		if (slashes % 2 == 1)
+			return false;
+	}
+	return true;
+}
+
 static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
 {
 	struct pgmsg_startup st;
@@ -693,6 +722,14 @@ static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
 	}
 	if (!negotiate_protocol(s, &st) || !take_startup_params(s, &st)) {
 		session_close(s, "out of memory");
+		return;
+	}
+	if (!options_keep_role(s)) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "startup options may not name a role: this client runs as "
+					   "role \"%.64s\"", s->up_role);
+		session_fatal(s, "42501", msg,
+			      "[[users]] upstream_role fixes the role; remove role settings from options.");
 		return;
 	}
 	log_debug(s->w->id, s->id, "startup", "user=%s tls=%d", s->log_user, s->tls);

@@ -160,3 +160,19 @@ def test_per_user_pool_size(make_proxy):
     # the slot came back with the first client's connection reused, or closed
     with connect(p, "web_anon") as again:
         assert again.execute("SELECT current_user").fetchone()[0] == "anon"
+
+
+def test_startup_options_cannot_set_the_role(roles_proxy):
+    # libpq's options go to Supabase before switchyard's "-c role=anon"
+    for options in ("-c role=platform_owner", "--role=service_role", "-c ROLE=x",
+                    "-c application_name=x\\"):
+        with pytest.raises(psycopg.OperationalError) as e:
+            connect(roles_proxy, "web_anon", options=options)
+        assert "startup options may not name a role" in str(e.value), options
+    # other options still pass, and the role holds
+    with connect(roles_proxy, "web_anon", options="-c search_path=public") as c:
+        assert c.execute("SELECT current_user, current_setting('search_path')").fetchone() == \
+            ("anon", "public")
+    # a client without upstream_role may set one as Postgres allows
+    with connect(roles_proxy, APP_USER, options="-c role=anon") as c:
+        assert c.execute("SELECT current_user").fetchone()[0] == "anon"
