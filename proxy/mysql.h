@@ -148,7 +148,7 @@ bool mysqlb_sync_exec(struct mysqlb_sync *s, const char *sql, char *err, size_t 
 
 /*
  * Runs <sql> and streams its rows to <row> (vals[i] NULL for SQL NULL) until
- * the end or until <row> returns false. *ncols gets the column count. False
+ * the end or until <row> returns false. False
  * with the reason in <err> when MySQL failed (not when <row> stopped).
  */
 typedef bool (*mysqlb_sync_row_fn)(void *arg, char **vals, unsigned long *lens, unsigned ncols);

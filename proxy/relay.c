@@ -1156,8 +1156,9 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 			legacy_forget_portal(s, portal);
 			return STEP_NOT_MINE;
 		}
-		uint64_t tables = stmt[0] ? 0 : s->cut_unnamed;
-		struct client_stmt *cs = stmt[0] ? stmt_table_find(&s->cut_stmts, stmt) : NULL;
+		bool unnamed = stmt[0] == '\0';
+		uint64_t tables = unnamed ? s->cut_unnamed : 0;
+		struct client_stmt *cs = unnamed ? NULL : stmt_table_find(&s->cut_stmts, stmt);
 		uint64_t fp = s->shadow_unnamed_fp;
 		if (cs != NULL) {
 			struct route_decision rd;
@@ -1174,6 +1175,10 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 					if (body != NULL)
 						shadow_bind(s, body, blen, cs->body, cs->len, tables,
 							    CUTOVER_SUPABASE, fp);
+					/* scan_body may have reused the scratch the names were in. */
+					portal = bind_names(s, sc, (size_t)head, &stmt);
+					if (portal == NULL)
+						return out_of_memory(s), STEP_STOP;
 				}
 				legacy_forget_portal(s, portal);
 				cut_pending(s, tables, CUTOVER_SUPABASE);
@@ -1187,7 +1192,7 @@ static enum step legacy_ref(struct session *s, struct scan *sc, size_t total, ui
 		const uint8_t *body = scan_body(sc, blen, s->w);
 		if (body == NULL)
 			return out_of_memory(s), STEP_STOP;
-		const uint8_t *rest = cs ? cs->body : stmt[0] ? NULL : s->shadow_unnamed;
+		const uint8_t *rest = cs ? cs->body : unnamed ? s->shadow_unnamed : NULL;
 		if (rest != NULL && shadow_wants_bind(s, blen))
 			shadow_bind(s, body, blen, rest, cs ? cs->len : s->shadow_unnamed_len, tables,
 				    CUTOVER_MYSQL, fp);
@@ -2219,8 +2224,31 @@ static enum step shadow_unnamed_bind(struct session *s, struct scan *sc, size_t 
 	/* Only a Bind of the unnamed statement: after the portal name, an empty name. */
 	if (portal_end != NULL && (size_t)(portal_end - body) + 1 < blen && portal_end[1] == '\0')
 		shadow_bind(s, body, blen, s->shadow_unnamed, s->shadow_unnamed_len,
-			    s->cut_pending, CUTOVER_SUPABASE, s->shadow_unnamed_fp);
+			    s->shadow_unnamed_tables, CUTOVER_SUPABASE, s->shadow_unnamed_fp);
 	return STEP_NEXT;
+}
+
+/*
+ * The FunctionCall message calls a function by OID (set_config among them)
+ * with nothing for the router to read: a client with upstream_role may not
+ * use it. Answered like a Query (ErrorResponse, ReadyForQuery).
+ */
+static enum step refuse_function_call(struct session *s, struct scan *sc, size_t total,
+				      uint32_t blen)
+{
+	enum step st = need_whole(s, sc, total, blen);
+	bool local;
+
+	if (st != STEP_NEXT)
+		return st;
+	scan_drop(sc, total);
+	struct route_decision d = { .target = ROUTE_REJECT, .sqlstate = "42501",
+				    .message = "the FunctionCall message is not available to a client "
+					       "with upstream_role",
+				    .detail = "Its function is not visible to switchyard, which keeps "
+					      "the client's role fixed.",
+				    .hint = "Call the function in a SELECT." };
+	return refuse(s, PL_QUERY, &d, &local);
 }
 
 static enum step client_message(struct session *s, struct scan *sc)
@@ -2276,6 +2304,8 @@ static enum step client_message(struct session *s, struct scan *sc)
 	case 'H':
 		return forward(s, sc, (size_t)total, PL_FLUSH);
 	case 'F':
+		if (s->up_role != NULL && s->up_role[0] != '\0')
+			return refuse_function_call(s, sc, (size_t)total, blen);
 		return forward(s, sc, (size_t)total, PL_FUNCTION);
 	case 'c':
 	case 'f':
@@ -2586,13 +2616,23 @@ bool relay_link_again(struct session *s)
 	struct server *srv = s->server;
 	struct pgmsg_writer *out;
 
-	if (srv->set_owner == s->id && srv->set_gen == s->set_gen)
+	/*
+	 * upstream_role (issue 10): RESET ALL leaves the role alone, so a
+	 * connection another client used also gets RESET ROLE, back to the
+	 * startup role — whatever that client might have found to change it.
+	 */
+	bool role_reset = srv->role != NULL && srv->role[0] != '\0' && srv->last_session != s->id;
+	srv->last_session = s->id;
+	if (!role_reset && srv->set_owner == s->id && srv->set_gen == s->set_gen)
 		return true;
-	if (s->sets == NULL && srv->set_owner == 0)
+	if (!role_reset && s->sets == NULL && srv->set_owner == 0)
 		return true;
 	/* Another client's settings (or none) are on this connection: make them this one's. */
 	out = worker_writer(s->w);
 	pgmsg_begin(out, 'Q');
+	if (role_reset)
+		pgmsg_put_bytes(out, srv->set_owner != 0 || s->sets != NULL ? "RESET ROLE; " : "RESET ROLE",
+				srv->set_owner != 0 || s->sets != NULL ? 12 : 10);
 	if (srv->set_owner != 0)
 		pgmsg_put_bytes(out, "RESET ALL", 9);
 	if (srv->set_owner != 0 && s->sets != NULL)

@@ -66,6 +66,7 @@ struct server {
 	char *login_password;
 	char *role;           /* given as "-c role=..." at startup; "" for none */
 	char *slot_user;      /* the client user whose [[users]] pool_size counts it, or NULL */
+	int64_t last_session; /* transaction pooling: the session it last served (relay.c) */
 	char **param_names;
 	char **param_values;
 	size_t nparams;

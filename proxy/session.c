@@ -654,13 +654,18 @@ static bool take_startup_params(struct session *s, const struct pgmsg_startup *s
  * With upstream_role, the client's own startup options go to Supabase ahead
  * of "-c role=...": they must not set a role themselves (-c role=, --role=,
  * session_authorization), nor end in a backslash that would escape the space
- * before ours and swallow it. Without upstream_role anything goes.
+ * before ours and swallow it; and no startup parameter may be named role or
+ * session_authorization (in any case). Without upstream_role anything goes.
  */
 static bool options_keep_role(const struct session *s)
 {
 	if (s->up_role == NULL || s->up_role[0] == '\0')
 		return true;
 	for (uint32_t i = 0; i < s->nparams; i++) {
+		/* A startup parameter is a setting too, applied after options: ROLE=x wins. */
+		if (strcasecmp(s->param_names[i], "role") == 0 ||
+		    strcasecmp(s->param_names[i], "session_authorization") == 0)
+			return false;
 		if (strcmp(s->param_names[i], "options") != 0)
 			continue;
 		const char *v = s->param_values[i];
@@ -726,7 +731,7 @@ static void handle_startup(struct session *s, const uint8_t *pkt, size_t len)
 	}
 	if (!options_keep_role(s)) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "startup options may not name a role: this client runs as "
+		snprintf(msg, sizeof(msg), "startup parameters may not name a role: this client runs as "
 					   "role \"%.64s\"", s->up_role);
 		session_fatal(s, "42501", msg,
 			      "[[users]] upstream_role fixes the role; remove role settings from options.");

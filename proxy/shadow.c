@@ -1,10 +1,9 @@
 /*
  * shadow — shadow reads of the cutover (see shadow.h).
  *
- * One runner thread for the process, at the lowest scheduling priority
- * (SCHED_IDLE): it only gets a CPU the clients leave, so on a busy machine
- * shadows wait, the queue fills, and the excess is dropped — the clients'
- * latency is what is protected. It takes requests from a bounded queue and
+ * One runner thread for the process, at the lowest priority (nice 19): on a
+ * busy machine it gets a sliver of the CPU, shadows wait, the queue fills,
+ * and the excess is dropped — the clients' latency is what is protected. It takes requests from a bounded queue and
  * runs each one blocking: MySQL first (translated again with the fixed
  * settings, so its text does not depend on the client's session), then —
  * if MySQL's answer was comparable — the statement as the client wrote it
@@ -697,6 +696,9 @@ static void run_mysql(struct shadow_runner *rn)
 	}
 	bool ok = mysqlb_sync_query(rn->my, sql, len, my_row, rn, err, sizeof(err));
 	free(sql);
+	/* No rows: the columns are the translation's (my_row counts them on the first row). */
+	if (ok && sd->nrows == 0 && sd->ncols == 0)
+		sd->ncols = rn->ncols;
 	if (!ok && !sd->failed && !sd->unusable) {
 		/* A failed statement or a lost connection: either way the next one gets a new one. */
 		bool lost = strstr(err, "(error 20") != NULL; /* client errors 2000-2099 */
@@ -768,10 +770,12 @@ static void adopt_snapshot(struct shadow_runner *rn)
 static void *runner_main(void *arg)
 {
 	struct shadow_runner *rn = arg;
-	/* Only the CPU clients leave (shadow.h); a nice value where SCHED_IDLE is refused. */
-	struct sched_param sp = { 0 };
-	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	/*
+	 * Nice 19: a sliver of the CPU when the clients want it all (shadow.h).
+	 * Not SCHED_IDLE, which could leave it holding the queue's or the
+	 * cutover's lock for as long as the machine stays busy.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	for (;;) {
 		pthread_mutex_lock(&rn->lock);
 		while (!rn->stop && rn->head == NULL)
@@ -881,10 +885,24 @@ bool shadow_sample(struct shadow *sh)
 	return pct >= 100 || next_random(sh) % 100 < (uint64_t)pct;
 }
 
+/* A drop, counted from the worker: its own table of group states, no lock. */
+static void drop(struct shadow *sh, struct shadow_req *r)
+{
+	int at = config_legacy_index(sh->w->cfg, r->table);
+	struct cutover_table *t = at >= 0 && at < 64 ? sh->w->cut[at] : NULL;
+	if (t != NULL)
+		cutover_note_shadow(sh->w->proxy->cutover, sh->w->cfg, t, CUTOVER_SHADOW_DROPPED);
+	shadow_req_free(r);
+}
+
 void shadow_submit(struct shadow *sh, struct shadow_req *r)
 {
 	struct shadow_runner *rn = sh->runner;
-	pthread_mutex_lock(&rn->lock);
+	/* A client's worker never waits for the runner: a busy lock drops the shadow. */
+	if (pthread_mutex_trylock(&rn->lock) != 0) {
+		drop(sh, r);
+		return;
+	}
 	bool full = rn->queued >= rn->cap || rn->stop;
 	if (!full) {
 		r->next = NULL;
@@ -899,10 +917,7 @@ void shadow_submit(struct shadow *sh, struct shadow_req *r)
 	size_t queued = rn->queued;
 	pthread_mutex_unlock(&rn->lock);
 	if (full) {
-		struct cutover_table *t = group_state(sh->w->proxy->cutover, sh->w->cfg, r->table);
-		if (t != NULL)
-			cutover_note_shadow(sh->w->proxy->cutover, sh->w->cfg, t, CUTOVER_SHADOW_DROPPED);
-		shadow_req_free(r);
+		drop(sh, r);
 		return;
 	}
 	log_debug(sh->w->id, -1, "shadow read queued", "queued=%zu", queued);

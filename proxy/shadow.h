@@ -75,9 +75,9 @@ struct shadow_req *shadow_req_new(const char *table, enum cutover_side served, u
 				  const char *sql, size_t len, const uint32_t *types,
 				  uint16_t ntypes) __attribute__((warn_unused_result));
 /*
- * Takes the parameter values of Bind body <body> (len bytes). False when
- * the Bind cannot be shadowed (a binary parameter, malformed): the caller
- * frees the request.
+ * Takes the parameter values of Bind body <body> (len bytes), text or
+ * binary, as they are. False when the Bind cannot be shadowed (a format
+ * other than 0 or 1, malformed): the caller frees the request.
  */
 bool shadow_req_bind(struct shadow_req *r, const uint8_t *body, size_t len)
 	__attribute__((warn_unused_result));

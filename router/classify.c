@@ -1220,6 +1220,13 @@ static void sql_text_args(struct walk *w, uint32_t args, const char *fn, uint32_
 {
 	const struct tree *d = w->d;
 	w->st->flags |= CLASSIFY_F_EXECUTES;
+	/*
+	 * The SQL it runs in this session may call set_config('role', ...):
+	 * query_to_xml('select set_config(...)'). dblink's runs in a session of
+	 * its own.
+	 */
+	if (!(fnlen >= 6 && memcmp(fn, "dblink", 6) == 0))
+		w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
 	for (uint32_t a = tree_first(d, args); a && !w->stop; a = tree_next(d, args, a)) {
 		uint32_t k = const_of(d, a);
 		uint32_t sv = tree_get(d, tree_get(d, k, "sval"), "sval");
@@ -1381,11 +1388,25 @@ static void h_deallocate(struct walk *w, uint32_t obj)
 	w->st->name = wdup(w, tree_get(w->d, obj, "name"));
 }
 
+/* Is string node <v> <lower> in any case? (Settings are named case-insensitively: SET "Role".) */
+static bool str_ci_is(const struct tree *d, uint32_t v, const char *lower)
+{
+	if (!tree_is(d, v, TREE_STR))
+		return false;
+	size_t n = d->t[v].end - d->t[v].start;
+	return n == strlen(lower) && ci_eq(d->s + d->t[v].start, lower, n);
+}
+
+static bool names_role(const struct tree *d, uint32_t v)
+{
+	return str_ci_is(d, v, "role") || str_ci_is(d, v, "session_authorization");
+}
+
 static void h_set(struct walk *w, uint32_t obj)
 {
 	const struct tree *d = w->d;
 	uint32_t setting = tree_get(d, obj, "name");
-	if (tree_str_is(d, setting, "role") || tree_str_is(d, setting, "session_authorization"))
+	if (names_role(d, setting))
 		w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
 	/* SET LOCAL and SET TRANSACTION end with the transaction. */
 	bool local = tree_true(d, tree_get(d, obj, "is_local")) ||
@@ -1396,7 +1417,7 @@ static void h_set(struct walk *w, uint32_t obj)
 	w->st->flags |= CLASSIFY_F_SESSION_STATE;
 	uint32_t name = tree_get(d, obj, "name");
 	/* GUC_NO_RESET_ALL settings: RESET ALL leaves them, so a replay could not undo them. */
-	if (!tree_str_is(d, name, "role") && !tree_str_is(d, name, "session_authorization"))
+	if (!names_role(d, name))
 		w->st->flags |= CLASSIFY_F_SET;
 }
 
@@ -1427,6 +1448,8 @@ static void h_do(struct walk *w, uint32_t obj)
 static void h_create_function(struct walk *w, uint32_t obj)
 {
 	const struct tree *d = w->d;
+	/* Its body (pg_temp.f() needs no privilege) could change the role when called. */
+	w->st->flags |= CLASSIFY_F_ROLE_CHANGE;
 	uint32_t opts = tree_get(d, obj, "options");
 	char *lang = defelem_string(w, defelem(d, opts, "language"));
 	uint32_t as = tree_get(d, defelem(d, opts, "as"), "arg");
@@ -2122,7 +2145,7 @@ static bool word_at(const char *s, size_t n, const char *word)
 /* Byte classes of the pre-filter pass. */
 enum prefilter_class {
 	PF_WATCH = 1u << 0,   /* may start a watched name (either case) */
-	PF_MARKER = 1u << 1,  /* may start set_config, advisory or into */
+	PF_MARKER = 1u << 1,  /* may start set_config, advisory, into or an SQL-text function */
 	PF_SPECIAL = 1u << 2, /* backslash, &, zero byte, semicolon, quote */
 };
 
@@ -2153,11 +2176,13 @@ static void prefilter_classes(struct classify *c)
 	bigram_set(c, "set_config");
 	bigram_set(c, "advisory");
 	bigram_set(c, "into");
+	bigram_set(c, "query_to_xml");
+	bigram_set(c, "ts_stat");
 	for (int ch = 0; ch < 256; ch++) {
 		if (c->first[lc((unsigned char)ch)])
 			c->cls[ch] |= PF_WATCH;
 	}
-	static const char markers[] = "sSaAiI";
+	static const char markers[] = "sSaAiIqQtT";
 	for (const char *m = markers; *m; m++)
 		c->cls[(unsigned char)*m] |= PF_MARKER;
 	static const char specials[] = "\\&;'";
@@ -2173,7 +2198,10 @@ static void prefilter_classes(struct classify *c)
 static bool marker_at(const char *s, size_t n, bool selectish)
 {
 	return (n >= 10 && ci_eq(s, "set_config", 10)) || (n >= 8 && ci_eq(s, "advisory", 8)) ||
-	       (selectish && n >= 4 && ci_eq(s, "into", 4));
+	       (selectish && n >= 4 && ci_eq(s, "into", 4)) ||
+	       /* functions that run SQL text (sql_text_fns): it could change the role */
+	       (n >= 8 && ci_eq(s, "query_to", 8)) || (n >= 7 && ci_eq(s, "ts_stat", 7)) ||
+	       (n >= 10 && ci_eq(s, "ts_rewrite", 10));
 }
 
 static bool watched_at(const struct classify *c, const char *s, size_t n)

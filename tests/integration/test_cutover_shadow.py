@@ -78,6 +78,7 @@ def skipped(p):
 
 READS = [
     ("SELECT customer_id, email, created_at FROM customers WHERE customer_id = 1", None),
+    ("SELECT customer_id, email FROM customers WHERE customer_id = -1", None),  # no rows
     ("SELECT customer_id, email FROM customers ORDER BY customer_id", None),
     ("SELECT count(*), max(created_at) FROM customers", None),
     ("SELECT * FROM customers WHERE customer_id = %s", (2,)),

@@ -168,7 +168,7 @@ def test_startup_options_cannot_set_the_role(roles_proxy):
                     "-c application_name=x\\"):
         with pytest.raises(psycopg.OperationalError) as e:
             connect(roles_proxy, "web_anon", options=options)
-        assert "startup options may not name a role" in str(e.value), options
+        assert "startup parameters may not name a role" in str(e.value), options
     # other options still pass, and the role holds
     with connect(roles_proxy, "web_anon", options="-c search_path=public") as c:
         assert c.execute("SELECT current_user, current_setting('search_path')").fetchone() == \
