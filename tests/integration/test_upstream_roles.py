@@ -176,3 +176,62 @@ def test_startup_options_cannot_set_the_role(roles_proxy):
     # a client without upstream_role may set one as Postgres allows
     with connect(roles_proxy, APP_USER, options="-c role=anon") as c:
         assert c.execute("SELECT current_user").fetchone()[0] == "anon"
+
+
+def raw_session(p, user, extra=None):
+    from pgwire import RawConn
+    c = RawConn(p.port)
+    c.startup({"user": user, "database": "platform", **(extra or {})})
+    return c
+
+
+def function_call(oid, *args):
+    """A FunctionCall message: text arguments, text result."""
+    import struct
+    from pgwire import message
+    # one argument format code (text, for all), the arguments, then the result format (text)
+    body = struct.pack("!I", oid) + struct.pack("!hh", 1, 0) + struct.pack("!h", len(args))
+    for a in args:
+        b = a.encode()
+        body += struct.pack("!i", len(b)) + b
+    return message(b"F", body + struct.pack("!h", 0))
+
+
+def test_function_call_message_is_refused(roles_proxy):
+    from pgwire import WireError
+    set_config_oid = 2078
+    c = raw_session(roles_proxy, "web_anon")
+    try:
+        c.authenticate("web_anon", PASSWORDS["web_anon"])
+        c.read_until_ready()
+        c.send(function_call(set_config_oid, "role", "platform_owner", "false"))
+        with pytest.raises(WireError) as e:
+            c.read_until_ready()
+        assert e.value.sqlstate == "42501", e.value.fields
+        assert c.query("SELECT current_user") == [["anon"]]
+    finally:
+        c.close()
+    # a client without upstream_role may use it (Postgres decides)
+    c = raw_session(roles_proxy, APP_USER)
+    try:
+        c.authenticate(APP_USER, APP_PASSWORD)
+        c.read_until_ready()
+        c.send(function_call(set_config_oid, "application_name", "via-F", "false"))
+        msgs = c.read_until_ready()
+        assert any(m == b"V" for m, _ in msgs), msgs
+        assert c.query("SHOW application_name") == [["via-F"]]
+    finally:
+        c.close()
+
+
+def test_a_role_startup_parameter_is_refused(roles_proxy):
+    from pgwire import WireError
+    for name in ("role", "ROLE", "session_authorization"):
+        c = raw_session(roles_proxy, "web_anon", {name: "service_role"})
+        try:
+            with pytest.raises(WireError) as e:
+                c.authenticate("web_anon", PASSWORDS["web_anon"])
+                c.read_until_ready()
+            assert e.value.sqlstate == "42501", (name, e.value.fields)
+        finally:
+            c.close()
