@@ -390,8 +390,9 @@ void pool_acquire(struct worker *w, struct session *s)
 		open_for(w, s);
 		return;
 	}
-	/* At the cap: an idle connection with other startup parameters can make room. */
-	srv = TAILQ_LAST(&w->pool.idle, server_list);
+	/* At the cap: an idle connection with other startup parameters can make room (not
+	   when the cap is this user's own). */
+	srv = s->user_capped ? NULL : TAILQ_LAST(&w->pool.idle, server_list);
 	if (srv != NULL) {
 		server_close(srv, "making room for a client with other startup parameters");
 		if (reserve_slot(w, s)) {
@@ -416,23 +417,42 @@ void pool_forget_waiter(struct worker *w, struct session *s)
 }
 
 /* Serves the oldest local waiter if a slot or a matching idle server exists. */
+/*
+ * Serves the oldest local waiter that can be: a matching idle server, or a
+ * new slot. A waiter held back by its own [[users]] pool_size is passed
+ * over (those behind it may still get theirs); one held back by the global
+ * cap stops the scan (nobody behind it would get a new slot either).
+ */
 static bool serve_one_waiter(struct worker *w)
 {
-	struct session *s = TAILQ_FIRST(&w->pool.waiters);
+	struct session *s, *next;
 
-	if (s == NULL)
-		return false;
-	struct server *srv = find_idle(w, s->pool_key);
-	if (srv != NULL) {
-		pool_forget_waiter(w, s);
-		link_idle(w, s, srv);
-		return true;
+	TAILQ_FOREACH_SAFE(s, &w->pool.waiters, wait_link, next) {
+		struct server *srv = find_idle(w, s->pool_key);
+		if (srv != NULL) {
+			pool_forget_waiter(w, s);
+			link_idle(w, s, srv);
+			return true;
+		}
+		if (reserve_slot(w, s)) {
+			pool_forget_waiter(w, s);
+			open_for(w, s);
+			return true;
+		}
+		if (!s->user_capped)
+			return false;
 	}
-	if (reserve_slot(w, s)) {
-		pool_forget_waiter(w, s);
-		open_for(w, s);
-		return true;
-	}
+	return false;
+}
+
+/* Does a waiter need a new slot that closing an idle server of other parameters would give? */
+static bool waiter_wants_slot(struct worker *w)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &w->pool.waiters, wait_link)
+		if (!s->user_capped)
+			return true;
 	return false;
 }
 
@@ -455,9 +475,9 @@ void pool_server_idle(struct worker *w, struct server *srv)
 	TAILQ_INSERT_HEAD(&w->pool.idle, srv, link);
 	w->pool.nidle++;
 	(void)server_set_state(srv, SERVER_ST_IDLE);
-	if (w->pool.nwaiting == 0 || serve_one_waiter(w))
+	if (w->pool.nwaiting == 0 || serve_one_waiter(w) || !waiter_wants_slot(w))
 		return;
-	/* The first waiter needs other startup parameters: trade this one for a new slot. */
+	/* A waiter needs other startup parameters: trade this one for a new slot. */
 	server_close(srv, "making room for a waiting client");
 }
 

@@ -7,6 +7,7 @@ authenticated) sees the runs of the customer it names with SET app.customer_id, 
 (switchyard's [supabase] user) sees everything.
 """
 import subprocess
+import time
 
 import psycopg
 import pytest
@@ -235,3 +236,42 @@ def test_a_role_startup_parameter_is_refused(roles_proxy):
             assert e.value.sqlstate == "42501", (name, e.value.fields)
         finally:
             c.close()
+
+
+def test_a_capped_user_does_not_hold_up_the_queue(make_proxy):
+    """Global pool_size 2: web_anon (cap 1) and app hold both; a second web_anon client and a
+    backend client wait. When app leaves, backend gets the slot; web_anon's second waits on."""
+    import threading
+    users = [dict(u) for u in USERS]
+    users[1]["pool_size"] = 1
+    p = make_proxy(users=users, supabase={"pool_size": 2},
+                   proxy={"auth_method": "md5", "pool_timeout_ms": 4000})
+    results = {}
+
+    def client(name, user):
+        try:
+            with connect(p, user) as c:
+                results[name] = c.execute("SELECT current_user").fetchone()[0]
+        except psycopg.OperationalError as e:
+            results[name] = str(e)
+
+    with connect(p, "web_anon") as a1, connect(p, APP_USER) as owner:
+        a1.execute("SELECT 1")
+        owner.execute("SELECT 1")
+        def waiting(n):
+            deadline = time.time() + 10
+            while p.log().count("waiting for an upstream slot") < n:
+                assert time.time() < deadline, "no client queued"
+                time.sleep(0.02)
+
+        a2 = threading.Thread(target=client, args=("a2", "web_anon"))
+        a2.start()
+        waiting(1)  # a2 queues first
+        b = threading.Thread(target=client, args=("b", "backend"))
+        b.start()
+        waiting(2)
+        owner.close()  # frees a global slot: a2 is at its own cap, b behind it gets it
+        b.join(timeout=3)
+        assert results.get("b") == "service_role", results
+        a2.join(timeout=10)
+    assert "no upstream connection available" in results["a2"] or results["a2"] == "anon", results
