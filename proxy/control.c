@@ -892,6 +892,36 @@ static bool init_schema(PGconn *conn, const char *name, FILE *out, FILE *err)
 	return true;
 }
 
+/*
+ * Whoever can UPDATE the table moves the fleet's weights, past the admin
+ * token and the verify guard: only its owner (switchyard's [supabase] user)
+ * may, not PUBLIC nor Supabase's API roles, to which Supabase's default
+ * privileges grant everything on a new table in public.
+ */
+static bool revoke_others(PGconn *conn, const char *rel, FILE *out, FILE *err)
+{
+	static const char *const api_roles[] = { "anon", "authenticated" };
+	char sql[CONTROL_REL_MAX + 100];
+
+	snprintf(sql, sizeof(sql), "REVOKE ALL ON %s FROM PUBLIC", rel);
+	if (!exec_ok(conn, err, "REVOKE", sql, 0, NULL))
+		return false;
+	for (size_t i = 0; i < sizeof(api_roles) / sizeof(api_roles[0]); i++) {
+		int has = ask(conn, err, "looking for a role",
+			      "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", api_roles[i]);
+		if (has < 0)
+			return false;
+		if (!has)
+			continue;
+		snprintf(sql, sizeof(sql), "REVOKE ALL ON %s FROM %s", rel, api_roles[i]);
+		if (!exec_ok(conn, err, "REVOKE", sql, 0, NULL))
+			return false;
+	}
+	fprintf(out, "only its owner may change %s (REVOKE ALL FROM PUBLIC, anon, authenticated)\n",
+		rel);
+	return true;
+}
+
 static bool init_table(PGconn *conn, const char *rel, FILE *out, FILE *err)
 {
 	char sql[CONTROL_REL_MAX + 400];
@@ -911,7 +941,7 @@ static bool init_table(PGconn *conn, const char *rel, FILE *out, FILE *err)
 	if (!exec_ok(conn, err, "CREATE TABLE", sql, 0, NULL))
 		return false;
 	fprintf(out, exists ? "table %s exists\n" : "created table %s\n", rel);
-	return true;
+	return revoke_others(conn, rel, out, err);
 }
 
 /* One row per legacy table with the file's weight; rows already there stay as they are. */

@@ -792,6 +792,13 @@ static void *runner_main(void *arg)
 		pthread_mutex_unlock(&rn->lock);
 		adopt_snapshot(rn);
 		run_mysql(rn);
+		pthread_mutex_lock(&rn->lock);
+		bool stopping = rn->stop;
+		pthread_mutex_unlock(&rn->lock);
+		if (stopping) {
+			clear_current(rn);
+			break;
+		}
 		if (rn->my_side.unusable || (rn->my_side.failed && rn->cur->served == CUTOVER_MYSQL))
 			rn->sb_side.unusable = true; /* nothing to compare with */
 		else

@@ -98,6 +98,12 @@ def test_init_creates_the_table_once(control, make_proxy, mariadb):
                              "payments": (0, "init", "switchyard --init-control-table")}
     with pytest.raises(psycopg.errors.CheckViolation):
         control.execute("UPDATE switchyard.cutover SET weight = 101 WHERE table_name = 'payments'")
+    # only its owner may change the fleet's weights: not PUBLIC, not Supabase's API roles
+    assert "only its owner may change" in r.stdout
+    for role in ("anon", "authenticated", "public"):
+        assert control.execute("SELECT has_table_privilege(%s, 'switchyard.cutover', 'UPDATE')"
+                               " OR has_table_privilege(%s, 'switchyard.cutover', 'SELECT')",
+                               (role, role)).fetchone()[0] is False, role
     set_row(control, "payments", 50)
 
     # again: nothing is created, existing rows are left alone (the 50 an operator set stays)
