@@ -119,6 +119,7 @@ struct run {
 	uint64_t rows_total_estimate;
 	bool tty;
 	struct timespec last_progress;
+	uint64_t last_printed, last_chunks; /* what the last progress line said */
 };
 
 /* ---- small things ---- */
@@ -685,6 +686,11 @@ static void progress(struct run *r, struct outcome *o, bool final)
 		if (final)
 			fputc('\n', stderr);
 	} else {
+		/* The last line already said it (a table done in one chunk). */
+		if (final && done == r->last_printed && o->chunks == r->last_chunks)
+			return;
+		r->last_printed = done;
+		r->last_chunks = o->chunks;
 		fprintf(stderr, "verify: %s: %llu of about %llu rows, %llu chunks, %.1f s\n",
 			r->t->pg_name, (unsigned long long)done,
 			(unsigned long long)r->rows_total_estimate, (unsigned long long)o->chunks, el);
@@ -935,6 +941,7 @@ static void verify_table(struct run *r, struct outcome *o)
 	char err[600] = "";
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	r->last_progress.tv_sec = 0;
+	r->last_printed = r->last_chunks = UINT64_MAX;
 	char qs[150], qt[150];
 	quote_ident(qs, sizeof(qs), r->cfg->legacy.schema);
 	quote_ident(qt, sizeof(qt), r->t->pg_name);
