@@ -810,29 +810,6 @@ void control_weight_set(struct control *c, const char *table, int weight, const 
 
 /* ---- switchyard --init-control-table (blocking) ---- */
 
-static PGconn *connect_blocking(const struct config *cfg)
-{
-	char port[8], timeout[16];
-	const char *keys[12], *vals[12];
-	int n = 0;
-
-	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
-	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
-	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
-	keys[n] = "host", vals[n++] = cfg->supabase.host;
-	keys[n] = "port", vals[n++] = port;
-	keys[n] = "dbname", vals[n++] = cfg->supabase.database;
-	keys[n] = "user", vals[n++] = cfg->supabase.user;
-	keys[n] = "password", vals[n++] = cfg->supabase.password;
-	keys[n] = "sslmode", vals[n++] = config_sslmode_name(cfg->supabase.sslmode);
-	if (cfg->supabase.sslrootcert[0])
-		keys[n] = "sslrootcert", vals[n++] = cfg->supabase.sslrootcert;
-	keys[n] = "connect_timeout", vals[n++] = timeout;
-	keys[n] = "application_name", vals[n++] = "switchyard --init-control-table";
-	keys[n] = NULL, vals[n] = NULL;
-	return PQconnectdbParams(keys, vals, 0);
-}
-
 /* One statement; its result, or NULL after printing why to <err>. */
 static PGresult *run_sql(PGconn *conn, FILE *err, const char *what, const char *sql, int nparams,
 			 const char *const *values)
@@ -1000,12 +977,11 @@ int control_init_table(const struct config *cfg, FILE *out, FILE *err)
 		fprintf(err, "%s: [cutover] control_table is too long\n", cfg->path);
 		return 1;
 	}
-	PGconn *conn = connect_blocking(cfg);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		fprintf(err, "switchyard: cannot connect to Supabase at %s:%u (database %s, user %s): %s",
-			cfg->supabase.host, (unsigned)cfg->supabase.port, cfg->supabase.database,
-			cfg->supabase.user, conn ? PQerrorMessage(conn) : "out of memory\n");
-		PQfinish(conn);
+	char why[600];
+	PGconn *conn = pgclient_connect_sync(cfg, "switchyard --init-control-table", NULL, why,
+					     sizeof(why));
+	if (conn == NULL) {
+		fprintf(err, "switchyard: %s\n", why);
 		return 1;
 	}
 	fprintf(out, "control table %s in Supabase %s:%u, database %s\n", rel, cfg->supabase.host,

@@ -148,40 +148,59 @@ static bool watch(struct pgclient *c, short what)
 	return true;
 }
 
-static const char *sslmode_of(enum config_sslmode m)
+/* libpq's keywords for [supabase] of <cfg>: what every connection switchyard opens itself uses. */
+struct conn_params {
+	const char *keys[12];
+	const char *vals[12];
+	char port[8];
+	char timeout[16];
+};
+
+static void params_of(struct conn_params *pp, const struct config *cfg, const char *app,
+		      const char *options)
 {
-	switch (m) {
-	case CONFIG_SSLMODE_DISABLE: return "disable";
-	case CONFIG_SSLMODE_PREFER: return "prefer";
-	case CONFIG_SSLMODE_REQUIRE: return "require";
-	case CONFIG_SSLMODE_VERIFY_CA: return "verify-ca";
-	case CONFIG_SSLMODE_VERIFY_FULL: return "verify-full";
-	}
-	return "prefer";
+	int n = 0;
+	snprintf(pp->port, sizeof(pp->port), "%u", (unsigned)cfg->supabase.port);
+	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
+	snprintf(pp->timeout, sizeof(pp->timeout), "%d", secs < 2 ? 2 : secs);
+	pp->keys[n] = "host", pp->vals[n++] = cfg->supabase.host;
+	pp->keys[n] = "port", pp->vals[n++] = pp->port;
+	pp->keys[n] = "dbname", pp->vals[n++] = cfg->supabase.database;
+	pp->keys[n] = "user", pp->vals[n++] = cfg->supabase.user;
+	pp->keys[n] = "password", pp->vals[n++] = cfg->supabase.password;
+	pp->keys[n] = "sslmode", pp->vals[n++] = config_sslmode_name(cfg->supabase.sslmode);
+	if (cfg->supabase.sslrootcert[0])
+		pp->keys[n] = "sslrootcert", pp->vals[n++] = cfg->supabase.sslrootcert;
+	pp->keys[n] = "connect_timeout", pp->vals[n++] = pp->timeout;
+	pp->keys[n] = "application_name", pp->vals[n++] = app;
+	if (options)
+		pp->keys[n] = "options", pp->vals[n++] = options;
+	pp->keys[n] = NULL, pp->vals[n] = NULL;
+}
+
+struct pg_conn *pgclient_connect_sync(const struct config *cfg, const char *application_name,
+				      const char *options, char *err, size_t n)
+{
+	struct conn_params pp;
+	params_of(&pp, cfg, application_name, options);
+	PGconn *pg = PQconnectdbParams(pp.keys, pp.vals, 0);
+	if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
+		return pg;
+	snprintf(err, n, "cannot connect to Supabase at %s:%u (database %s, user %s): %s",
+		 cfg->supabase.host, (unsigned)cfg->supabase.port, cfg->supabase.database,
+		 cfg->supabase.user, pg ? PQerrorMessage(pg) : "out of memory");
+	size_t l = strlen(err);
+	while (l > 0 && (err[l - 1] == '\n' || err[l - 1] == ' '))
+		err[--l] = '\0';
+	PQfinish(pg);
+	return NULL;
 }
 
 static bool start_connect(struct pgclient *c, const struct config *cfg)
 {
-	char port[8], timeout[16];
-	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
-	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
-	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
-	const char *keys[12], *vals[12];
-	int n = 0;
-	keys[n] = "host", vals[n++] = cfg->supabase.host;
-	keys[n] = "port", vals[n++] = port;
-	keys[n] = "dbname", vals[n++] = cfg->supabase.database;
-	keys[n] = "user", vals[n++] = cfg->supabase.user;
-	keys[n] = "password", vals[n++] = cfg->supabase.password;
-	keys[n] = "sslmode", vals[n++] = sslmode_of(cfg->supabase.sslmode);
-	if (cfg->supabase.sslrootcert[0])
-		keys[n] = "sslrootcert", vals[n++] = cfg->supabase.sslrootcert;
-	keys[n] = "connect_timeout", vals[n++] = timeout;
-	keys[n] = "application_name", vals[n++] = c->application_name;
-	if (c->options)
-		keys[n] = "options", vals[n++] = c->options;
-	keys[n] = NULL, vals[n] = NULL;
-	c->conn = PQconnectStartParams(keys, vals, 0);
+	struct conn_params pp;
+	params_of(&pp, cfg, c->application_name, c->options);
+	c->conn = PQconnectStartParams(pp.keys, pp.vals, 0);
 	if (c->conn == NULL)
 		return false;
 	if (PQstatus(c->conn) == CONNECTION_BAD) {

@@ -23,6 +23,26 @@ struct event_base;
 struct config;
 struct pgclient;
 struct pgclient_result;
+struct pg_conn; /* libpq's PGconn */
+
+/*
+ * The value settings both sides of a comparison run with (shadow reads,
+ * switchyard verify), as libpq "options": Postgres text then reads as
+ * switchyard's conversions of MySQL values write it (pgv_session_init).
+ */
+#define PGCLIENT_FIXED_SETTINGS                                                             \
+	"-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 " \
+	"-c bytea_output=hex"
+
+/*
+ * A blocking connection with [supabase] of <cfg> as <application_name>,
+ * with libpq "options" <options> (NULL for none): for threads and commands
+ * that may block (the shadow runner, verify, --init-control-table). NULL
+ * with the reason in err[0, n).
+ */
+struct pg_conn *pgclient_connect_sync(const struct config *cfg, const char *application_name,
+				      const char *options, char *err, size_t n)
+	__attribute__((warn_unused_result));
 
 /*
  * A statement's outcome, borrowed for the callback only. ok false: the

@@ -398,19 +398,29 @@ static void cut_mark(struct pl_entry *e, uint64_t tables, enum cutover_side side
 }
 
 /*
- * A shadow request for a read of <tables> that <side> serves, if this read
- * is sampled: text sql[0, len), Parse types (may be NULL). NULL if not.
+ * A shadow request for a read of <tables> that <side> serves: text
+ * sql[0, len), Parse types (may be NULL). NULL on OOM or without a table.
  */
-static struct shadow_req *shadow_for(struct session *s, uint64_t tables, enum cutover_side side,
-				     uint64_t fp, const char *sql, size_t len,
-				     const uint32_t *types, uint16_t ntypes)
+static struct shadow_req *shadow_build(struct session *s, uint64_t tables, enum cutover_side side,
+				       uint64_t fp, const char *sql, size_t len,
+				       const uint32_t *types, uint16_t ntypes)
 {
 	int t = first_table(tables);
 	const struct config *cfg = s->w->cfg;
 
-	if (t < 0 || (size_t)t >= cfg->legacy.ntables || !shadow_sample(s->w->shadow))
+	if (t < 0 || (size_t)t >= cfg->legacy.ntables)
 		return NULL;
 	return shadow_req_new(cfg->legacy.tables[t], side, fp, sql, len, types, ntypes);
+}
+
+/* As shadow_build, if this read is sampled (NULL if not). */
+static struct shadow_req *shadow_for(struct session *s, uint64_t tables, enum cutover_side side,
+				     uint64_t fp, const char *sql, size_t len,
+				     const uint32_t *types, uint16_t ntypes)
+{
+	if (!shadow_sample(s->w->shadow))
+		return NULL;
+	return shadow_build(s, tables, side, fp, sql, len, types, ntypes);
 }
 
 /* The parameter types after the text in a Parse body without its name; *n of them. */
@@ -433,8 +443,8 @@ static const uint32_t *parse_types_after(const uint8_t *rest, size_t len, uint16
 }
 
 /*
- * A Bind (whole body <body>) of a legacy read whose Parse body after the
- * name is rest[0, rlen): if sampled, the request waits in
+ * A sampled Bind (whole body <body>, see shadow_wants_bind) of a legacy read
+ * whose Parse body after the name is rest[0, rlen): the request waits in
  * s->shadow_pending for the Execute that runs it.
  */
 static void shadow_bind(struct session *s, const uint8_t *body, size_t blen, const uint8_t *rest,
@@ -446,8 +456,8 @@ static void shadow_bind(struct session *s, const uint8_t *body, size_t blen, con
 	shadow_req_free(s->shadow_pending);
 	s->shadow_pending = NULL;
 	const uint32_t *tp = parse_types_after(rest, rlen, &ntypes, types, 256);
-	struct shadow_req *r = shadow_for(s, tables, side, fp, (const char *)rest,
-					  strnlen((const char *)rest, rlen), tp, ntypes);
+	struct shadow_req *r = shadow_build(s, tables, side, fp, (const char *)rest,
+					    strnlen((const char *)rest, rlen), tp, ntypes);
 	if (r != NULL && !shadow_req_bind(r, body, blen)) {
 		shadow_req_free(r);
 		r = NULL;
@@ -465,12 +475,16 @@ static void shadow_attach(struct session *s, struct pl_entry *e)
 	}
 }
 
-/* Would a Bind of <blen> bytes be looked at whole to shadow its read? */
+/*
+ * Is this Bind (of <blen> bytes) of a legacy read sampled for a shadow? Only
+ * then is it looked at whole; the others stream through as before. (A Bind
+ * not all there yet is asked again when the rest arrives.)
+ */
 static bool shadow_wants_bind(const struct session *s, uint32_t blen)
 {
 	const struct config *cfg = s->w->cfg;
 	return cfg->cutover.shadow_percent > 0 && blen <= SHADOW_MAX_BIND &&
-	       blen <= (uint32_t)cfg->proxy.max_message_bytes;
+	       blen <= (uint32_t)cfg->proxy.max_message_bytes && shadow_sample(s->w->shadow);
 }
 
 /* Keeps the unnamed legacy Parse (after its name) while shadowing is on. */

@@ -30,6 +30,7 @@
 #include "proxy/legacy.h"
 #include "proxy/log.h"
 #include "proxy/mysql.h"
+#include "proxy/pgclient.h"
 #include "proxy/proxy.h"
 #include "proxy/worker.h"
 #include "router/pgvalue.h"
@@ -37,9 +38,7 @@
 #include "router/translate.h"
 
 /* What both sides run with, so their text values compare (shadow.h). */
-#define SHADOW_PG_OPTIONS                                                                   \
-	"-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 " \
-	"-c bytea_output=hex -c statement_timeout=30000"
+#define SHADOW_PG_OPTIONS PGCLIENT_FIXED_SETTINGS " -c statement_timeout=30000"
 #define SHADOW_RECONNECT_S 5   /* after a failed connect, that side is not tried for this long */
 
 struct shadow_req {
@@ -463,28 +462,15 @@ static bool unreachable_state(const char *sqlstate)
 
 /* ---- Supabase ---- */
 
-static PGconn *pg_open(const struct config *cfg, char *err, size_t n)
+/* The Supabase connection goes (its cancel handle first: stop may be using it). */
+static void drop_pg(struct shadow_runner *rn)
 {
-	static const char *const modes[] = { "disable", "prefer", "require", "verify-ca",
-					     "verify-full" };
-	char port[8], timeout[16];
-	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
-	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
-	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
-	const char *keys[] = { "host", "port", "dbname", "user", "password", "sslmode",
-			       "connect_timeout", "application_name", "options",
-			       cfg->supabase.sslrootcert[0] ? "sslrootcert" : NULL, NULL };
-	const char *vals[] = { cfg->supabase.host, port, cfg->supabase.database, cfg->supabase.user,
-			       cfg->supabase.password, modes[cfg->supabase.sslmode], timeout,
-			       "switchyard shadow", SHADOW_PG_OPTIONS, cfg->supabase.sslrootcert,
-			       NULL };
-	PGconn *pg = PQconnectdbParams(keys, vals, 0);
-	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-		snprintf(err, n, "%s", pg ? PQerrorMessage(pg) : "out of memory");
-		PQfinish(pg);
-		return NULL;
-	}
-	return pg;
+	pthread_mutex_lock(&rn->lock);
+	PQfreeCancel(rn->cancel);
+	rn->cancel = NULL;
+	pthread_mutex_unlock(&rn->lock);
+	PQfinish(rn->pg);
+	rn->pg = NULL;
 }
 
 static void run_supabase(struct shadow_runner *rn)
@@ -497,7 +483,9 @@ static void run_supabase(struct shadow_runner *rn)
 			side_fail(sd, true, "08006", "Supabase unreachable (waiting to reconnect)");
 			return;
 		}
-		if ((rn->pg = pg_open(rn->cfg, err, sizeof(err))) == NULL) {
+		rn->pg = pgclient_connect_sync(rn->cfg, "switchyard shadow", SHADOW_PG_OPTIONS, err,
+					       sizeof(err));
+		if (rn->pg == NULL) {
 			rn->pg_retry_at = time(NULL) + SHADOW_RECONNECT_S;
 			log_warn(-1, -1, "shadow reads: cannot connect to Supabase", "error=%s", err);
 			side_fail(sd, true, "08006", err);
@@ -525,14 +513,8 @@ static void run_supabase(struct shadow_runner *rn)
 			code = "08006";
 		side_fail(sd, unreachable_state(code), code, msg ? msg : PQerrorMessage(rn->pg));
 		PQclear(res);
-		if (PQstatus(rn->pg) != CONNECTION_OK) {
-			pthread_mutex_lock(&rn->lock);
-			PQfreeCancel(rn->cancel);
-			rn->cancel = NULL;
-			pthread_mutex_unlock(&rn->lock);
-			PQfinish(rn->pg);
-			rn->pg = NULL;
-		}
+		if (PQstatus(rn->pg) != CONNECTION_OK)
+			drop_pg(rn);
 		return;
 	}
 	int nrows = PQntuples(res), ncols = PQnfields(res);
@@ -729,12 +711,7 @@ static void drop_connections(struct shadow_runner *rn)
 {
 	mysqlb_sync_close(rn->my);
 	rn->my = NULL;
-	pthread_mutex_lock(&rn->lock);
-	PQfreeCancel(rn->cancel);
-	rn->cancel = NULL;
-	pthread_mutex_unlock(&rn->lock);
-	PQfinish(rn->pg);
-	rn->pg = NULL;
+	drop_pg(rn);
 }
 
 /* The proxy's newest snapshot: a new one gets a new router and new connections. */

@@ -29,15 +29,12 @@
 #include "proxy/config.h"
 #include "proxy/legacy.h"
 #include "proxy/mysql.h"
+#include "proxy/pgclient.h"
 #include "router/catalog.h"
 #include "router/pgvalue.h"
 #include "router/router.h"
 #include "router/translate.h"
 
-/* The same fixed settings shadow reads use (shadow.h): text compares as text. */
-#define VERIFY_PG_OPTIONS                                                                   \
-	"-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 " \
-	"-c bytea_output=hex"
 #define RECHECK_MAX 10000   /* differing keys read again; more count as they are */
 #define MAX_COLS 1024
 
@@ -382,34 +379,6 @@ static bool pg_exec(PGconn *pg, const char *sql, char *err, size_t n)
 		snprintf(err, n, "Supabase: %s", PQresultErrorMessage(res));
 	PQclear(res);
 	return ok;
-}
-
-static PGconn *pg_connect(const struct config *cfg, char *err, size_t n)
-{
-	static const char *const modes[] = { "disable", "prefer", "require", "verify-ca",
-					     "verify-full" };
-	char port[8], timeout[16];
-	snprintf(port, sizeof(port), "%u", (unsigned)cfg->supabase.port);
-	int secs = (cfg->supabase.connect_timeout_ms + 999) / 1000;
-	snprintf(timeout, sizeof(timeout), "%d", secs < 2 ? 2 : secs);
-	const char *keys[] = { "host", "port", "dbname", "user", "password", "sslmode",
-			       "connect_timeout", "application_name", "options",
-			       cfg->supabase.sslrootcert[0] ? "sslrootcert" : NULL, NULL };
-	const char *vals[] = { cfg->supabase.host, port, cfg->supabase.database, cfg->supabase.user,
-			       cfg->supabase.password, modes[cfg->supabase.sslmode], timeout,
-			       "switchyard verify", VERIFY_PG_OPTIONS, cfg->supabase.sslrootcert,
-			       NULL };
-	PGconn *pg = PQconnectdbParams(keys, vals, 0);
-	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-		snprintf(err, n, "cannot connect to Supabase at %s:%u: %s", cfg->supabase.host,
-			 (unsigned)cfg->supabase.port, pg ? PQerrorMessage(pg) : "out of memory");
-		size_t l = strlen(err);
-		while (l && err[l - 1] == '\n')
-			err[--l] = '\0';
-		PQfinish(pg);
-		return NULL;
-	}
-	return pg;
 }
 
 /* ---- schema ---- */
@@ -1158,7 +1127,8 @@ static int run_all(const struct opts *o, struct config *cfg)
 		mysqlb_sync_close(r.my);
 		return 2;
 	}
-	r.pg = pg_connect(cfg, err, sizeof(err));
+	r.pg = pgclient_connect_sync(cfg, "switchyard verify", PGCLIENT_FIXED_SETTINGS, err,
+				     sizeof(err));
 	if (r.pg == NULL) {
 		fprintf(stderr, "switchyard verify: %s\n", err);
 		router_free(r.router);
